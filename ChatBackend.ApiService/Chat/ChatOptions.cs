@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ChatBackend.ApiService.Chat;
+
+public sealed class ChatOptions
+{
+    public const string SectionName = "Chat";
+
+    [Required(AllowEmptyStrings = false)]
+    public string SystemPrompt { get; set; } = "You are a helpful assistant. Be concise and friendly.";
+
+    [Range(1, 1_000_000)]
+    public int MaxOutputTokens { get; set; } = 512;
+
+    [Range(0.0, 2.0)]
+    public float Temperature { get; set; } = 0.7f;
+
+    /// <summary>How long one model call may take before the turn fails with 504.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The longest accepted message, in characters.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxMessageLength { get; set; } = 32_000;
+
+    /// <summary>How many earlier messages of the conversation are sent to the model at most.</summary>
+    [Range(0, 10_000)]
+    public int HistoryMaxMessages { get; set; } = 200;
+
+    /// <summary>
+    /// A message still Pending this long after its model call should have ended belongs to a turn whose process
+    /// died; a retry with the same message_id may then take it over instead of getting 409 forever.
+    /// </summary>
+    public TimeSpan AbandonedAfter => Timeout + TimeSpan.FromSeconds(30);
+}

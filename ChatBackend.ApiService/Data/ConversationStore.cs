@@ -1,0 +1,316 @@
+using System.Data;
+using ChatBackend.ApiService.Chat;
+using MySqlConnector;
+
+namespace ChatBackend.ApiService.Data;
+
+public enum MessageStatus
+{
+    Pending,
+    Success,
+    Error,
+}
+
+/// <summary>A turn whose user message is stored as Pending, with the number of its reply reserved.</summary>
+public sealed record StartedTurn(string ConversationId, string MessageId, int MessageNo, bool IsNewConversation)
+{
+    public int ReplyNo => MessageNo + 1;
+}
+
+/// <summary>A turn that was answered before: its stored reply.</summary>
+public sealed record AnsweredTurn(
+    string ConversationId, string MessageId, string ReplyMessageId, string Reply, int MessageCount, int ElapsedMs);
+
+public abstract record BeginTurnResult
+{
+    public sealed record Started(StartedTurn Turn) : BeginTurnResult;
+    public sealed record AlreadyAnswered(AnsweredTurn Turn) : BeginTurnResult;
+    public sealed record ConversationNotFound : BeginTurnResult;
+    public sealed record StillInProgress : BeginTurnResult;
+    public sealed record MessageIdReused : BeginTurnResult;
+}
+
+public sealed record StoredMessage(
+    string Role, string Message, int MessageNo, string MessageId, MessageStatus Status, int? ElapsedMs, DateTime CreatedAt);
+
+public sealed record Conversation(string ConversationId, int MessageCount, IReadOnlyList<StoredMessage> Messages);
+
+/// <summary>
+/// The SQL of a chat turn (SPEC §4). A turn is two short transactions around the model call, and no connection is
+/// held while the model thinks:
+/// <list type="number">
+/// <item>store the user's message as Pending and reserve its reply's number, under the conversation row's lock;</item>
+/// <item>store the reply and mark the message Success (or mark it Error), keeping message_count true.</item>
+/// </list>
+/// </summary>
+public sealed class ConversationStore(MySqlDataSource dataSource)
+{
+    private const int DuplicateKey = 1062;
+
+    public async Task<BeginTurnResult> BeginTurnAsync(
+        long userId, string? conversationId, string messageId, string message, TimeSpan abandonedAfter,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return conversationId is null
+            ? await StartConversationAsync(connection, userId, messageId, message, cancellationToken)
+            : await ContinueConversationAsync(connection, userId, conversationId, messageId, message, abandonedAfter, cancellationToken);
+    }
+
+    private static async Task<BeginTurnResult> StartConversationAsync(
+        MySqlConnection connection, long userId, string messageId, string message, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no, created_at, updated_at)
+            VALUES (@conv, @user, 1, 2, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+            INSERT INTO message_store (role, conv_id, message_no, message_id, message, Status, created_at, updated_at)
+            VALUES ('user', @conv, 1, @mid, @message, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+            """;
+        // A fresh id colliding with an existing one is a 1-in-10^18 event; try again rather than fail the send.
+        for (var attempt = 1; ; attempt++)
+        {
+            var conversationId = Ids.NewConversationId();
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using var command = new MySqlCommand(sql, connection, transaction);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@user", userId);
+            command.Parameters.AddWithValue("@mid", messageId);
+            command.Parameters.AddWithValue("@message", message);
+            try
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, 1, IsNewConversation: true));
+            }
+            catch (MySqlException exception) when (exception.Number == DuplicateKey && attempt < 3)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+            }
+        }
+    }
+
+    private static async Task<BeginTurnResult> ContinueConversationAsync(
+        MySqlConnection connection, long userId, string conversationId, string messageId, string message,
+        TimeSpan abandonedAfter, CancellationToken cancellationToken)
+    {
+        // The conversation row's lock serialises sends into one conversation: numbers are reserved in order and a
+        // duplicate message_id is seen by whoever comes second.
+        const string lookup = """
+            SELECT user_id, last_message_no FROM conversation_store WHERE conv_id = @conv FOR UPDATE;
+            SELECT m.role, m.message_no, m.message, m.Status, m.elapsed_time,
+                   TIMESTAMPDIFF(MICROSECOND, m.updated_at, UTC_TIMESTAMP(6)),
+                   r.message_id, r.message, c.message_count
+            FROM message_store m
+            JOIN conversation_store c ON c.conv_id = m.conv_id
+            LEFT JOIN message_store r ON r.conv_id = m.conv_id AND r.message_no = m.message_no + 1 AND r.role = 'assistant'
+            WHERE m.conv_id = @conv AND m.message_id = @mid;
+            """;
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = new MySqlCommand(lookup, connection, transaction);
+        command.Parameters.AddWithValue("@conv", conversationId);
+        command.Parameters.AddWithValue("@mid", messageId);
+
+        long owner;
+        int lastMessageNo;
+        ExistingMessage? existing = null;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return new BeginTurnResult.ConversationNotFound();
+            }
+            owner = reader.GetInt64(0);
+            lastMessageNo = reader.GetInt32(1);
+            await reader.NextResultAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                existing = new ExistingMessage(
+                    Role: reader.GetString(0),
+                    MessageNo: reader.GetInt32(1),
+                    Message: reader.GetString(2),
+                    Status: Enum.Parse<MessageStatus>(reader.GetString(3)),
+                    ElapsedMs: reader.IsDBNull(4) ? 0 : reader.GetInt32(4),
+                    Age: TimeSpan.FromMicroseconds(reader.GetInt64(5)),
+                    ReplyMessageId: reader.IsDBNull(6) ? null : reader.GetString(6),
+                    Reply: reader.IsDBNull(7) ? null : reader.GetString(7),
+                    MessageCount: reader.GetInt32(8));
+            }
+        }
+
+        // Another user's conversation answers exactly like a missing one: ids are not confirmed to strangers.
+        if (owner != userId)
+        {
+            return new BeginTurnResult.ConversationNotFound();
+        }
+
+        if (existing is not null)
+        {
+            return await RetryExistingAsync(connection, transaction, conversationId, messageId, message, existing, abandonedAfter, cancellationToken);
+        }
+
+        const string reserve = """
+            UPDATE conversation_store
+            SET last_message_no = @reply, message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6)
+            WHERE conv_id = @conv;
+            INSERT INTO message_store (role, conv_id, message_no, message_id, message, Status, created_at, updated_at)
+            VALUES ('user', @conv, @no, @mid, @message, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+            """;
+        var messageNo = lastMessageNo + 1;
+        await using var insert = new MySqlCommand(reserve, connection, transaction);
+        insert.Parameters.AddWithValue("@conv", conversationId);
+        insert.Parameters.AddWithValue("@no", messageNo);
+        insert.Parameters.AddWithValue("@reply", messageNo + 1);
+        insert.Parameters.AddWithValue("@mid", messageId);
+        insert.Parameters.AddWithValue("@message", message);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, messageNo, IsNewConversation: false));
+    }
+
+    private static async Task<BeginTurnResult> RetryExistingAsync(
+        MySqlConnection connection, MySqlTransaction transaction, string conversationId, string messageId, string message,
+        ExistingMessage existing, TimeSpan abandonedAfter, CancellationToken cancellationToken)
+    {
+        if (existing.Role != "user" || !string.Equals(existing.Message, message, StringComparison.Ordinal))
+        {
+            return new BeginTurnResult.MessageIdReused();
+        }
+
+        if (existing is { Status: MessageStatus.Success, ReplyMessageId: { } replyId, Reply: { } reply })
+        {
+            return new BeginTurnResult.AlreadyAnswered(
+                new AnsweredTurn(conversationId, messageId, replyId, reply, existing.MessageCount, existing.ElapsedMs));
+        }
+
+        var abandoned = existing.Status == MessageStatus.Pending && existing.Age > abandonedAfter;
+        if (existing.Status == MessageStatus.Pending && !abandoned)
+        {
+            return new BeginTurnResult.StillInProgress();
+        }
+
+        // An Error (or abandoned) turn is taken up again in place: same message row, same reserved reply number.
+        const string retake = """
+            UPDATE message_store SET Status = 'Pending', updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv AND message_no = @no
+            """;
+        await using var command = new MySqlCommand(retake, connection, transaction);
+        command.Parameters.AddWithValue("@conv", conversationId);
+        command.Parameters.AddWithValue("@no", existing.MessageNo);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, existing.MessageNo, IsNewConversation: false));
+    }
+
+    /// <summary>The successful turns before <paramref name="beforeMessageNo"/>, oldest first, at most <paramref name="limit"/> messages.</summary>
+    public async Task<IReadOnlyList<StoredMessage>> GetContextAsync(
+        string conversationId, int beforeMessageNo, int limit, CancellationToken cancellationToken)
+    {
+        // A user message counts only once answered, and an assistant row exists only for an answer, so a failed
+        // or unfinished turn is never replayed as context and a reply never appears without its message.
+        const string sql = """
+            SELECT role, message, message_no, message_id, Status, elapsed_time, created_at
+            FROM message_store
+            WHERE conv_id = @conv AND message_no < @before AND Status = 'Success'
+            ORDER BY message_no DESC
+            LIMIT @limit
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new MySqlCommand(sql, connection);
+        command.Parameters.AddWithValue("@conv", conversationId);
+        command.Parameters.AddWithValue("@before", beforeMessageNo);
+        command.Parameters.AddWithValue("@limit", limit);
+        var messages = await ReadMessagesAsync(command, cancellationToken);
+        messages.Reverse();
+        return messages;
+    }
+
+    /// <summary>Stores the reply and marks the message Success. Returns the conversation's message count.</summary>
+    public async Task<int> CompleteTurnAsync(
+        StartedTurn turn, string replyMessageId, string reply, int elapsedMs, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            INSERT INTO message_store (role, conv_id, message_no, message_id, message, elapsed_time, Status, created_at, updated_at)
+            VALUES ('assistant', @conv, @reply_no, @reply_id, @reply, @elapsed, 'Success', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+            UPDATE message_store SET Status = 'Success', elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
+            WHERE conv_id = @conv AND message_no = @no;
+            UPDATE conversation_store SET message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
+            SELECT message_count FROM conversation_store WHERE conv_id = @conv;
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = new MySqlCommand(sql, connection, transaction);
+        command.Parameters.AddWithValue("@conv", turn.ConversationId);
+        command.Parameters.AddWithValue("@no", turn.MessageNo);
+        command.Parameters.AddWithValue("@reply_no", turn.ReplyNo);
+        command.Parameters.AddWithValue("@reply_id", replyMessageId);
+        command.Parameters.AddWithValue("@reply", reply);
+        command.Parameters.AddWithValue("@elapsed", elapsedMs);
+        var messageCount = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return messageCount;
+    }
+
+    /// <summary>Marks a turn's message Error with the time the failed call took; the client may retry it.</summary>
+    public async Task FailTurnAsync(StartedTurn turn, int elapsedMs, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            UPDATE message_store SET Status = 'Error', elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
+            WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending'
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new MySqlCommand(sql, connection);
+        command.Parameters.AddWithValue("@conv", turn.ConversationId);
+        command.Parameters.AddWithValue("@no", turn.MessageNo);
+        command.Parameters.AddWithValue("@elapsed", elapsedMs);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>A conversation with every stored message in order, or null when it does not exist or is not the given user's.</summary>
+    public async Task<Conversation?> GetConversationAsync(string conversationId, long? userId, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            SELECT user_id, message_count FROM conversation_store WHERE conv_id = @conv;
+            SELECT role, message, message_no, message_id, Status, elapsed_time, created_at
+            FROM message_store WHERE conv_id = @conv ORDER BY message_no;
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new MySqlCommand(sql, connection);
+        command.Parameters.AddWithValue("@conv", conversationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || (userId is { } user && reader.GetInt64(0) != user))
+        {
+            return null;
+        }
+        var messageCount = reader.GetInt32(1);
+        await reader.NextResultAsync(cancellationToken);
+        var messages = new List<StoredMessage>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            messages.Add(ReadMessage(reader));
+        }
+        return new Conversation(conversationId, messageCount, messages);
+    }
+
+    private static async Task<List<StoredMessage>> ReadMessagesAsync(MySqlCommand command, CancellationToken cancellationToken)
+    {
+        var messages = new List<StoredMessage>();
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            messages.Add(ReadMessage(reader));
+        }
+        return messages;
+    }
+
+    private static StoredMessage ReadMessage(MySqlDataReader reader) => new(
+        Role: reader.GetString(0),
+        Message: reader.GetString(1),
+        MessageNo: reader.GetInt32(2),
+        MessageId: reader.GetString(3),
+        Status: Enum.Parse<MessageStatus>(reader.GetString(4)),
+        ElapsedMs: reader.IsDBNull(5) ? null : reader.GetInt32(5),
+        CreatedAt: DateTime.SpecifyKind(reader.GetDateTime(6), DateTimeKind.Utc));
+
+    private sealed record ExistingMessage(
+        string Role, int MessageNo, string Message, MessageStatus Status, int ElapsedMs, TimeSpan Age,
+        string? ReplyMessageId, string? Reply, int MessageCount);
+}

@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using MySqlConnector;
+
+namespace Microsoft.Extensions.Hosting;
+
+// Our stand-in for Aspire's Aspire.MySqlConnector client integration (ASPIRE.md §3.2), which cannot be installed here:
+// the same configuration keys, the same registrations. Moving to the real package means deleting this file and
+// calling its AddMySqlDataSource instead.
+public static class MySqlExtensions
+{
+    public const string HealthCheckName = "MySql";
+
+    /// <summary>
+    /// Registers a <see cref="MySqlDataSource"/> from <c>ConnectionStrings:{connectionName}</c> (or the original's
+    /// <c>DB_*</c> variables), a MySQL health check, and MySqlConnector's traces and metrics.
+    /// </summary>
+    public static TBuilder AddMySqlDataSource<TBuilder>(this TBuilder builder, string connectionName)
+        where TBuilder : IHostApplicationBuilder
+    {
+        var connectionString = ResolveConnectionString(builder.Configuration, connectionName);
+
+        builder.Services.AddSingleton(services => new MySqlDataSourceBuilder(connectionString)
+            .UseLoggerFactory(services.GetService<Logging.ILoggerFactory>())
+            .Build());
+
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            HealthCheckName,
+            services => new MySqlHealthCheck(services.GetRequiredService<MySqlDataSource>()),
+            failureStatus: null,
+            tags: null,
+            timeout: TimeSpan.FromSeconds(5)));
+
+        builder.Services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddSource("MySqlConnector"))
+            .WithMetrics(metrics => metrics.AddMeter("MySqlConnector"));
+
+        return builder;
+    }
+
+    /// <summary>
+    /// <c>ConnectionStrings:{name}</c> when present; otherwise one built from the original backend's
+    /// <c>DB_HOST</c>, <c>DB_PORT</c>, <c>DB_USER</c>, <c>DB_PASSWORD</c>, <c>DB_NAME</c> and <c>DB_SSL_CA</c>.
+    /// </summary>
+    public static string ResolveConnectionString(IConfiguration configuration, string connectionName)
+    {
+        if (configuration.GetConnectionString(connectionName) is { Length: > 0 } connectionString)
+        {
+            return connectionString;
+        }
+
+        if (configuration["DB_HOST"] is not { Length: > 0 } host)
+        {
+            throw new InvalidOperationException(
+                $"No database is configured: set ConnectionStrings:{connectionName} (environment variable " +
+                $"ConnectionStrings__{connectionName}) or the DB_HOST, DB_PORT, DB_USER, DB_PASSWORD and DB_NAME variables.");
+        }
+
+        var builder = new MySqlConnectionStringBuilder
+        {
+            Server = host,
+            UserID = configuration["DB_USER"] ?? "",
+            Password = configuration["DB_PASSWORD"] ?? "",
+            Database = configuration["DB_NAME"] ?? "",
+        };
+        if (configuration["DB_PORT"] is { Length: > 0 } port)
+        {
+            builder.Port = uint.TryParse(port, out var number) && number is > 0 and <= 65535
+                ? number
+                : throw new InvalidOperationException($"DB_PORT must be a TCP port number, not '{port}'.");
+        }
+        if (configuration["DB_SSL_CA"] is { Length: > 0 } sslCa)
+        {
+            builder.SslCa = sslCa;
+            builder.SslMode = MySqlSslMode.VerifyCA;
+        }
+        return builder.ConnectionString;
+    }
+
+    // COM_PING on a pooled connection rather than "SELECT 1": it checks the server answers without running a
+    // statement (the check an Aspire maintainer asked the MySQL health check to use).
+    private sealed class MySqlHealthCheck(MySqlDataSource dataSource) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+                return await connection.PingAsync(cancellationToken)
+                    ? HealthCheckResult.Healthy()
+                    : new HealthCheckResult(context.Registration.FailureStatus, "The database did not answer a ping.");
+            }
+            catch (Exception exception) when (exception is MySqlException or TimeoutException or OperationCanceledException)
+            {
+                return new HealthCheckResult(context.Registration.FailureStatus, "The database is unreachable.");
+            }
+        }
+    }
+}
