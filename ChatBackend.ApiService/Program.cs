@@ -22,5 +22,3 @@ app.MapStatusApi();
 app.MapChatApi();
 
 app.Run();
-
-public partial class Program;

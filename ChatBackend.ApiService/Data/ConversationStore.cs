@@ -227,12 +227,14 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
     public async Task<int> CompleteTurnAsync(
         StartedTurn turn, string replyMessageId, string reply, int elapsedMs, CancellationToken cancellationToken)
     {
+        // The conversation row is locked first, exclusively: inserting the reply first would take a shared lock
+        // on it (the foreign-key check) and two replies upgrading their shared locks at once deadlock.
         const string sql = """
+            UPDATE conversation_store SET message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, elapsed_time, Status, created_at, updated_at)
             VALUES ('assistant', @conv, @reply_no, @reply_id, @reply, @elapsed, 'Success', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             UPDATE message_store SET Status = 'Success', elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv AND message_no = @no;
-            UPDATE conversation_store SET message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
             SELECT message_count FROM conversation_store WHERE conv_id = @conv;
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

@@ -1,0 +1,72 @@
+using System.Net;
+using ChatBackend.Tests.Infrastructure;
+
+namespace ChatBackend.Tests;
+
+/// <summary>Readiness follows the database; liveness does not. Uses a server of its own, since it stops it.</summary>
+public sealed class HealthTests : IAsyncLifetime
+{
+    private MySqlServer _server = null!;
+    private ApiFactory _api = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await MySqlServer.StartAsync();
+        var connectionString = _server.ConnectionString(await _server.CreateDatabaseAsync("health"));
+        await DatabaseFixture.MigrateAsync(connectionString);
+        _api = new ApiFactory(connectionString + ";Connection Timeout=3");
+        _client = _api.CreateHttpClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _api.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task HealthIs503WhileTheDatabaseIsStoppedAndSendsGet503ThenBothRecover()
+    {
+        using (var healthy = await _client.GetAsync("/health"))
+        {
+            Assert.Equal("Healthy", (await healthy.ExpectAsync(HttpStatusCode.OK)).Str("status"));
+        }
+        var userId = Chat.NewUserId();
+        var conversationId = (await _client.SendOkAsync("before the outage", userId)).Str("conversation_id");
+
+        await _server.StopAsync();
+
+        using (var unhealthy = await _client.GetAsync("/health"))
+        {
+            var body = await unhealthy.ExpectAsync(HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("Unhealthy", body.Str("status"));
+            Assert.DoesNotContain("Exception", body.GetRawText());
+        }
+        using (var alive = await _client.GetAsync("/alive"))
+        {
+            await alive.ExpectAsync(HttpStatusCode.OK);
+        }
+        using (var send = await _client.SendJsonAsync("during the outage", userId, "outage-1", conversationId))
+        {
+            var problem = await send.ExpectAsync(HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("application/problem+json", send.Content.Headers.ContentType?.MediaType);
+            Assert.DoesNotContain("127.0.0.1", problem.GetRawText());
+            Assert.DoesNotContain("MySql", problem.GetRawText());
+        }
+        using (var read = await _client.GetAsync($"/get-conversation-history/{conversationId}"))
+        {
+            await read.ExpectAsync(HttpStatusCode.ServiceUnavailable);
+        }
+
+        await _server.StartAgainAsync();
+
+        using (var recovered = await _client.GetAsync("/health"))
+        {
+            Assert.Equal("Healthy", (await recovered.ExpectAsync(HttpStatusCode.OK)).Str("status"));
+        }
+        var after = await _client.SendOkAsync("after the outage", userId, conversationId, "outage-1");
+        Assert.Equal(4, after.Int("message_count"));
+    }
+}

@@ -1,0 +1,62 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatBackend.Tests.Infrastructure;
+
+/// <summary>The real API on Kestrel on a loopback port, with the given database and optionally another model.</summary>
+public sealed class ApiFactory : WebApplicationFactory<ChatBackend.ApiService.Chat.ChatTurnService>
+{
+    private readonly string _connectionString;
+    private readonly IChatClient? _chatClient;
+    private readonly Dictionary<string, string?> _settings;
+
+    public ApiFactory(string connectionString, IChatClient? chatClient = null, Dictionary<string, string?>? settings = null)
+    {
+        _connectionString = connectionString;
+        _chatClient = chatClient;
+        _settings = settings ?? [];
+        UseKestrel(0);
+        StartServer();
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("ConnectionStrings:chatdb", _connectionString);
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+        if (_chatClient is not null)
+        {
+            builder.ConfigureTestServices(services => services.AddChatClient(_chatClient));
+        }
+    }
+
+    public HttpClient CreateHttpClient()
+    {
+        var client = CreateClient();
+        client.Timeout = TimeSpan.FromSeconds(60);
+        return client;
+    }
+}
+
+public static class HttpAssertions
+{
+    public static async Task<JsonElement> ReadJsonAsync(this HttpResponseMessage response)
+    {
+        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return json;
+    }
+
+    public static async Task<JsonElement> ExpectAsync(this HttpResponseMessage response, System.Net.HttpStatusCode status)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"Expected {(int)status}, got {(int)response.StatusCode}: {body}");
+        return body.Length == 0 ? default : JsonDocument.Parse(body).RootElement.Clone();
+    }
+}

@@ -1,0 +1,46 @@
+using System.Net;
+using ChatBackend.Tests.Infrastructure;
+
+namespace ChatBackend.Tests;
+
+[Collection(DatabaseCollection.Name)]
+public sealed class OpenApiTests(DatabaseFixture database)
+{
+    [Fact]
+    public async Task TheDocumentDescribesEveryEndpointWithItsErrorsAndTheQueryStringForm()
+    {
+        await using var api = new ApiFactory(await database.CreateMigratedDatabaseAsync("openapi"));
+        using var client = api.CreateHttpClient();
+
+        using var response = await client.GetAsync("/openapi/v1.json");
+        var paths = (await response.ExpectAsync(HttpStatusCode.OK)).GetProperty("paths");
+
+        var send = paths.GetProperty("/chat-message").GetProperty("post");
+        Assert.Equal(
+            ["200", "400", "404", "409", "502", "503", "504"],
+            send.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+        var content = send.GetProperty("requestBody").GetProperty("content");
+        Assert.True(content.TryGetProperty("application/json", out _));
+        Assert.True(content.TryGetProperty("application/x-www-form-urlencoded", out _));
+        Assert.Equal(
+            ["conversation_id", "message", "message_count", "message_id", "user_id"],
+            send.GetProperty("parameters").EnumerateArray().Where(p => p.Str("in") == "query").Select(p => p.Str("name")).Order());
+
+        var history = paths.GetProperty("/get-conversation-history/{conversation_id}").GetProperty("get");
+        Assert.Equal(["200", "400", "404", "503"], history.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+        Assert.True(paths.TryGetProperty("/", out _));
+    }
+
+    [Fact]
+    public async Task TheInteractivePageIsServedInDevelopment()
+    {
+        await using var api = new ApiFactory(await database.CreateMigratedDatabaseAsync("swagger"));
+        using var client = api.CreateHttpClient();
+
+        using var response = await client.GetAsync("/swagger/index.html");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("swagger-ui", await response.Content.ReadAsStringAsync());
+    }
+
+}
