@@ -52,26 +52,38 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return conversationId is null
-            ? await StartConversationAsync(connection, userId, messageId, message, cancellationToken)
-            : await ContinueConversationAsync(connection, userId, conversationId, messageId, message, abandonedAfter, cancellationToken);
+        try
+        {
+            return conversationId is null
+                ? await StartConversationAsync(connection, userId, messageId, message, cancellationToken)
+                : await ContinueConversationAsync(connection, userId, conversationId, messageId, message, abandonedAfter, cancellationToken);
+        }
+        catch
+        {
+            await RollbackAsync(connection);
+            throw;
+        }
     }
+
+    // Transactions travel as one batch, START TRANSACTION and COMMIT included, so that a transaction costs one
+    // round trip instead of three: the write path is bound by round trips and commits, not by the statements.
 
     private static async Task<BeginTurnResult> StartConversationAsync(
         MySqlConnection connection, long userId, string messageId, string message, CancellationToken cancellationToken)
     {
         const string sql = """
+            START TRANSACTION;
             INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no, created_at, updated_at)
             VALUES (@conv, @user, 1, 2, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, Status, created_at, updated_at)
             VALUES ('user', @conv, 1, @mid, @message, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+            COMMIT;
             """;
         // A fresh id colliding with an existing one is a 1-in-10^18 event; try again rather than fail the send.
         for (var attempt = 1; ; attempt++)
         {
             var conversationId = Ids.NewConversationId();
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using var command = new MySqlCommand(sql, connection, transaction);
+            await using var command = new MySqlCommand(sql, connection);
             command.Parameters.AddWithValue("@conv", conversationId);
             command.Parameters.AddWithValue("@user", userId);
             command.Parameters.AddWithValue("@mid", messageId);
@@ -79,12 +91,11 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             try
             {
                 await command.ExecuteNonQueryAsync(cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
                 return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, 1, IsNewConversation: true));
             }
             catch (MySqlException exception) when (exception.Number == DuplicateKey && attempt < 3)
             {
-                await transaction.RollbackAsync(cancellationToken);
+                await RollbackAsync(connection);
             }
         }
     }
@@ -96,6 +107,7 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         // The conversation row's lock serialises sends into one conversation: numbers are reserved in order and a
         // duplicate message_id is seen by whoever comes second.
         const string lookup = """
+            START TRANSACTION;
             SELECT user_id, last_message_no FROM conversation_store WHERE conv_id = @conv FOR UPDATE;
             SELECT m.role, m.message_no, m.message, m.Status, m.elapsed_time,
                    TIMESTAMPDIFF(MICROSECOND, m.updated_at, UTC_TIMESTAMP(6)),
@@ -105,22 +117,20 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             LEFT JOIN message_store r ON r.conv_id = m.conv_id AND r.message_no = m.message_no + 1 AND r.role = 'assistant'
             WHERE m.conv_id = @conv AND m.message_id = @mid;
             """;
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = new MySqlCommand(lookup, connection, transaction);
+        await using var command = new MySqlCommand(lookup, connection);
         command.Parameters.AddWithValue("@conv", conversationId);
         command.Parameters.AddWithValue("@mid", messageId);
 
-        long owner;
-        int lastMessageNo;
+        long? owner = null;
+        var lastMessageNo = 0;
         ExistingMessage? existing = null;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
-            if (!await reader.ReadAsync(cancellationToken))
+            if (await reader.ReadAsync(cancellationToken))
             {
-                return new BeginTurnResult.ConversationNotFound();
+                owner = reader.GetInt64(0);
+                lastMessageNo = reader.GetInt32(1);
             }
-            owner = reader.GetInt64(0);
-            lastMessageNo = reader.GetInt32(1);
             await reader.NextResultAsync(cancellationToken);
             if (await reader.ReadAsync(cancellationToken))
             {
@@ -140,12 +150,13 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         // Another user's conversation answers exactly like a missing one: ids are not confirmed to strangers.
         if (owner != userId)
         {
+            await RollbackAsync(connection);
             return new BeginTurnResult.ConversationNotFound();
         }
 
         if (existing is not null)
         {
-            return await RetryExistingAsync(connection, transaction, conversationId, messageId, message, existing, abandonedAfter, cancellationToken);
+            return await RetryExistingAsync(connection, conversationId, messageId, message, existing, abandonedAfter, cancellationToken);
         }
 
         const string reserve = """
@@ -154,49 +165,52 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             WHERE conv_id = @conv;
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, Status, created_at, updated_at)
             VALUES ('user', @conv, @no, @mid, @message, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+            COMMIT;
             """;
         var messageNo = lastMessageNo + 1;
-        await using var insert = new MySqlCommand(reserve, connection, transaction);
+        await using var insert = new MySqlCommand(reserve, connection);
         insert.Parameters.AddWithValue("@conv", conversationId);
         insert.Parameters.AddWithValue("@no", messageNo);
         insert.Parameters.AddWithValue("@reply", messageNo + 1);
         insert.Parameters.AddWithValue("@mid", messageId);
         insert.Parameters.AddWithValue("@message", message);
         await insert.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
         return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, messageNo, IsNewConversation: false));
     }
 
     private static async Task<BeginTurnResult> RetryExistingAsync(
-        MySqlConnection connection, MySqlTransaction transaction, string conversationId, string messageId, string message,
+        MySqlConnection connection, string conversationId, string messageId, string message,
         ExistingMessage existing, TimeSpan abandonedAfter, CancellationToken cancellationToken)
     {
+        BeginTurnResult? answer = null;
         if (existing.Role != "user" || !string.Equals(existing.Message, message, StringComparison.Ordinal))
         {
-            return new BeginTurnResult.MessageIdReused();
+            answer = new BeginTurnResult.MessageIdReused();
         }
-
-        if (existing is { Status: MessageStatus.Success, ReplyMessageId: { } replyId, Reply: { } reply })
+        else if (existing is { Status: MessageStatus.Success, ReplyMessageId: { } replyId, Reply: { } reply })
         {
-            return new BeginTurnResult.AlreadyAnswered(
+            answer = new BeginTurnResult.AlreadyAnswered(
                 new AnsweredTurn(conversationId, messageId, replyId, reply, existing.MessageCount, existing.ElapsedMs));
         }
-
-        var abandoned = existing.Status == MessageStatus.Pending && existing.Age > abandonedAfter;
-        if (existing.Status == MessageStatus.Pending && !abandoned)
+        else if (existing.Status == MessageStatus.Pending && existing.Age <= abandonedAfter)
         {
-            return new BeginTurnResult.StillInProgress();
+            answer = new BeginTurnResult.StillInProgress();
+        }
+        if (answer is not null)
+        {
+            await RollbackAsync(connection);
+            return answer;
         }
 
         // An Error (or abandoned) turn is taken up again in place: same message row, same reserved reply number.
         const string retake = """
-            UPDATE message_store SET Status = 'Pending', updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv AND message_no = @no
+            UPDATE message_store SET Status = 'Pending', updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv AND message_no = @no;
+            COMMIT;
             """;
-        await using var command = new MySqlCommand(retake, connection, transaction);
+        await using var command = new MySqlCommand(retake, connection);
         command.Parameters.AddWithValue("@conv", conversationId);
         command.Parameters.AddWithValue("@no", existing.MessageNo);
         await command.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
         return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, existing.MessageNo, IsNewConversation: false));
     }
 
@@ -230,25 +244,40 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         // The conversation row is locked first, exclusively: inserting the reply first would take a shared lock
         // on it (the foreign-key check) and two replies upgrading their shared locks at once deadlock.
         const string sql = """
+            START TRANSACTION;
             UPDATE conversation_store SET message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, elapsed_time, Status, created_at, updated_at)
             VALUES ('assistant', @conv, @reply_no, @reply_id, @reply, @elapsed, 'Success', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             UPDATE message_store SET Status = 'Success', elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv AND message_no = @no;
             SELECT message_count FROM conversation_store WHERE conv_id = @conv;
+            COMMIT;
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = new MySqlCommand(sql, connection, transaction);
+        await using var command = new MySqlCommand(sql, connection);
         command.Parameters.AddWithValue("@conv", turn.ConversationId);
         command.Parameters.AddWithValue("@no", turn.MessageNo);
         command.Parameters.AddWithValue("@reply_no", turn.ReplyNo);
         command.Parameters.AddWithValue("@reply_id", replyMessageId);
         command.Parameters.AddWithValue("@reply", reply);
         command.Parameters.AddWithValue("@elapsed", elapsedMs);
-        var messageCount = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
-        return messageCount;
+        try
+        {
+            var messageCount = 0;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    messageCount = reader.GetInt32(0);
+                }
+            }
+            return messageCount;
+        }
+        catch
+        {
+            await RollbackAsync(connection);
+            throw;
+        }
     }
 
     /// <summary>Marks a turn's message Error with the time the failed call took; the client may retry it.</summary>
@@ -290,6 +319,24 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             messages.Add(ReadMessage(reader));
         }
         return new Conversation(conversationId, messageCount, messages);
+    }
+
+    // Ends a transaction that a failed or short-cut batch left open; the connection goes back to the pool either way.
+    private static async Task RollbackAsync(MySqlConnection connection)
+    {
+        if (connection.State != ConnectionState.Open)
+        {
+            return;
+        }
+        try
+        {
+            await using var rollback = new MySqlCommand("ROLLBACK", connection);
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (MySqlException)
+        {
+            // The connection is broken; the server has rolled the transaction back already.
+        }
     }
 
     private static async Task<List<StoredMessage>> ReadMessagesAsync(MySqlCommand command, CancellationToken cancellationToken)

@@ -13,6 +13,9 @@ public sealed class MySqlServer : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    // mariadb-install-db fails now and then when two run at the same moment, so data directories are made one at a time.
+    private static readonly SemaphoreSlim InitializationLock = new(1, 1);
+
     private readonly string _serverBinary;
     private readonly bool _isMariaDb;
     private readonly string _directory;
@@ -78,6 +81,19 @@ public sealed class MySqlServer : IAsyncDisposable
     }
 
     private async Task InitializeAsync()
+    {
+        await InitializationLock.WaitAsync();
+        try
+        {
+            await InitializeDataDirectoryAsync();
+        }
+        finally
+        {
+            InitializationLock.Release();
+        }
+    }
+
+    private async Task InitializeDataDirectoryAsync()
     {
         if (_isMariaDb)
         {

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The foundation bench: a private MariaDB, the migrator and the API (Release, offline model), then in one run
+#   (a) new-conversation sends in the query-string form   (b) follow-up sends   (c) history reads of 100 messages
+#   (d) the same data path without HTTP (bench/DataPath), the ceiling for (a)
+# Prints requests/s, p50 and p99 for each, and the ratio (a)/(d). Figures go into bench/README.md by hand.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/eng/common.sh"
+
+duration=${BENCH_DURATION:-15}
+connections=${BENCH_CONNECTIONS:-16}
+threads=${BENCH_THREADS:-2}
+
+ensure_dotnet
+ensure_mysql_server
+command -v wrk >/dev/null 2>&1 || install_packages wrk
+
+work=$(mktemp -d /tmp/chatbackend-bench.XXXXXX)
+db_port=$((20000 + RANDOM % 20000))
+api_port=$((db_port + 1))
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log "Building (Release)"
+dotnet build "$root/ChatBackend.sln" -c Release -v quiet -nologo >/dev/null
+
+server=$(find_mysql_server)
+log "Starting a private database server ($server) on port $db_port"
+user_flag=(); [ "$(id -u)" -eq 0 ] && user_flag=(--user=root)
+if [[ "$(basename "$server")" == mariadbd ]] || "$server" --version | grep -qi mariadb; then
+  mariadb-install-db --no-defaults --datadir="$work/data" --auth-root-authentication-method=normal --skip-test-db >/dev/null
+else
+  "$server" --no-defaults --initialize-insecure --datadir="$work/data" "${user_flag[@]}"
+fi
+"$server" --no-defaults --datadir="$work/data" --port="$db_port" --bind-address=127.0.0.1 --socket="$work/sock" \
+  --innodb-buffer-pool-size=1G --max-connections=1000 --character-set-server=utf8mb4 \
+  --log-error="$work/mysqld.log" "${user_flag[@]}" &
+pids+=($!)
+connection="Server=127.0.0.1;Port=$db_port;User ID=root;Password=;Database=chatdb"
+export ConnectionStrings__chatdb="$connection"
+
+log "Migrating"
+(cd "$root/ChatBackend.DbMigrator/bin/Release/net10.0" && dotnet ChatBackend.DbMigrator.dll >/dev/null)
+
+log "Starting the API on port $api_port"
+(cd "$root/ChatBackend.ApiService/bin/Release/net10.0" && \
+  ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
+  exec dotnet ChatBackend.ApiService.dll --urls "http://127.0.0.1:$api_port") &
+pids+=($!)
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$api_port/health" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$api_port/health" >/dev/null || die "The API did not become healthy."
+
+datapath="$root/bench/DataPath/bin/Release/net10.0/ChatBackend.Bench.DataPath.dll"
+log "Seeding conversations"
+dotnet "$datapath" seed "$connection" 256 1 "$work/conversations.txt"
+dotnet "$datapath" seed "$connection" 1 50 "$work/long.txt"
+
+export BENCH_DIR="$root/bench" BENCH_CONVERSATIONS="$work/conversations.txt" BENCH_LONG_CONVERSATION="$work/long.txt"
+url="http://127.0.0.1:$api_port"
+declare -A results
+run_wrk() { # name script
+  wrk -t"$threads" -c"$connections" -d3s -s "$root/bench/$2" "$url" >/dev/null  # warm-up
+  results[$1]=$(wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$root/bench/$2" "$url" | grep '^RESULT')
+}
+log "(a) new-conversation sends, query string, $connections connections, ${duration}s"
+run_wrk a new-conversation.lua
+log "(b) follow-up sends"
+run_wrk b follow-up.lua
+log "(c) history reads of a 100-message conversation"
+run_wrk c history.lua
+log "(d) the same data path without HTTP, $connections workers"
+dotnet "$datapath" turns "$connection" 3 "$connections" >/dev/null
+results[d]=$(dotnet "$datapath" turns "$connection" "$duration" "$connections" | grep '^RESULT')
+
+field() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${results[$1]}"; }
+echo
+printf '%-52s %10s %9s %9s %7s\n' "run" "req/s" "p50 ms" "p99 ms" "errors"
+for key in a b c d; do
+  case $key in
+    a) label="(a) new-conversation sends (query string)";;
+    b) label="(b) follow-up sends";;
+    c) label="(c) history reads, 100 messages";;
+    d) label="(d) data path without HTTP (ceiling)";;
+  esac
+  printf '%-52s %10s %9s %9s %7s\n' "$label" "$(field $key rps)" "$(field $key p50_ms)" "$(field $key p99_ms)" "$(field $key errors)"
+done
+awk -v a="$(field a rps)" -v d="$(field d rps)" 'BEGIN { printf "\n(a)/(d) = %.0f%%\n", 100 * a / d }'
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $("$server" --version | head -1)"
