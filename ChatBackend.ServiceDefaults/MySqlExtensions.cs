@@ -16,10 +16,13 @@ public static class MySqlExtensions
     /// Registers a <see cref="MySqlDataSource"/> from <c>ConnectionStrings:{connectionName}</c> (or the original's
     /// <c>DB_*</c> variables), a MySQL health check, and MySqlConnector's traces and metrics.
     /// </summary>
-    public static TBuilder AddMySqlDataSource<TBuilder>(this TBuilder builder, string connectionName)
+    public static TBuilder AddMySqlDataSource<TBuilder>(
+        this TBuilder builder, string connectionName, Action<MySqlConnectionStringBuilder>? configureConnectionString = null)
         where TBuilder : IHostApplicationBuilder
     {
-        var connectionString = ResolveConnectionString(builder.Configuration, connectionName);
+        var connectionStringBuilder = new MySqlConnectionStringBuilder(ResolveConnectionString(builder.Configuration, connectionName));
+        configureConnectionString?.Invoke(connectionStringBuilder);
+        var connectionString = connectionStringBuilder.ConnectionString;
 
         builder.Services.AddSingleton(services => new MySqlDataSourceBuilder(connectionString)
             .UseLoggerFactory(services.GetService<Logging.ILoggerFactory>())

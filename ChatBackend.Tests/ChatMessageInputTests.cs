@@ -42,3 +42,19 @@ public sealed class ChatMessageInputTests
         Assert.Equal("Working", result.Value!.Status);
     }
 }
+
+public sealed class ConnectionDefaultsTests
+{
+    [Fact]
+    public void ConnectionResetIsSkippedUnlessTheConnectionStringAsksForIt()
+    {
+        var silent = new MySqlConnector.MySqlConnectionStringBuilder("Server=db;Database=chatdb");
+        var explicitReset = new MySqlConnector.MySqlConnectionStringBuilder("Server=db;Database=chatdb;Connection Reset=true");
+
+        ChatBackend.ApiService.Data.ConversationStore.ApplyConnectionDefaults(silent);
+        ChatBackend.ApiService.Data.ConversationStore.ApplyConnectionDefaults(explicitReset);
+
+        Assert.False(silent.ConnectionReset);
+        Assert.True(explicitReset.ConnectionReset);
+    }
+}

@@ -39,9 +39,9 @@ else
 fi
 "$server" --no-defaults --datadir="$work/data" --port="$db_port" --bind-address=127.0.0.1 --socket="$work/sock" \
   --innodb-buffer-pool-size=1G --max-connections=1000 --character-set-server=utf8mb4 \
-  --log-error="$work/mysqld.log" "${user_flag[@]}" &
+  --log-error="$work/mysqld.log" ${BENCH_MYSQLD_ARGS:-} "${user_flag[@]}" &
 pids+=($!)
-connection="Server=127.0.0.1;Port=$db_port;User ID=root;Password=;Database=chatdb"
+connection="Server=127.0.0.1;Port=$db_port;User ID=root;Password=;Database=chatdb${BENCH_CONNECTION_OPTIONS:-}"
 export ConnectionStrings__chatdb="$connection"
 
 log "Migrating"
@@ -63,7 +63,10 @@ dotnet "$datapath" seed "$connection" 1 50 "$work/long.txt"
 export BENCH_DIR="$root/bench" BENCH_CONVERSATIONS="$work/conversations.txt" BENCH_LONG_CONVERSATION="$work/long.txt"
 url="http://127.0.0.1:$api_port"
 declare -A results
+only=${BENCH_ONLY:-a b c d}  # a subset, for a quick look at one figure
+wanted() { [[ " $only " == *" $1 "* ]]; }
 run_wrk() { # name script
+  wanted "$1" || return 0
   wrk -t"$threads" -c"$connections" -d3s -s "$root/bench/$2" "$url" >/dev/null  # warm-up
   results[$1]=$(wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$root/bench/$2" "$url" | grep '^RESULT')
 }
@@ -73,14 +76,16 @@ log "(b) follow-up sends"
 run_wrk b follow-up.lua
 log "(c) history reads of a 100-message conversation"
 run_wrk c history.lua
-log "(d) the same data path without HTTP, $connections workers"
-dotnet "$datapath" turns "$connection" 3 "$connections" >/dev/null
-results[d]=$(dotnet "$datapath" turns "$connection" "$duration" "$connections" | grep '^RESULT')
+if wanted d; then
+  log "(d) the same data path without HTTP, $connections workers"
+  dotnet "$datapath" turns "$connection" 3 "$connections" >/dev/null
+  results[d]=$(dotnet "$datapath" turns "$connection" "$duration" "$connections" | grep '^RESULT')
+fi
 
 field() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${results[$1]}"; }
 echo
 printf '%-52s %10s %9s %9s %7s\n' "run" "req/s" "p50 ms" "p99 ms" "errors"
-for key in a b c d; do
+for key in $only; do
   case $key in
     a) label="(a) new-conversation sends (query string)";;
     b) label="(b) follow-up sends";;
@@ -89,5 +94,7 @@ for key in a b c d; do
   esac
   printf '%-52s %10s %9s %9s %7s\n' "$label" "$(field $key rps)" "$(field $key p50_ms)" "$(field $key p99_ms)" "$(field $key errors)"
 done
-awk -v a="$(field a rps)" -v d="$(field d rps)" 'BEGIN { printf "\n(a)/(d) = %.0f%%\n", 100 * a / d }'
+if wanted a && wanted d; then
+  awk -v a="$(field a rps)" -v d="$(field d rps)" 'BEGIN { printf "\n(a)/(d) = %.0f%%\n", 100 * a / d }'
+fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $("$server" --version | head -1)"

@@ -47,6 +47,20 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
 {
     private const int DuplicateKey = 1062;
 
+    /// <summary>
+    /// The store's connection defaults, applied where the connection string is silent. Every unit of work here ends
+    /// its own transaction (COMMIT, or ROLLBACK on any failure) and sets no session state, so resetting each pooled
+    /// connection as it is opened (twice a turn) buys nothing; skipping it raised the data path's throughput by
+    /// about 40% in the bench. The TechEmpower ASP.NET MySQL apps run the same way.
+    /// </summary>
+    public static void ApplyConnectionDefaults(MySqlConnectionStringBuilder connectionString)
+    {
+        if (!connectionString.ContainsKey("Connection Reset"))
+        {
+            connectionString.ConnectionReset = false;
+        }
+    }
+
     public async Task<BeginTurnResult> BeginTurnAsync(
         long userId, string? conversationId, string messageId, string message, TimeSpan abandonedAfter,
         CancellationToken cancellationToken)

@@ -10,7 +10,7 @@ public static partial class ApplicationServiceExtensions
     /// <summary>The API's own services: the database, the chat options and turn, the model, errors and OpenAPI.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddMySqlDataSource("chatdb");
+        builder.AddMySqlDataSource("chatdb", ConversationStore.ApplyConnectionDefaults);
         builder.Services.AddSingleton<ConversationStore>();
 
         builder.Services.AddOptions<Chat.ChatOptions>()

@@ -15,7 +15,9 @@ if (args is not [var mode, var connectionString, ..])
     return 2;
 }
 
-await using var dataSource = new MySqlDataSource(connectionString);
+var connectionStringBuilder = new MySqlConnectionStringBuilder(connectionString);
+ConversationStore.ApplyConnectionDefaults(connectionStringBuilder);
+await using var dataSource = new MySqlDataSource(connectionStringBuilder.ConnectionString);
 var store = new ConversationStore(dataSource);
 var abandonedAfter = TimeSpan.FromMinutes(2);
 const string Reply = "No language model is configured on this server, so this is an automatic reply.";
