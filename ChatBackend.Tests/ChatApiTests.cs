@@ -5,30 +5,12 @@ using MySqlConnector;
 namespace ChatBackend.Tests;
 
 [Collection(DatabaseCollection.Name)]
-public sealed class ChatApiTests(DatabaseFixture database) : IAsyncLifetime
+public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "chat")
 {
-    private readonly ScriptedChatClient _model = new();
-    private ApiFactory _api = null!;
-    private HttpClient _client = null!;
-    private string _connectionString = "";
-
-    public async Task InitializeAsync()
-    {
-        _connectionString = await database.CreateMigratedDatabaseAsync("chat");
-        _api = new ApiFactory(_connectionString, _model);
-        _client = _api.CreateHttpClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _api.DisposeAsync();
-    }
-
     [Fact]
     public async Task RootSaysWorking()
     {
-        using var response = await _client.GetAsync("/");
+        using var response = await Client.GetAsync("/");
         var body = await response.ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("Working", body.Str("status"));
     }
@@ -37,7 +19,7 @@ public sealed class ChatApiTests(DatabaseFixture database) : IAsyncLifetime
     public async Task QueryStringSendAsTheOriginalClientsDoStartsAConversation()
     {
         var userId = Chat.NewUserId();
-        using var response = await _client.SendQueryAsync("Hello from the query string", userId, "q-1");
+        using var response = await Client.SendQueryAsync("Hello from the query string", userId, "q-1");
 
         var body = await response.ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("echo: Hello from the query string", body.Str("message"));
@@ -50,7 +32,7 @@ public sealed class ChatApiTests(DatabaseFixture database) : IAsyncLifetime
     public async Task FormBodySendIsAccepted()
     {
         var userId = Chat.NewUserId();
-        using var response = await _client.SendFormAsync("Hello from a form", userId, "f-1");
+        using var response = await Client.SendFormAsync("Hello from a form", userId, "f-1");
 
         var body = await response.ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("echo: Hello from a form", body.Str("message"));
@@ -60,7 +42,7 @@ public sealed class ChatApiTests(DatabaseFixture database) : IAsyncLifetime
     public async Task JsonBodySendWithoutMessageIdGetsOneFromTheServer()
     {
         var userId = Chat.NewUserId();
-        using var response = await _client.SendJsonAsync("Hello from JSON", userId, messageId: null);
+        using var response = await Client.SendJsonAsync("Hello from JSON", userId, messageId: null);
 
         var body = await response.ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("echo: Hello from JSON", body.Str("message"));
@@ -72,20 +54,20 @@ public sealed class ChatApiTests(DatabaseFixture database) : IAsyncLifetime
     public async Task FollowUpsSeeTheConversationSoFarAndHistoryIsInOrder()
     {
         var userId = Chat.NewUserId();
-        var first = await _client.SendOkAsync("one", userId);
+        var first = await Client.SendOkAsync("one", userId);
         var conversationId = first.Str("conversation_id");
-        await _client.SendOkAsync("two", userId, conversationId);
-        var third = await _client.SendOkAsync("three", userId, conversationId);
+        await Client.SendOkAsync("two", userId, conversationId);
+        var third = await Client.SendOkAsync("three", userId, conversationId);
 
         Assert.Equal(conversationId, third.Str("conversation_id"));
         Assert.Equal(6, third.Int("message_count"));
-        var lastCall = _model.Calls[^1];
+        var lastCall = Model.Calls[^1];
         Assert.Equal(
             ["system", "user", "assistant", "user", "assistant", "user"],
             lastCall.Select(message => message.Role.Value));
         Assert.Equal(["one", "echo: one", "two", "echo: two", "three"], lastCall.Skip(1).Select(message => message.Text));
 
-        var history = await _client.HistoryAsync(conversationId);
+        var history = await Client.HistoryAsync(conversationId);
         Assert.Equal(6, history.Int("message_count"));
         var messages = history.GetProperty("messages").EnumerateArray().ToList();
         Assert.Equal(["one", "echo: one", "two", "echo: two", "three", "echo: three"], messages.Select(m => m.Str("message")));
@@ -101,14 +83,14 @@ public sealed class ChatApiTests(DatabaseFixture database) : IAsyncLifetime
     public async Task TextInAnyScriptRoundTripsInEveryRequestForm(string text)
     {
         var userId = Chat.NewUserId();
-        using var query = await _client.SendQueryAsync(text, userId, Chat.NewMessageId());
+        using var query = await Client.SendQueryAsync(text, userId, Chat.NewMessageId());
         var conversationId = (await query.ExpectAsync(HttpStatusCode.OK)).Str("conversation_id");
-        using var form = await _client.SendFormAsync(text, userId, Chat.NewMessageId(), conversationId);
+        using var form = await Client.SendFormAsync(text, userId, Chat.NewMessageId(), conversationId);
         await form.ExpectAsync(HttpStatusCode.OK);
-        var json = await _client.SendOkAsync(text, userId, conversationId);
+        var json = await Client.SendOkAsync(text, userId, conversationId);
         Assert.Equal($"echo: {text}", json.Str("message"));
 
-        var history = await _client.HistoryAsync(conversationId, userId);
+        var history = await Client.HistoryAsync(conversationId, userId);
         var messages = history.GetProperty("messages").EnumerateArray().ToList();
         Assert.Equal(6, messages.Count);
         Assert.All(messages.Where(m => m.Str("role") == "user"), m => Assert.Equal(text, m.Str("message")));
@@ -119,8 +101,8 @@ public sealed class ChatApiTests(DatabaseFixture database) : IAsyncLifetime
     public async Task TwentyConcurrentSendsIntoOneConversationEachGetTheirReplyDirectlyAfter()
     {
         var userId = Chat.NewUserId();
-        var conversationId = (await _client.SendOkAsync("start", userId)).Str("conversation_id");
-        _model.Behaviour = async (messages, cancellationToken) =>
+        var conversationId = (await Client.SendOkAsync("start", userId)).Str("conversation_id");
+        Model.Behaviour = async (messages, cancellationToken) =>
         {
             await Task.Delay(Random.Shared.Next(0, 30), cancellationToken);
             return ScriptedChatClient.Echo(messages);
@@ -128,13 +110,13 @@ public sealed class ChatApiTests(DatabaseFixture database) : IAsyncLifetime
 
         var sends = Enumerable.Range(1, 20).Select(async i =>
         {
-            using var response = await _client.SendJsonAsync($"concurrent {i}", userId, $"c-{i}", conversationId);
+            using var response = await Client.SendJsonAsync($"concurrent {i}", userId, $"c-{i}", conversationId);
             return await response.ExpectAsync(HttpStatusCode.OK);
         });
         var replies = await Task.WhenAll(sends);
 
         Assert.All(replies, reply => Assert.StartsWith("echo: concurrent ", reply.Str("message")));
-        var history = await _client.HistoryAsync(conversationId, userId);
+        var history = await Client.HistoryAsync(conversationId, userId);
         var messages = history.GetProperty("messages").EnumerateArray().ToList();
         Assert.Equal(42, messages.Count);
         Assert.Equal(42, history.Int("message_count"));
@@ -151,17 +133,17 @@ public sealed class ChatApiTests(DatabaseFixture database) : IAsyncLifetime
     public async Task RetriedMessageIdReturnsTheStoredReplyWithoutCallingTheModelAgain()
     {
         var userId = Chat.NewUserId();
-        var conversationId = (await _client.SendOkAsync("first", userId)).Str("conversation_id");
-        var original = await _client.SendOkAsync("retried", userId, conversationId, "retry-1");
-        var callsBefore = _model.CallCount;
+        var conversationId = (await Client.SendOkAsync("first", userId)).Str("conversation_id");
+        var original = await Client.SendOkAsync("retried", userId, conversationId, "retry-1");
+        var callsBefore = Model.CallCount;
 
-        using var again = await _client.SendQueryAsync("retried", userId, "retry-1", conversationId);
+        using var again = await Client.SendQueryAsync("retried", userId, "retry-1", conversationId);
         var replayed = await again.ExpectAsync(HttpStatusCode.OK);
 
-        Assert.Equal(callsBefore, _model.CallCount);
+        Assert.Equal(callsBefore, Model.CallCount);
         Assert.Equal(original.Str("message"), replayed.Str("message"));
         Assert.Equal(original.Str("reply_message_id"), replayed.Str("reply_message_id"));
-        var history = await _client.HistoryAsync(conversationId);
+        var history = await Client.HistoryAsync(conversationId);
         Assert.Equal(4, history.GetProperty("messages").GetArrayLength());
     }
 
@@ -170,29 +152,29 @@ public sealed class ChatApiTests(DatabaseFixture database) : IAsyncLifetime
     {
         var owner = Chat.NewUserId();
         var stranger = Chat.NewUserId();
-        var conversationId = (await _client.SendOkAsync("mine", owner)).Str("conversation_id");
+        var conversationId = (await Client.SendOkAsync("mine", owner)).Str("conversation_id");
 
-        using var send = await _client.SendJsonAsync("not yours", stranger, Chat.NewMessageId(), conversationId);
+        using var send = await Client.SendJsonAsync("not yours", stranger, Chat.NewMessageId(), conversationId);
         var sendProblem = await send.ExpectAsync(HttpStatusCode.NotFound);
-        using var read = await _client.GetAsync($"/get-conversation-history/{conversationId}?user_id={stranger}");
+        using var read = await Client.GetAsync($"/get-conversation-history/{conversationId}?user_id={stranger}");
         var readProblem = await read.ExpectAsync(HttpStatusCode.NotFound);
-        using var unknown = await _client.GetAsync($"/get-conversation-history/zzzzzzzz-zzzz?user_id={owner}");
+        using var unknown = await Client.GetAsync($"/get-conversation-history/zzzzzzzz-zzzz?user_id={owner}");
         var unknownProblem = await unknown.ExpectAsync(HttpStatusCode.NotFound);
 
         // Another user's conversation is indistinguishable from one that does not exist.
         Assert.Equal(unknownProblem.Str("title"), readProblem.Str("title"));
         Assert.Equal(unknownProblem.Str("detail"), sendProblem.Str("detail"));
-        Assert.Equal(2, (await _client.HistoryAsync(conversationId, owner)).GetProperty("messages").GetArrayLength());
+        Assert.Equal(2, (await Client.HistoryAsync(conversationId, owner)).GetProperty("messages").GetArrayLength());
     }
 
     [Fact]
     public async Task SendsWriteTheOriginalTablesWithTrueCounts()
     {
         var userId = Chat.NewUserId();
-        var conversationId = (await _client.SendOkAsync("count me", userId)).Str("conversation_id");
-        await _client.SendOkAsync("and me", userId, conversationId);
+        var conversationId = (await Client.SendOkAsync("count me", userId)).Str("conversation_id");
+        await Client.SendOkAsync("and me", userId, conversationId);
 
-        await using var connection = new MySqlConnection(_connectionString);
+        await using var connection = new MySqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var command = new MySqlCommand(
             "SELECT chat_name, user_id, message_count FROM conversation_store WHERE conv_id = @conv", connection);

@@ -7,33 +7,17 @@ namespace ChatBackend.Tests;
 
 /// <summary>Each row of SPEC §3's error table, over HTTP, with problem details that name the field.</summary>
 [Collection(DatabaseCollection.Name)]
-public sealed class ErrorTableTests(DatabaseFixture database) : IAsyncLifetime
+public sealed class ErrorTableTests(DatabaseFixture database)
+    : ApiTest(database, "errors", new() { ["Chat:Timeout"] = "00:00:03", ["Chat:MaxMessageLength"] = "100" })
 {
-    private readonly ScriptedChatClient _model = new();
-    private ApiFactory _api = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        var connectionString = await database.CreateMigratedDatabaseAsync("errors");
-        _api = new ApiFactory(connectionString, _model, new() { ["Chat:Timeout"] = "00:00:03", ["Chat:MaxMessageLength"] = "100" });
-        _client = _api.CreateHttpClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _api.DisposeAsync();
-    }
-
     [Fact]
     public async Task MalformedJsonIsA400NamingTheBody()
     {
-        using var response = await _client.PostAsync("/chat-message", new StringContent("{\"message\": ", Encoding.UTF8, "application/json"));
+        using var response = await Client.PostAsync("/chat-message", new StringContent("{\"message\": ", Encoding.UTF8, "application/json"));
 
         var problem = await ExpectProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("body", out _));
-        Assert.Equal(0, _model.CallCount);
+        Assert.Equal(0, Model.CallCount);
     }
 
     [Theory]
@@ -50,18 +34,18 @@ public sealed class ErrorTableTests(DatabaseFixture database) : IAsyncLifetime
     [InlineData("{\"message\": [\"hi\"], \"user_id\": 1}", "message")]
     public async Task InvalidFieldIsA400NamingThatField(string json, string field)
     {
-        using var response = await _client.PostAsync("/chat-message", new StringContent(json, Encoding.UTF8, "application/json"));
+        using var response = await Client.PostAsync("/chat-message", new StringContent(json, Encoding.UTF8, "application/json"));
 
         var problem = await ExpectProblemAsync(response, HttpStatusCode.BadRequest);
         var errors = problem.GetProperty("errors");
         Assert.True(errors.TryGetProperty(field, out _), $"errors should name {field}: {errors}");
-        Assert.Equal(0, _model.CallCount);
+        Assert.Equal(0, Model.CallCount);
     }
 
     [Fact]
     public async Task TooLongMessageIsA400NamingTheLimit()
     {
-        using var response = await _client.SendJsonAsync(new string('x', 101), Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await Client.SendJsonAsync(new string('x', 101), Chat.NewUserId(), Chat.NewMessageId());
 
         var problem = await ExpectProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Contains("100", problem.GetProperty("errors").GetProperty("message")[0].GetString());
@@ -70,7 +54,7 @@ public sealed class ErrorTableTests(DatabaseFixture database) : IAsyncLifetime
     [Fact]
     public async Task EveryMissingFieldIsListedAtOnceForTheQueryStringForm()
     {
-        using var response = await _client.PostAsync("/chat-message?message=&user_id=", content: null);
+        using var response = await Client.PostAsync("/chat-message?message=&user_id=", content: null);
 
         var errors = (await ExpectProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
         Assert.True(errors.TryGetProperty("message", out _));
@@ -80,11 +64,11 @@ public sealed class ErrorTableTests(DatabaseFixture database) : IAsyncLifetime
     [Fact]
     public async Task UnknownConversationIsA404()
     {
-        using var response = await _client.SendJsonAsync("hi", Chat.NewUserId(), Chat.NewMessageId(), "nosuchid-0000");
+        using var response = await Client.SendJsonAsync("hi", Chat.NewUserId(), Chat.NewMessageId(), "nosuchid-0000");
 
         var problem = await ExpectProblemAsync(response, HttpStatusCode.NotFound);
         Assert.Equal("conversation_id", problem.Str("field"));
-        using var history = await _client.GetAsync("/get-conversation-history/nosuchid-0000");
+        using var history = await Client.GetAsync("/get-conversation-history/nosuchid-0000");
         await ExpectProblemAsync(history, HttpStatusCode.NotFound);
     }
 
@@ -92,62 +76,62 @@ public sealed class ErrorTableTests(DatabaseFixture database) : IAsyncLifetime
     public async Task SameMessageIdWhileTheFirstIsBeingAnsweredIsA409()
     {
         var userId = Chat.NewUserId();
-        var conversationId = (await _client.SendOkAsync("first", userId)).Str("conversation_id");
+        var conversationId = (await Client.SendOkAsync("first", userId)).Str("conversation_id");
         var gate = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _model.Behaviour = async (messages, cancellationToken) =>
+        Model.Behaviour = async (messages, cancellationToken) =>
         {
             entered.TrySetResult();
             return await gate.Task.WaitAsync(cancellationToken);
         };
 
-        var first = _client.SendJsonAsync("slow one", userId, "busy-1", conversationId);
+        var first = Client.SendJsonAsync("slow one", userId, "busy-1", conversationId);
         await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        using var second = await _client.SendJsonAsync("slow one", userId, "busy-1", conversationId);
+        using var second = await Client.SendJsonAsync("slow one", userId, "busy-1", conversationId);
         var problem = await ExpectProblemAsync(second, HttpStatusCode.Conflict);
         Assert.Equal("busy-1", problem.Str("message_id"));
 
         gate.SetResult("finally");
         using var firstResponse = await first;
         Assert.Equal("finally", (await firstResponse.ExpectAsync(HttpStatusCode.OK)).Str("message"));
-        Assert.Equal(2, _model.CallCount);
+        Assert.Equal(2, Model.CallCount);
     }
 
     [Fact]
     public async Task SameMessageIdWithADifferentMessageIsA409AndStoresNothing()
     {
         var userId = Chat.NewUserId();
-        var conversationId = (await _client.SendOkAsync("first", userId, messageId: "dup-1")).Str("conversation_id");
+        var conversationId = (await Client.SendOkAsync("first", userId, messageId: "dup-1")).Str("conversation_id");
 
-        using var response = await _client.SendJsonAsync("something else", userId, "dup-1", conversationId);
+        using var response = await Client.SendJsonAsync("something else", userId, "dup-1", conversationId);
 
         await ExpectProblemAsync(response, HttpStatusCode.Conflict);
-        Assert.Equal(2, (await _client.HistoryAsync(conversationId)).GetProperty("messages").GetArrayLength());
+        Assert.Equal(2, (await Client.HistoryAsync(conversationId)).GetProperty("messages").GetArrayLength());
     }
 
     [Fact]
     public async Task ModelFailureIsA502ThatKeepsTheMessageAndARetryCompletesTheTurnInPlace()
     {
         var userId = Chat.NewUserId();
-        _model.Behaviour = (_, _) => throw new HttpRequestException("provider exploded with secret sk-123");
+        Model.Behaviour = (_, _) => throw new HttpRequestException("provider exploded with secret sk-123");
 
-        using var failed = await _client.SendJsonAsync("please answer", userId, "fail-1");
+        using var failed = await Client.SendJsonAsync("please answer", userId, "fail-1");
         var problem = await ExpectProblemAsync(failed, HttpStatusCode.BadGateway);
         Assert.DoesNotContain("sk-123", problem.GetRawText());
         Assert.DoesNotContain("exploded", problem.GetRawText());
         var conversationId = problem.Str("conversation_id");
         Assert.Equal("fail-1", problem.Str("message_id"));
 
-        var stored = (await _client.HistoryAsync(conversationId)).GetProperty("messages").EnumerateArray().Single();
+        var stored = (await Client.HistoryAsync(conversationId)).GetProperty("messages").EnumerateArray().Single();
         Assert.Equal("Error", stored.Str("status"));
         Assert.Equal("please answer", stored.Str("message"));
         Assert.True(stored.GetProperty("elapsed_ms").ValueKind == JsonValueKind.Number);
 
-        _model.Behaviour = null;
-        using var retried = await _client.SendJsonAsync("please answer", userId, "fail-1", conversationId);
+        Model.Behaviour = null;
+        using var retried = await Client.SendJsonAsync("please answer", userId, "fail-1", conversationId);
         Assert.Equal("echo: please answer", (await retried.ExpectAsync(HttpStatusCode.OK)).Str("message"));
 
-        var messages = (await _client.HistoryAsync(conversationId)).GetProperty("messages").EnumerateArray().ToList();
+        var messages = (await Client.HistoryAsync(conversationId)).GetProperty("messages").EnumerateArray().ToList();
         Assert.Equal(2, messages.Count);
         Assert.Equal([1, 2], messages.Select(m => m.Int("message_no")));
         Assert.All(messages, m => Assert.Equal("Success", m.Str("status")));
@@ -156,9 +140,9 @@ public sealed class ErrorTableTests(DatabaseFixture database) : IAsyncLifetime
     [Fact]
     public async Task EmptyModelReplyIsA502()
     {
-        _model.Behaviour = (_, _) => Task.FromResult("   ");
+        Model.Behaviour = (_, _) => Task.FromResult("   ");
 
-        using var response = await _client.SendJsonAsync("say nothing", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await Client.SendJsonAsync("say nothing", Chat.NewUserId(), Chat.NewMessageId());
 
         await ExpectProblemAsync(response, HttpStatusCode.BadGateway);
     }
@@ -166,16 +150,16 @@ public sealed class ErrorTableTests(DatabaseFixture database) : IAsyncLifetime
     [Fact]
     public async Task ModelTimeoutIsA504AndTheMessageStaysStoredAsError()
     {
-        _model.Behaviour = async (_, cancellationToken) =>
+        Model.Behaviour = async (_, cancellationToken) =>
         {
             await Task.Delay(TimeSpan.FromSeconds(30), cancellationToken);
             return "too late";
         };
 
-        using var response = await _client.SendJsonAsync("are you there", Chat.NewUserId(), "slow-1");
+        using var response = await Client.SendJsonAsync("are you there", Chat.NewUserId(), "slow-1");
 
         var problem = await ExpectProblemAsync(response, HttpStatusCode.GatewayTimeout);
-        var stored = (await _client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages")[0];
+        var stored = (await Client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages")[0];
         Assert.Equal("Error", stored.Str("status"));
         Assert.InRange(stored.Int("elapsed_ms"), 2_900, 20_000);
     }
@@ -183,7 +167,7 @@ public sealed class ErrorTableTests(DatabaseFixture database) : IAsyncLifetime
     [Fact]
     public async Task UnknownRouteIsAProblemDetails404()
     {
-        using var response = await _client.GetAsync("/no-such-route");
+        using var response = await Client.GetAsync("/no-such-route");
 
         await ExpectProblemAsync(response, HttpStatusCode.NotFound);
     }
