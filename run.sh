@@ -46,6 +46,7 @@ if [ -z "${ConnectionStrings__chatdb:-}" ]; then
   log "Starting the database server ($server) on 127.0.0.1:$db_port"
   "$server" --no-defaults --datadir="$data_home/mysql" --port="$db_port" --bind-address=127.0.0.1 \
     --socket="$data_home/mysqld.sock" --character-set-server=utf8mb4 --log-error="$data_home/mysqld.log" \
+    --tmpdir="$(mkdir -p "$data_home/tmp" && echo "$data_home/tmp")" \
     "${init_file[@]}" "${user_flag[@]}" &
   pids+=($!)
   export ConnectionStrings__chatdb="Server=127.0.0.1;Port=$db_port;User ID=root;Password=$(cat "$data_home/mysql-password");Database=chatdb"

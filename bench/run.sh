@@ -39,7 +39,7 @@ else
 fi
 "$server" --no-defaults --datadir="$work/data" --port="$db_port" --bind-address=127.0.0.1 --socket="$work/sock" \
   --innodb-buffer-pool-size=1G --max-connections=1000 --character-set-server=utf8mb4 \
-  --log-error="$work/mysqld.log" ${BENCH_MYSQLD_ARGS:-} "${user_flag[@]}" &
+  --log-error="$work/mysqld.log" --tmpdir="$(mkdir -p "$work/tmp" && echo "$work/tmp")" ${BENCH_MYSQLD_ARGS:-} "${user_flag[@]}" &
 pids+=($!)
 connection="Server=127.0.0.1;Port=$db_port;User ID=root;Password=;Database=chatdb${BENCH_CONNECTION_OPTIONS:-}"
 export ConnectionStrings__chatdb="$connection"

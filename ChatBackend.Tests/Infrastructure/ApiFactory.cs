@@ -20,12 +20,15 @@ public sealed class ApiFactory : WebApplicationFactory<ChatBackend.ApiService.Ch
         _connectionString = connectionString;
         _chatClient = chatClient;
         _settings = settings ?? [];
-        UseKestrel(0);
+        // UseKestrel(port) rewrites the server's addresses while a minimal-hosting app may already be starting (an
+        // occasional "cannot be modified after the server has started"); a URL in the settings has no such race.
+        UseKestrel();
         StartServer();
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        builder.UseUrls("http://127.0.0.1:0");
         builder.UseSetting("ConnectionStrings:chatdb", _connectionString);
         foreach (var (key, value) in _settings)
         {

@@ -123,6 +123,8 @@ public sealed class MySqlServer : IAsyncDisposable
             $"--socket={Path.Combine(_directory, "mysqld.sock")}", $"--pid-file={Path.Combine(_directory, "mysqld.pid")}",
             "--innodb-buffer-pool-size=256M", "--max-connections=500", "--character-set-server=utf8mb4",
             $"--log-error={Path.Combine(_directory, "error.log")}",
+            // Its own temporary directory: servers sharing /tmp now and then delete each other's temporary tables.
+            $"--tmpdir={Directory.CreateDirectory(Path.Combine(_directory, "tmp")).FullName}",
             .. _isMariaDb ? Array.Empty<string>() : ["--mysqlx=OFF"],
             .. RunAsRoot(),
         ];
