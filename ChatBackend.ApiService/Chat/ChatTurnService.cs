@@ -35,7 +35,6 @@ public sealed partial class ChatTurnService(
 
         var begun = await store.BeginTurnAsync(
             request.UserId, request.ConversationId, messageId, request.Message, settings.AbandonedAfter, cancellationToken);
-        activity?.SetTag("gen_ai.conversation.id", request.ConversationId);
 
         switch (begun)
         {

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -50,12 +49,6 @@ public sealed class ApiFactory : WebApplicationFactory<ChatBackend.ApiService.Ch
 
 public static class HttpAssertions
 {
-    public static async Task<JsonElement> ReadJsonAsync(this HttpResponseMessage response)
-    {
-        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return json;
-    }
-
     public static async Task<JsonElement> ExpectAsync(this HttpResponseMessage response, System.Net.HttpStatusCode status)
     {
         var body = await response.Content.ReadAsStringAsync();
