@@ -67,6 +67,11 @@ public static class ChatApi
                 "The model did not answer in time. The message is stored; send it again with the same " +
                 "conversation_id and message_id to retry.",
                 conversationId, messageId),
+            TurnOutcome.ServerStopping(var conversationId, var messageId) => TurnProblem(
+                StatusCodes.Status503ServiceUnavailable, "The server is shutting down",
+                "The server stopped before the model answered. The message is stored; send it again with the same " +
+                "conversation_id and message_id to retry.",
+                conversationId, messageId),
             var other => throw new InvalidOperationException($"Unhandled turn outcome {other.GetType().Name}."),
         };
     }

@@ -15,6 +15,7 @@ public abstract record TurnOutcome
     public sealed record MessageIdReused(string ConversationId, string MessageId) : TurnOutcome;
     public sealed record ModelFailed(string ConversationId, string MessageId, string Reason) : TurnOutcome;
     public sealed record ModelTimedOut(string ConversationId, string MessageId) : TurnOutcome;
+    public sealed record ServerStopping(string ConversationId, string MessageId) : TurnOutcome;
 }
 
 /// <summary>One chat turn: store the message, ask the model with the conversation so far, store the reply.</summary>
@@ -81,6 +82,11 @@ public sealed partial class ChatTurnService(
             {
                 await FailAsync(turn, stopwatch, "timeout");
                 return new TurnOutcome.ModelTimedOut(turn.ConversationId, turn.MessageId);
+            }
+            catch (OperationCanceledException) when (turnToken.IsCancellationRequested)
+            {
+                await FailAsync(turn, stopwatch, "server stopping");
+                return new TurnOutcome.ServerStopping(turn.ConversationId, turn.MessageId);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
