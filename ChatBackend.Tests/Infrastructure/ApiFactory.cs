@@ -14,11 +14,16 @@ public sealed class ApiFactory : WebApplicationFactory<ChatBackend.ApiService.Ch
     private readonly IChatClient? _chatClient;
     private readonly Dictionary<string, string?> _settings;
 
-    public ApiFactory(string connectionString, IChatClient? chatClient = null, Dictionary<string, string?>? settings = null)
+    private readonly Action<IServiceCollection>? _configureServices;
+
+    public ApiFactory(
+        string connectionString, IChatClient? chatClient = null, Dictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         _connectionString = connectionString;
         _chatClient = chatClient;
         _settings = settings ?? [];
+        _configureServices = configureServices;
         // UseKestrel(port) rewrites the server's addresses while a minimal-hosting app may already be starting (an
         // occasional "cannot be modified after the server has started"); a URL in the settings has no such race.
         UseKestrel();
@@ -36,6 +41,10 @@ public sealed class ApiFactory : WebApplicationFactory<ChatBackend.ApiService.Ch
         if (_chatClient is not null)
         {
             builder.ConfigureTestServices(services => services.AddChatClient(_chatClient));
+        }
+        if (_configureServices is not null)
+        {
+            builder.ConfigureTestServices(_configureServices);
         }
     }
 
