@@ -29,6 +29,11 @@ public sealed class OpenApiTests(DatabaseFixture database)
         var history = paths.GetProperty("/get-conversation-history/{conversation_id}").GetProperty("get");
         Assert.Equal(["200", "400", "404", "503"], history.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
         Assert.True(paths.TryGetProperty("/", out _));
+        foreach (var probe in new[] { "/health", "/alive" })
+        {
+            var responses = paths.GetProperty(probe).GetProperty("get").GetProperty("responses");
+            Assert.Equal(["200", "503"], responses.EnumerateObject().Select(r => r.Name).Order());
+        }
     }
 
     [Fact]

@@ -25,7 +25,9 @@ public static partial class ApplicationServiceExtensions
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
-        builder.Services.AddOpenApi(options => options.AddOperationTransformer(QueryStringFieldsMetadata.AddQueryParameters));
+        builder.Services.AddOpenApi(options => options
+            .AddOperationTransformer(QueryStringFieldsMetadata.AddQueryParameters)
+            .AddDocumentTransformer(HealthEndpointsDocument.Add));
         return builder;
     }
 
