@@ -87,8 +87,12 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
         var conversationId = (await query.ExpectAsync(HttpStatusCode.OK)).Str("conversation_id");
         using var form = await Client.SendFormAsync(text, userId, Chat.NewMessageId(), conversationId);
         await form.ExpectAsync(HttpStatusCode.OK);
-        var json = await Client.SendOkAsync(text, userId, conversationId);
+        using var jsonResponse = await Client.SendJsonAsync(text, userId, Chat.NewMessageId(), conversationId);
+        var json = await jsonResponse.ExpectAsync(HttpStatusCode.OK);
         Assert.Equal($"echo: {text}", json.Str("message"));
+        // Letters of every script come back as themselves, not as \u escapes.
+        var firstWord = text.Split(' ')[0];
+        Assert.Contains(firstWord.Where(char.IsLetter).FirstOrDefault().ToString(), json.GetRawText());
 
         var history = await Client.HistoryAsync(conversationId, userId);
         var messages = history.GetProperty("messages").EnumerateArray().ToList();

@@ -23,6 +23,9 @@ public static partial class ApplicationServiceExtensions
         builder.Services.AddChatClient(new OfflineChatClient());
         builder.Services.AddHostedService<ModelStartupReport>();
 
+        // Text in any script reads as itself in responses (they are JSON, never embedded in HTML).
+        builder.Services.ConfigureHttpJsonOptions(options =>
+            options.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.Services.AddOpenApi(options => options
