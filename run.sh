@@ -27,15 +27,10 @@ if [ -z "${ConnectionStrings__chatdb:-}" ]; then
   ensure_mysql_server
   server=$(find_mysql_server)
   mkdir -p "$data_home"
-  user_flag=(); [ "$(id -u)" -eq 0 ] && user_flag=(--user=root)
   init_file=()
   if [ ! -d "$data_home/mysql" ]; then
     log "Creating the database server's data directory in $data_home/mysql"
-    if "$server" --version | grep -qi mariadb; then
-      mariadb-install-db --no-defaults --datadir="$data_home/mysql" --auth-root-authentication-method=normal --skip-test-db >/dev/null
-    else
-      "$server" --no-defaults --initialize-insecure --datadir="$data_home/mysql" "${user_flag[@]}"
-    fi
+    init_mysql_datadir "$server" "$data_home/mysql"
     # A root password generated once and kept, like Aspire's generated mysql-password parameter.
     (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$data_home/mysql-password")
     (umask 077; echo "ALTER USER 'root'@'localhost' IDENTIFIED BY '$(cat "$data_home/mysql-password")';" > "$data_home/init.sql")
@@ -44,10 +39,7 @@ if [ -z "${ConnectionStrings__chatdb:-}" ]; then
   (exec 3<>"/dev/tcp/127.0.0.1/$db_port") 2>/dev/null \
     && die "Port $db_port is in use. Set CHATBACKEND_DB_PORT to a free port."
   log "Starting the database server ($server) on 127.0.0.1:$db_port"
-  "$server" --no-defaults --datadir="$data_home/mysql" --port="$db_port" --bind-address=127.0.0.1 \
-    --socket="$data_home/mysqld.sock" --character-set-server=utf8mb4 --log-error="$data_home/mysqld.log" \
-    --tmpdir="$(mkdir -p "$data_home/tmp" && echo "$data_home/tmp")" \
-    "${init_file[@]}" "${user_flag[@]}" &
+  start_mysql_server "$server" "$data_home/mysql" "$db_port" "${init_file[@]}"
   pids+=($!)
   export ConnectionStrings__chatdb="Server=127.0.0.1;Port=$db_port;User ID=root;Password=$(cat "$data_home/mysql-password");Database=chatdb"
 fi

@@ -31,15 +31,8 @@ dotnet build "$root/ChatBackend.sln" -c Release -v quiet -nologo >/dev/null
 
 server=$(find_mysql_server)
 log "Starting a private database server ($server) on port $db_port"
-user_flag=(); [ "$(id -u)" -eq 0 ] && user_flag=(--user=root)
-if [[ "$(basename "$server")" == mariadbd ]] || "$server" --version | grep -qi mariadb; then
-  mariadb-install-db --no-defaults --datadir="$work/data" --auth-root-authentication-method=normal --skip-test-db >/dev/null
-else
-  "$server" --no-defaults --initialize-insecure --datadir="$work/data" "${user_flag[@]}"
-fi
-"$server" --no-defaults --datadir="$work/data" --port="$db_port" --bind-address=127.0.0.1 --socket="$work/sock" \
-  --innodb-buffer-pool-size=1G --max-connections=1000 --character-set-server=utf8mb4 \
-  --log-error="$work/mysqld.log" --tmpdir="$(mkdir -p "$work/tmp" && echo "$work/tmp")" ${BENCH_MYSQLD_ARGS:-} "${user_flag[@]}" &
+init_mysql_datadir "$server" "$work/data"
+start_mysql_server "$server" "$work/data" "$db_port" --innodb-buffer-pool-size=1G --max-connections=1000 ${BENCH_MYSQLD_ARGS:-}
 pids+=($!)
 connection="Server=127.0.0.1;Port=$db_port;User ID=root;Password=;Database=chatdb${BENCH_CONNECTION_OPTIONS:-}"
 export ConnectionStrings__chatdb="$connection"

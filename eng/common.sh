@@ -48,3 +48,26 @@ ensure_mysql_server() {
   fi
   find_mysql_server >/dev/null || die "mariadb-server was installed but no mariadbd binary was found."
 }
+
+# mariadbd/mysqld refuse to run as root unless told to.
+mysql_user_flag() { if [ "$(id -u)" -eq 0 ]; then echo --user=root; fi; }
+
+# Creates a data directory whose root user has no password (the server only ever listens on loopback).
+init_mysql_datadir() { # SERVER DATADIR
+  if "$1" --version | grep -qi mariadb; then
+    mariadb-install-db --no-defaults --datadir="$2" --auth-root-authentication-method=normal --skip-test-db >/dev/null
+  else
+    "$1" --no-defaults --initialize-insecure --datadir="$2" $(mysql_user_flag)
+  fi
+}
+
+# Starts a server on 127.0.0.1:PORT in the background ($! is its PID). Its socket, log and temporary directory sit
+# beside the data directory: servers sharing /tmp now and then delete each other's temporary tables.
+start_mysql_server() { # SERVER DATADIR PORT [SERVER ARGUMENTS...]
+  local server=$1 datadir=$2 port=$3 dir
+  shift 3
+  dir=$(dirname "$datadir")
+  mkdir -p "$dir/tmp"
+  "$server" --no-defaults --datadir="$datadir" --port="$port" --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" \
+    --character-set-server=utf8mb4 --log-error="$dir/mysqld.log" --tmpdir="$dir/tmp" "$@" $(mysql_user_flag) &
+}

@@ -9,6 +9,9 @@ namespace ChatBackend.ApiService.Apis;
 
 public static class ChatApi
 {
+    private const string StoredForRetry =
+        "The message is stored; send it again with the same conversation_id and message_id to retry.";
+
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/chat-message", SendMessageAsync)
@@ -60,17 +63,15 @@ public static class ChatApi
                 conversationId, messageId),
             TurnOutcome.ModelFailed(var conversationId, var messageId, var reason) => TurnProblem(
                 StatusCodes.Status502BadGateway, "The model provider failed",
-                $"{reason} The message is stored; send it again with the same conversation_id and message_id to retry.",
+                $"{reason} {StoredForRetry}",
                 conversationId, messageId),
             TurnOutcome.ModelTimedOut(var conversationId, var messageId) => TurnProblem(
                 StatusCodes.Status504GatewayTimeout, "The model provider timed out",
-                "The model did not answer in time. The message is stored; send it again with the same " +
-                "conversation_id and message_id to retry.",
+                $"The model did not answer in time. {StoredForRetry}",
                 conversationId, messageId),
             TurnOutcome.ServerStopping(var conversationId, var messageId) => TurnProblem(
                 StatusCodes.Status503ServiceUnavailable, "The server is shutting down",
-                "The server stopped before the model answered. The message is stored; send it again with the same " +
-                "conversation_id and message_id to retry.",
+                $"The server stopped before the model answered. {StoredForRetry}",
                 conversationId, messageId),
             var other => throw new InvalidOperationException($"Unhandled turn outcome {other.GetType().Name}."),
         };

@@ -246,7 +246,8 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         command.Parameters.AddWithValue("@conv", conversationId);
         command.Parameters.AddWithValue("@before", beforeMessageNo);
         command.Parameters.AddWithValue("@limit", limit);
-        var messages = await ReadMessagesAsync(command, cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
+        var messages = await ReadMessagesAsync(reader, cancellationToken);
         messages.Reverse();
         return messages;
     }
@@ -327,12 +328,7 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         }
         var messageCount = reader.GetInt32(1);
         await reader.NextResultAsync(cancellationToken);
-        var messages = new List<StoredMessage>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            messages.Add(ReadMessage(reader));
-        }
-        return new Conversation(conversationId, messageCount, messages);
+        return new Conversation(conversationId, messageCount, await ReadMessagesAsync(reader, cancellationToken));
     }
 
     // Ends a transaction that a failed or short-cut batch left open; the connection goes back to the pool either way.
@@ -353,10 +349,10 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         }
     }
 
-    private static async Task<List<StoredMessage>> ReadMessagesAsync(MySqlCommand command, CancellationToken cancellationToken)
+    // Reads the rest of the reader's current result set as messages.
+    private static async Task<List<StoredMessage>> ReadMessagesAsync(MySqlDataReader reader, CancellationToken cancellationToken)
     {
         var messages = new List<StoredMessage>();
-        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             messages.Add(ReadMessage(reader));
