@@ -20,7 +20,7 @@ public sealed class MigratorTests(DatabaseFixture database)
         Assert.True(run.ExitCode == 0, run.Output);
         Assert.Equal(["conversation_store", "message_store", DatabaseMigrator.HistoryTable], await TablesAsync(connectionString));
         Assert.Equal(1, await AppliedMigrationsAsync(connectionString));
-        Assert.Contains("The database schema is at version 1.", run.Output);
+        Assert.Contains("The database schema is at version 2.", run.Output);
     }
 
     [Fact]

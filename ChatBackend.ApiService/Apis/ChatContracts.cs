@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using ChatBackend.ApiService.Data;
 
 namespace ChatBackend.ApiService.Apis;
 
@@ -19,7 +20,64 @@ public sealed record ChatMessageResponse(
     [property: JsonPropertyName("reply_message_id")] string ReplyMessageId,
     [property: JsonPropertyName("message_count")] int MessageCount,
     [property: JsonPropertyName("elapsed_ms")] int ElapsedMs,
-    [property: JsonPropertyName("model")] string? Model);
+    [property: JsonPropertyName("model")] string? Model,
+    [property: JsonPropertyName("finish_reason")] string? FinishReason,
+    [property: JsonPropertyName("usage")] TokenUsage? Usage,
+    [property: JsonPropertyName("time_to_first_token_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    int? TimeToFirstTokenMs)
+{
+    public static ChatMessageResponse From(string conversationId, string messageId, ReplyRecord reply, int messageCount) => new(
+        reply.Text, conversationId, messageId, reply.MessageId, messageCount, reply.ElapsedMs, reply.Model, reply.FinishReason,
+        TokenUsage.From(reply.InputTokens, reply.OutputTokens), reply.TimeToFirstTokenMs);
+}
+
+/// <summary>The tokens a reply cost, as the provider counted them.</summary>
+public sealed record TokenUsage(
+    [property: JsonPropertyName("input_tokens")] int? InputTokens,
+    [property: JsonPropertyName("output_tokens")] int? OutputTokens,
+    [property: JsonPropertyName("total_tokens")] int? TotalTokens)
+{
+    public static TokenUsage? From(int? inputTokens, int? outputTokens) =>
+        inputTokens is null && outputTokens is null ? null : new(inputTokens, outputTokens, inputTokens + outputTokens);
+}
+
+/// <summary>The last event of a reply stream.</summary>
+public sealed record StreamDone(
+    [property: JsonPropertyName("conversation_id")] string ConversationId,
+    [property: JsonPropertyName("message_id")] string MessageId,
+    [property: JsonPropertyName("reply_message_id")] string ReplyMessageId,
+    [property: JsonPropertyName("message_count")] int MessageCount,
+    [property: JsonPropertyName("model")] string? Model,
+    [property: JsonPropertyName("finish_reason")] string? FinishReason,
+    [property: JsonPropertyName("usage")] TokenUsage? Usage,
+    [property: JsonPropertyName("elapsed_ms")] int ElapsedMs,
+    [property: JsonPropertyName("time_to_first_token_ms")] int? TimeToFirstTokenMs)
+{
+    public static StreamDone From(ChatMessageResponse response) => new(
+        response.ConversationId, response.MessageId, response.ReplyMessageId, response.MessageCount, response.Model,
+        response.FinishReason, response.Usage, response.ElapsedMs, response.TimeToFirstTokenMs);
+}
+
+/// <summary>The first event of a reply stream.</summary>
+public sealed record StreamStart(
+    [property: JsonPropertyName("conversation_id")] string ConversationId,
+    [property: JsonPropertyName("message_id")] string MessageId);
+
+/// <summary>One piece of a streamed reply.</summary>
+public sealed record StreamDelta([property: JsonPropertyName("text")] string Text);
+
+/// <summary>The fields of POST /chat-message/cancel, documented for OpenAPI.</summary>
+public sealed record CancelBody(
+    [property: JsonPropertyName("user_id")] long UserId,
+    [property: JsonPropertyName("conversation_id")] string ConversationId,
+    [property: JsonPropertyName("message_id")] string MessageId);
+
+/// <summary>How a cancelled turn ended: Cancelled with what was generated, or Success/Error when it ended first.</summary>
+public sealed record CancelResponse(
+    [property: JsonPropertyName("conversation_id")] string ConversationId,
+    [property: JsonPropertyName("message_id")] string MessageId,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("message")] string? Message);
 
 public sealed record ConversationHistoryResponse(
     [property: JsonPropertyName("conversation_id")] string ConversationId,
@@ -33,6 +91,12 @@ public sealed record HistoryMessage(
     [property: JsonPropertyName("message_id")] string MessageId,
     [property: JsonPropertyName("status")] string Status,
     [property: JsonPropertyName("elapsed_ms")] int? ElapsedMs,
-    [property: JsonPropertyName("created_at")] DateTime CreatedAt);
+    [property: JsonPropertyName("created_at")] DateTime CreatedAt,
+    [property: JsonPropertyName("model"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Model,
+    [property: JsonPropertyName("finish_reason"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? FinishReason,
+    [property: JsonPropertyName("usage"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TokenUsage? Usage,
+    [property: JsonPropertyName("time_to_first_token_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    int? TimeToFirstTokenMs,
+    [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error);
 
 public sealed record StatusResponse([property: JsonPropertyName("status")] string Status);

@@ -23,9 +23,28 @@ public sealed class ChatOptions
     [Range(1, 1_000_000)]
     public int MaxMessageLength { get; set; } = 32_000;
 
-    /// <summary>How many earlier messages of the conversation are sent to the model at most.</summary>
+    /// <summary>How many earlier messages of the conversation are read for the context at most.</summary>
     [Range(0, 10_000)]
     public int HistoryMaxMessages { get; set; } = 200;
+
+    /// <summary>
+    /// The most tokens one model request's messages may take (system prompt, earlier turns, new message). Unset:
+    /// the model's context window less <see cref="MaxOutputTokens"/>.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int? HistoryTokenBudget { get; set; }
+
+    /// <summary>How often a 429 or 5xx answer of the provider is retried before the turn fails with 502.</summary>
+    [Range(0, 10)]
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>The first retry's median delay; later ones grow exponentially, jittered. A Retry-After header wins.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a reply stream may stay silent before a keep-alive comment is sent.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// A message still Pending this long after its model call should have ended belongs to a turn whose process

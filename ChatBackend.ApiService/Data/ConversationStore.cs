@@ -9,6 +9,7 @@ public enum MessageStatus
     Pending,
     Success,
     Error,
+    Cancelled,
 }
 
 /// <summary>A turn whose user message is stored as Pending, with the number of its reply reserved.</summary>
@@ -17,9 +18,13 @@ public sealed record StartedTurn(string ConversationId, string MessageId, int Me
     public int ReplyNo => MessageNo + 1;
 }
 
+/// <summary>A reply as stored: its text and what OpenAI's Response object records of it.</summary>
+public sealed record ReplyRecord(
+    string MessageId, string Text, int TokenCount, int ElapsedMs, string? Model, int? InputTokens, int? OutputTokens,
+    string? FinishReason, int? TimeToFirstTokenMs);
+
 /// <summary>A turn that was answered before: its stored reply.</summary>
-public sealed record AnsweredTurn(
-    string ConversationId, string MessageId, string ReplyMessageId, string Reply, int MessageCount, int ElapsedMs);
+public sealed record AnsweredTurn(string ConversationId, string MessageId, ReplyRecord Reply, int MessageCount);
 
 public abstract record BeginTurnResult
 {
@@ -31,7 +36,8 @@ public abstract record BeginTurnResult
 }
 
 public sealed record StoredMessage(
-    string Role, string Message, int MessageNo, string MessageId, MessageStatus Status, int? ElapsedMs, DateTime CreatedAt);
+    string Role, string Message, int MessageNo, string MessageId, MessageStatus Status, int? ElapsedMs, DateTime CreatedAt,
+    string? Model, int? InputTokens, int? OutputTokens, string? FinishReason, int? TimeToFirstTokenMs, string? ErrorCode);
 
 public sealed record Conversation(string ConversationId, int MessageCount, IReadOnlyList<StoredMessage> Messages);
 
@@ -62,15 +68,16 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
     }
 
     public async Task<BeginTurnResult> BeginTurnAsync(
-        long userId, string? conversationId, string messageId, string message, TimeSpan abandonedAfter,
+        long userId, string? conversationId, string messageId, string message, int tokenCount, TimeSpan abandonedAfter,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
             return conversationId is null
-                ? await StartConversationAsync(connection, userId, messageId, message, cancellationToken)
-                : await ContinueConversationAsync(connection, userId, conversationId, messageId, message, abandonedAfter, cancellationToken);
+                ? await StartConversationAsync(connection, userId, messageId, message, tokenCount, cancellationToken)
+                : await ContinueConversationAsync(
+                    connection, userId, conversationId, messageId, message, tokenCount, abandonedAfter, cancellationToken);
         }
         catch
         {
@@ -83,14 +90,15 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
     // round trip instead of three: the write path is bound by round trips and commits, not by the statements.
 
     private static async Task<BeginTurnResult> StartConversationAsync(
-        MySqlConnection connection, long userId, string messageId, string message, CancellationToken cancellationToken)
+        MySqlConnection connection, long userId, string messageId, string message, int tokenCount,
+        CancellationToken cancellationToken)
     {
         const string sql = """
             START TRANSACTION;
             INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no, created_at, updated_at)
             VALUES (@conv, @user, 1, 2, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
-            INSERT INTO message_store (role, conv_id, message_no, message_id, message, Status, created_at, updated_at)
-            VALUES ('user', @conv, 1, @mid, @message, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+            INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, Status, created_at, updated_at)
+            VALUES ('user', @conv, 1, @mid, @message, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             COMMIT;
             """;
         // A fresh id colliding with an existing one is a 1-in-10^18 event; try again rather than fail the send.
@@ -102,6 +110,7 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             command.Parameters.AddWithValue("@user", userId);
             command.Parameters.AddWithValue("@mid", messageId);
             command.Parameters.AddWithValue("@message", message);
+            command.Parameters.AddWithValue("@tokens", tokenCount);
             try
             {
                 await command.ExecuteNonQueryAsync(cancellationToken);
@@ -115,7 +124,7 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
     }
 
     private static async Task<BeginTurnResult> ContinueConversationAsync(
-        MySqlConnection connection, long userId, string conversationId, string messageId, string message,
+        MySqlConnection connection, long userId, string conversationId, string messageId, string message, int tokenCount,
         TimeSpan abandonedAfter, CancellationToken cancellationToken)
     {
         // The conversation row's lock serialises sends into one conversation: numbers are reserved in order and a
@@ -123,9 +132,10 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         const string lookup = """
             START TRANSACTION;
             SELECT user_id, last_message_no FROM conversation_store WHERE conv_id = @conv FOR UPDATE;
-            SELECT m.role, m.message_no, m.message, m.Status, m.elapsed_time,
+            SELECT m.role, m.message_no, m.message, m.Status,
                    TIMESTAMPDIFF(MICROSECOND, m.updated_at, UTC_TIMESTAMP(6)),
-                   r.message_id, r.message, c.message_count
+                   c.message_count, r.message_id, r.message, r.token_count, r.elapsed_time, r.model,
+                   r.input_tokens, r.output_tokens, r.finish_reason, r.time_to_first_token
             FROM message_store m
             JOIN conversation_store c ON c.conv_id = m.conv_id
             LEFT JOIN message_store r ON r.conv_id = m.conv_id AND r.message_no = m.message_no + 1 AND r.role = 'assistant'
@@ -153,11 +163,18 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
                     MessageNo: reader.GetInt32(1),
                     Message: reader.GetString(2),
                     Status: Enum.Parse<MessageStatus>(reader.GetString(3)),
-                    ElapsedMs: reader.IsDBNull(4) ? 0 : reader.GetInt32(4),
-                    Age: TimeSpan.FromMicroseconds(reader.GetInt64(5)),
-                    ReplyMessageId: reader.IsDBNull(6) ? null : reader.GetString(6),
-                    Reply: reader.IsDBNull(7) ? null : reader.GetString(7),
-                    MessageCount: reader.GetInt32(8));
+                    Age: TimeSpan.FromMicroseconds(reader.GetInt64(4)),
+                    MessageCount: reader.GetInt32(5),
+                    Reply: reader.IsDBNull(6) ? null : new ReplyRecord(
+                        MessageId: reader.GetString(6),
+                        Text: reader.GetString(7),
+                        TokenCount: reader.IsDBNull(8) ? 0 : reader.GetInt32(8),
+                        ElapsedMs: reader.IsDBNull(9) ? 0 : reader.GetInt32(9),
+                        Model: NullableString(reader, 10),
+                        InputTokens: NullableInt(reader, 11),
+                        OutputTokens: NullableInt(reader, 12),
+                        FinishReason: NullableString(reader, 13),
+                        TimeToFirstTokenMs: NullableInt(reader, 14)));
             }
         }
 
@@ -177,8 +194,8 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             UPDATE conversation_store
             SET last_message_no = @reply, message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv;
-            INSERT INTO message_store (role, conv_id, message_no, message_id, message, Status, created_at, updated_at)
-            VALUES ('user', @conv, @no, @mid, @message, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+            INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, Status, created_at, updated_at)
+            VALUES ('user', @conv, @no, @mid, @message, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             COMMIT;
             """;
         var messageNo = lastMessageNo + 1;
@@ -188,6 +205,7 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         insert.Parameters.AddWithValue("@reply", messageNo + 1);
         insert.Parameters.AddWithValue("@mid", messageId);
         insert.Parameters.AddWithValue("@message", message);
+        insert.Parameters.AddWithValue("@tokens", tokenCount);
         await insert.ExecuteNonQueryAsync(cancellationToken);
         return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, messageNo, IsNewConversation: false));
     }
@@ -201,10 +219,9 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         {
             answer = new BeginTurnResult.MessageIdReused();
         }
-        else if (existing is { Status: MessageStatus.Success, ReplyMessageId: { } replyId, Reply: { } reply })
+        else if (existing is { Status: MessageStatus.Success, Reply: { } reply })
         {
-            answer = new BeginTurnResult.AlreadyAnswered(
-                new AnsweredTurn(conversationId, messageId, replyId, reply, existing.MessageCount, existing.ElapsedMs));
+            answer = new BeginTurnResult.AlreadyAnswered(new AnsweredTurn(conversationId, messageId, reply, existing.MessageCount));
         }
         else if (existing.Status == MessageStatus.Pending && existing.Age <= abandonedAfter)
         {
@@ -216,26 +233,31 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             return answer;
         }
 
-        // An Error (or abandoned) turn is taken up again in place: same message row, same reserved reply number.
+        // An Error, Cancelled (or abandoned) turn is taken up again in place: same message row, same reserved reply
+        // number. A cancelled turn's partial reply gives way to the new one.
         const string retake = """
-            UPDATE message_store SET Status = 'Pending', updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv AND message_no = @no;
+            UPDATE message_store SET Status = 'Pending', error_code = NULL, updated_at = UTC_TIMESTAMP(6)
+            WHERE conv_id = @conv AND message_no = @no;
+            DELETE FROM message_store WHERE conv_id = @conv AND message_no = @reply_no AND role = 'assistant';
+            UPDATE conversation_store SET message_count = message_count - ROW_COUNT() WHERE conv_id = @conv;
             COMMIT;
             """;
         await using var command = new MySqlCommand(retake, connection);
         command.Parameters.AddWithValue("@conv", conversationId);
         command.Parameters.AddWithValue("@no", existing.MessageNo);
+        command.Parameters.AddWithValue("@reply_no", existing.MessageNo + 1);
         await command.ExecuteNonQueryAsync(cancellationToken);
         return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, existing.MessageNo, IsNewConversation: false));
     }
 
-    /// <summary>The successful turns before <paramref name="beforeMessageNo"/>, oldest first, at most <paramref name="limit"/> messages.</summary>
-    public async Task<IReadOnlyList<StoredMessage>> GetContextAsync(
+    /// <summary>The answered turns before <paramref name="beforeMessageNo"/>, newest first, at most <paramref name="limit"/> messages.</summary>
+    public async Task<IReadOnlyList<ContextMessage>> GetContextAsync(
         string conversationId, int beforeMessageNo, int limit, CancellationToken cancellationToken)
     {
-        // A user message counts only once answered, and an assistant row exists only for an answer, so a failed
-        // or unfinished turn is never replayed as context and a reply never appears without its message.
+        // A user message counts only once answered, and only an answer is a Success assistant row, so a failed,
+        // cancelled or unfinished turn is never replayed as context.
         const string sql = """
-            SELECT role, message, message_no, message_id, Status, elapsed_time, created_at
+            SELECT role, message, message_no, token_count
             FROM message_store
             WHERE conv_id = @conv AND message_no < @before AND Status = 'Success'
             ORDER BY message_no DESC
@@ -247,35 +269,62 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         command.Parameters.AddWithValue("@before", beforeMessageNo);
         command.Parameters.AddWithValue("@limit", limit);
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
-        var messages = await ReadMessagesAsync(reader, cancellationToken);
-        messages.Reverse();
+        var messages = new List<ContextMessage>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            messages.Add(new ContextMessage(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), NullableInt(reader, 3)));
+        }
         return messages;
     }
 
-    /// <summary>Stores the reply and marks the message Success. Returns the conversation's message count.</summary>
+    /// <summary>
+    /// Ends a turn as Success with its reply, or as Cancelled with what was generated (if anything). Returns the
+    /// conversation's message count.
+    /// </summary>
     public async Task<int> CompleteTurnAsync(
-        StartedTurn turn, string replyMessageId, string reply, int elapsedMs, CancellationToken cancellationToken)
+        StartedTurn turn, ReplyRecord? reply, MessageStatus status, int elapsedMs, CancellationToken cancellationToken)
     {
         // The conversation row is locked first, exclusively: inserting the reply first would take a shared lock
         // on it (the foreign-key check) and two replies upgrading their shared locks at once deadlock.
-        const string sql = """
+        const string withReply = """
             START TRANSACTION;
             UPDATE conversation_store SET message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
-            INSERT INTO message_store (role, conv_id, message_no, message_id, message, elapsed_time, Status, created_at, updated_at)
-            VALUES ('assistant', @conv, @reply_no, @reply_id, @reply, @elapsed, 'Success', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
-            UPDATE message_store SET Status = 'Success', elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
+            INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, elapsed_time, model,
+                input_tokens, output_tokens, finish_reason, time_to_first_token, Status, created_at, updated_at)
+            VALUES ('assistant', @conv, @reply_no, @reply_id, @reply, @reply_tokens, @elapsed, @model,
+                @input_tokens, @output_tokens, @finish_reason, @ttft, @status, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+            UPDATE message_store SET Status = @status, error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
+            WHERE conv_id = @conv AND message_no = @no;
+            SELECT message_count FROM conversation_store WHERE conv_id = @conv;
+            COMMIT;
+            """;
+        const string withoutReply = """
+            START TRANSACTION;
+            UPDATE conversation_store SET updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
+            UPDATE message_store SET Status = @status, error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv AND message_no = @no;
             SELECT message_count FROM conversation_store WHERE conv_id = @conv;
             COMMIT;
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new MySqlCommand(sql, connection);
+        await using var command = new MySqlCommand(reply is null ? withoutReply : withReply, connection);
         command.Parameters.AddWithValue("@conv", turn.ConversationId);
         command.Parameters.AddWithValue("@no", turn.MessageNo);
-        command.Parameters.AddWithValue("@reply_no", turn.ReplyNo);
-        command.Parameters.AddWithValue("@reply_id", replyMessageId);
-        command.Parameters.AddWithValue("@reply", reply);
+        command.Parameters.AddWithValue("@status", status.ToString());
+        command.Parameters.AddWithValue("@error", status == MessageStatus.Cancelled ? "cancelled" : null);
         command.Parameters.AddWithValue("@elapsed", elapsedMs);
+        if (reply is not null)
+        {
+            command.Parameters.AddWithValue("@reply_no", turn.ReplyNo);
+            command.Parameters.AddWithValue("@reply_id", reply.MessageId);
+            command.Parameters.AddWithValue("@reply", reply.Text);
+            command.Parameters.AddWithValue("@reply_tokens", reply.TokenCount);
+            command.Parameters.AddWithValue("@model", reply.Model);
+            command.Parameters.AddWithValue("@input_tokens", reply.InputTokens);
+            command.Parameters.AddWithValue("@output_tokens", reply.OutputTokens);
+            command.Parameters.AddWithValue("@finish_reason", reply.FinishReason);
+            command.Parameters.AddWithValue("@ttft", reply.TimeToFirstTokenMs);
+        }
         try
         {
             var messageCount = 0;
@@ -295,11 +344,11 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         }
     }
 
-    /// <summary>Marks a turn's message Error with the time the failed call took; the client may retry it.</summary>
-    public async Task FailTurnAsync(StartedTurn turn, int elapsedMs, CancellationToken cancellationToken)
+    /// <summary>Marks a turn's message Error with the time the failed call took and why; the client may retry it.</summary>
+    public async Task FailTurnAsync(StartedTurn turn, int elapsedMs, string errorCode, CancellationToken cancellationToken)
     {
         const string sql = """
-            UPDATE message_store SET Status = 'Error', elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
+            UPDATE message_store SET Status = 'Error', error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending'
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -307,7 +356,26 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         command.Parameters.AddWithValue("@conv", turn.ConversationId);
         command.Parameters.AddWithValue("@no", turn.MessageNo);
         command.Parameters.AddWithValue("@elapsed", elapsedMs);
+        command.Parameters.AddWithValue("@error", errorCode);
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The status of a user's message, or null when the conversation is not the user's or has no such message.
+    /// </summary>
+    public async Task<MessageStatus?> GetMessageStatusAsync(
+        string conversationId, long userId, string messageId, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            SELECT m.Status FROM message_store m JOIN conversation_store c ON c.conv_id = m.conv_id
+            WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role = 'user' AND c.user_id = @user
+            """;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new MySqlCommand(sql, connection);
+        command.Parameters.AddWithValue("@conv", conversationId);
+        command.Parameters.AddWithValue("@mid", messageId);
+        command.Parameters.AddWithValue("@user", userId);
+        return await command.ExecuteScalarAsync(cancellationToken) is string status ? Enum.Parse<MessageStatus>(status) : null;
     }
 
     /// <summary>A conversation with every stored message in order, or null when it does not exist or is not the given user's.</summary>
@@ -315,7 +383,8 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
     {
         const string sql = """
             SELECT user_id, message_count FROM conversation_store WHERE conv_id = @conv;
-            SELECT role, message, message_no, message_id, Status, elapsed_time, created_at
+            SELECT role, message, message_no, message_id, Status, elapsed_time, created_at,
+                   model, input_tokens, output_tokens, finish_reason, time_to_first_token, error_code
             FROM message_store WHERE conv_id = @conv ORDER BY message_no;
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -366,10 +435,19 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         MessageNo: reader.GetInt32(2),
         MessageId: reader.GetString(3),
         Status: Enum.Parse<MessageStatus>(reader.GetString(4)),
-        ElapsedMs: reader.IsDBNull(5) ? null : reader.GetInt32(5),
-        CreatedAt: DateTime.SpecifyKind(reader.GetDateTime(6), DateTimeKind.Utc));
+        ElapsedMs: NullableInt(reader, 5),
+        CreatedAt: DateTime.SpecifyKind(reader.GetDateTime(6), DateTimeKind.Utc),
+        Model: NullableString(reader, 7),
+        InputTokens: NullableInt(reader, 8),
+        OutputTokens: NullableInt(reader, 9),
+        FinishReason: NullableString(reader, 10),
+        TimeToFirstTokenMs: NullableInt(reader, 11),
+        ErrorCode: NullableString(reader, 12));
+
+    private static int? NullableInt(MySqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt32(ordinal);
+
+    private static string? NullableString(MySqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     private sealed record ExistingMessage(
-        string Role, int MessageNo, string Message, MessageStatus Status, int ElapsedMs, TimeSpan Age,
-        string? ReplyMessageId, string? Reply, int MessageCount);
+        string Role, int MessageNo, string Message, MessageStatus Status, TimeSpan Age, int MessageCount, ReplyRecord? Reply);
 }

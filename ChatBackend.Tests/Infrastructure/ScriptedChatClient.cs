@@ -27,7 +27,7 @@ public sealed class ScriptedChatClient : IChatClient
         var list = messages.ToList();
         _calls.Enqueue(list);
         var text = Behaviour is { } behaviour ? await behaviour(list, cancellationToken) : Echo(list);
-        return new ChatResponse(new ChatMessage(ChatRole.Assistant, text)) { ModelId = "scripted" };
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, text)) { ModelId = "scripted", FinishReason = ChatFinishReason.Stop };
     }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(

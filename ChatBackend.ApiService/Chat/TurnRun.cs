@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using ChatBackend.ApiService.Data;
+
+namespace ChatBackend.ApiService.Chat;
+
+/// <summary>A turn whose reply is being generated: its pieces as they arrive, its end, and the means to stop it.</summary>
+public sealed class TurnRun : IDisposable
+{
+    private readonly Channel<string>? _deltas;
+    private readonly CancellationTokenSource _cancellation;
+    private readonly CancellationToken _stopping;
+    private readonly TaskCompletionSource<TurnOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TurnRun(StartedTurn turn, long userId, bool streaming, CancellationToken stopping, TimeSpan timeout)
+    {
+        Turn = turn;
+        UserId = userId;
+        _stopping = stopping;
+        // Unbounded, yet never large: a reply is at most Chat:MaxOutputTokens long. Nobody may be reading it any more
+        // (the client went away) and the generation must not wait for a reader.
+        _deltas = streaming ? Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true }) : null;
+        _cancellation = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        _cancellation.CancelAfter(timeout);
+    }
+
+    public StartedTurn Turn { get; }
+
+    public long UserId { get; }
+
+    public bool Streaming => _deltas is not null;
+
+    /// <summary>The reply's pieces as the model produces them; complete when the generation ends.</summary>
+    public ChannelReader<string> Deltas => _deltas?.Reader ?? throw new InvalidOperationException("This turn does not stream.");
+
+    /// <summary>How the turn ended. Faults only when the database failed.</summary>
+    public Task<TurnOutcome> Completion => _completion.Task;
+
+    /// <summary>Fires on a cancel, on the turn's time limit and when the host stops.</summary>
+    public CancellationToken Token => _cancellation.Token;
+
+    public bool CancelRequested { get; private set; }
+
+    public bool Stopping => _stopping.IsCancellationRequested;
+
+    public void Cancel()
+    {
+        CancelRequested = true;
+        try
+        {
+            _cancellation.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The turn ended as the cancel came; its outcome stands.
+        }
+    }
+
+    internal void WriteDelta(string piece) => _deltas?.Writer.TryWrite(piece);
+
+    internal void EndDeltas() => _deltas?.Writer.TryComplete();
+
+    internal async Task RunAsync(Func<Task<TurnOutcome>> generation)
+    {
+        try
+        {
+            _completion.SetResult(await generation());
+        }
+        catch (Exception exception)
+        {
+            _completion.SetException(exception);
+        }
+    }
+
+    public void Dispose() => _cancellation.Dispose();
+}
+
+/// <summary>
+/// The turns running in this process, found by conversation and message id for a cancel, and awaited when the host
+/// stops so that each one stores its end (its reply, or Error) before the process exits.
+/// </summary>
+public sealed class RunningTurns : IHostedService
+{
+    private readonly ConcurrentDictionary<(string ConversationId, string MessageId), TurnRun> _runs = new();
+
+    public void Add(TurnRun run) => _runs[(run.Turn.ConversationId, run.Turn.MessageId)] = run;
+
+    public void Remove(TurnRun run) => _runs.TryRemove(new((run.Turn.ConversationId, run.Turn.MessageId), run));
+
+    public TurnRun? Find(string conversationId, string messageId) => _runs.GetValueOrDefault((conversationId, messageId));
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // The host has signalled ApplicationStopping already, which ends every generation; what is left is storing.
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(_runs.Values.Select(run => run.Completion)).WaitAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // A turn whose database write failed; its request has reported that already.
+        }
+    }
+}
