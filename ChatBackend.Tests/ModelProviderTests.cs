@@ -1,0 +1,287 @@
+using System.Net;
+using System.Text.Json;
+using ChatBackend.ApiService.Chat;
+using ChatBackend.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.Tokenizers;
+using MySqlConnector;
+
+namespace ChatBackend.Tests;
+
+/// <summary>The model behind the API, through the real OpenAI and Azure OpenAI SDKs, against a fake server on loopback.</summary>
+[Collection(DatabaseCollection.Name)]
+public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest(database, "provider")
+{
+    [Fact]
+    public async Task TheModelReceivesTheSystemPromptThenEarlierTurnsWithTheirRolesThenTheNewMessage()
+    {
+        using var client = StartApi(new()
+        {
+            ["Chat:SystemPrompt"] = "Answer like a pirate.",
+            ["Chat:MaxOutputTokens"] = "77",
+            ["Chat:Temperature"] = "0.3",
+        });
+        var user = Chat.NewUserId();
+        Fake.Enqueue(FakeReply.Say("Ahoy."), FakeReply.Say("Arr, fine."));
+
+        var first = await client.SendOkAsync("Hello", user);
+        var second = await client.SendOkAsync("How are you?", user, first.Str("conversation_id"));
+
+        Assert.Equal(2, Fake.Requests.Count);
+        var request = Fake.Requests[1];
+        Assert.Equal("/v1/chat/completions", request.Path);
+        Assert.Equal("gpt-4o-mini", request.Model);
+        Assert.Equal(
+            [("system", "Answer like a pirate."), ("user", "Hello"), ("assistant", "Ahoy."), ("user", "How are you?")],
+            request.Messages);
+        Assert.Equal(77, request.MaxTokens);
+        Assert.Equal(0.3, request.Temperature!.Value, 3);
+        Assert.Equal("Bearer fake-key", request.Header("Authorization"));
+        Assert.False(request.Stream);
+
+        Assert.Equal("Arr, fine.", second.Str("message"));
+        Assert.Equal("gpt-4o-mini", second.Str("model"));
+        Assert.Equal("stop", second.Str("finish_reason"));
+        AssertFakeUsage(second.GetProperty("usage"));
+        var reply = (await client.HistoryAsync(first.Str("conversation_id"))).GetProperty("messages")[3];
+        Assert.Equal("assistant", reply.Str("role"));
+        Assert.Equal("gpt-4o-mini", reply.Str("model"));
+        Assert.Equal("stop", reply.Str("finish_reason"));
+        AssertFakeUsage(reply.GetProperty("usage"));
+    }
+
+    [Fact]
+    public async Task AzureOpenAIIsAddressedByDeploymentWithItsApiKey()
+    {
+        using var client = StartApi(new() { ["ConnectionStrings:openai"] = Fake.AzureConnectionString("chat-deployment") });
+
+        var reply = await client.SendOkAsync("Hello Azure", Chat.NewUserId());
+
+        var request = Assert.Single(Fake.Requests);
+        Assert.Contains("chat-deployment", request.Path + " " + request.Model);
+        Assert.Equal("fake-azure-key", request.Header("api-key"));
+        Assert.Equal([("system", "You are a helpful assistant. Be concise and friendly."), ("user", "Hello Azure")], request.Messages);
+        Assert.Equal("echo: Hello Azure", reply.Str("message"));
+    }
+
+    [Fact]
+    public async Task TheOldestTurnsAreDroppedWholeToFitTheTokenBudget()
+    {
+        const int budget = 150;
+        using var client = StartApi(new() { ["Chat:HistoryTokenBudget"] = budget.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        var user = Chat.NewUserId();
+        string? conversationId = null;
+        var sent = new List<string>();
+        for (var turn = 1; turn <= 6; turn++)
+        {
+            var message = $"Turn {turn}: " + string.Join(' ', Enumerable.Repeat("apple", 20));
+            sent.Add(message);
+            conversationId = (await client.SendOkAsync(message, user, conversationId)).Str("conversation_id");
+        }
+
+        var messages = Fake.Requests[^1].Messages;
+        Assert.Equal("system", messages[0].Role);
+        Assert.Equal(("user", sent[^1]), messages[^1]);
+        var earlier = messages.Skip(1).SkipLast(1).ToList();
+        Assert.True(earlier.Count > 0 && earlier.Count % 2 == 0, $"Whole turns only, got {earlier.Count} earlier messages.");
+        var keptTurns = earlier.Count / 2;
+        Assert.True(keptTurns < 5, "Some turns must have been dropped.");
+        for (var i = 0; i < keptTurns; i++)
+        {
+            var turnIndex = sent.Count - 1 - keptTurns + i;
+            Assert.Equal(("user", sent[turnIndex]), earlier[2 * i]);
+            Assert.Equal(("assistant", $"echo: {sent[turnIndex]}"), earlier[(2 * i) + 1]);
+        }
+
+        // The budget holds, and the next older turn would not have fitted.
+        var tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o-mini");
+        int Cost(string text) => tokenizer.CountTokens(text) + ConversationContext.MessageOverhead;
+        var used = messages.Sum(message => Cost(message.Content));
+        Assert.True(used <= budget, $"{used} tokens sent, budget {budget}.");
+        var olderTurn = sent[sent.Count - 2 - keptTurns];
+        Assert.True(used + Cost(olderTurn) + Cost($"echo: {olderTurn}") > budget);
+    }
+
+    [Fact]
+    public async Task AMessageThatAloneExceedsTheBudgetIsA400NamingTheLimitAndNothingIsStored()
+    {
+        using var client = StartApi(new() { ["Chat:HistoryTokenBudget"] = "50" });
+        var user = Chat.NewUserId();
+
+        using var response = await client.SendJsonAsync(string.Join(' ', Enumerable.Repeat("banana", 60)), user, Chat.NewMessageId());
+
+        var problem = await response.ExpectAsync(HttpStatusCode.BadRequest);
+        var error = problem.GetProperty("errors").GetProperty("message")[0].GetString();
+        Assert.Contains("Chat:HistoryTokenBudget", error);
+        Assert.Contains("50 tokens", error);
+        Assert.Empty(Fake.Requests);
+        Assert.Equal(0L, await ScalarAsync("SELECT COUNT(*) FROM conversation_store WHERE user_id = @user", user));
+    }
+
+    [Fact]
+    public async Task AFailedTurnIsNotReplayedAsContext()
+    {
+        using var client = StartApi(new() { ["Chat:MaxRetries"] = "0" });
+        var user = Chat.NewUserId();
+        Fake.Enqueue(FakeReply.Say("one"), new FakeReply.Status(500), FakeReply.Say("three"));
+
+        var conversationId = (await client.SendOkAsync("first", user)).Str("conversation_id");
+        using (var failed = await client.SendJsonAsync("second", user, Chat.NewMessageId(), conversationId))
+        {
+            await failed.ExpectAsync(HttpStatusCode.BadGateway);
+        }
+        await client.SendOkAsync("third", user, conversationId);
+
+        Assert.Equal(
+            [("system", "You are a helpful assistant. Be concise and friendly."), ("user", "first"), ("assistant", "one"), ("user", "third")],
+            Fake.Requests[^1].Messages);
+    }
+
+    [Fact]
+    public async Task A429IsRetriedAfterItsRetryAfter()
+    {
+        using var client = StartApi();
+        Fake.Enqueue(new FakeReply.Status(429, RetryAfter: "1"), FakeReply.Say("worth the wait"));
+
+        var reply = await client.SendOkAsync("hello", Chat.NewUserId());
+
+        Assert.Equal("worth the wait", reply.Str("message"));
+        Assert.Equal(2, Fake.Requests.Count);
+        Assert.True(reply.Int("elapsed_ms") >= 900, $"The retry came after {reply.Int("elapsed_ms")} ms, before Retry-After's 1 s.");
+    }
+
+    [Fact]
+    public async Task ServerErrorsAreRetriedThenA502StoresTheMessageAsErrorAndARetryCompletesTheTurnInPlace()
+    {
+        using var client = StartApi(new() { ["Chat:MaxRetries"] = "2" });
+        var user = Chat.NewUserId();
+        var messageId = Chat.NewMessageId();
+        Fake.Enqueue(new FakeReply.Status(500), new FakeReply.Status(503), new FakeReply.Status(502));
+
+        using var failed = await client.SendJsonAsync("please answer", user, messageId);
+
+        var problem = await failed.ExpectAsync(HttpStatusCode.BadGateway);
+        Assert.Equal(3, Fake.Requests.Count);
+        var conversationId = problem.Str("conversation_id");
+        Assert.Equal(messageId, problem.Str("message_id"));
+        var stored = Assert.Single((await client.HistoryAsync(conversationId)).GetProperty("messages").EnumerateArray());
+        Assert.Equal("Error", stored.Str("status"));
+        Assert.Equal("provider_error", stored.Str("error"));
+        Assert.Equal(JsonValueKind.Number, stored.GetProperty("elapsed_ms").ValueKind);
+
+        var retried = await client.SendOkAsync("please answer", user, conversationId, messageId);
+
+        Assert.Equal("echo: please answer", retried.Str("message"));
+        var history = await client.HistoryAsync(conversationId);
+        Assert.Equal(2, history.Int("message_count"));
+        Assert.Equal(["Success", "Success"], history.GetProperty("messages").EnumerateArray().Select(m => m.Str("status")));
+        Assert.Equal(1L, await ScalarAsync("SELECT COUNT(*) FROM message_store WHERE message_id = @mid", messageId));
+    }
+
+    [Fact]
+    public async Task AModelSlowerThanTheTimeoutIsA504AndTheMessageIsStoredAsError()
+    {
+        using var client = StartApi(new() { ["Chat:Timeout"] = "00:00:01" });
+        Fake.Enqueue(new FakeReply.Text(["too late"], Delay: TimeSpan.FromSeconds(10)));
+
+        using var response = await client.SendJsonAsync("quick, please", Chat.NewUserId(), Chat.NewMessageId());
+
+        var problem = await response.ExpectAsync(HttpStatusCode.GatewayTimeout);
+        var stored = (await client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages")[0];
+        Assert.Equal("Error", stored.Str("status"));
+        Assert.Equal("timeout", stored.Str("error"));
+    }
+
+    [Theory]
+    [InlineData("malformed JSON", "provider_error")]
+    [InlineData("empty reply", "empty_reply")]
+    [InlineData("dropped connection", "provider_error")]
+    // A whole completion without a finish reason does not parse in the SDK; a stream without one does (StreamingTests).
+    [InlineData("no finish reason", "provider_error")]
+    public async Task ABrokenAnswerIsA502AndTheMessageIsStoredAsError(string failure, string errorCode)
+    {
+        using var client = StartApi(new() { ["Chat:MaxRetries"] = "0" });
+        Fake.Enqueue(failure switch
+        {
+            "malformed JSON" => new FakeReply.MalformedJson(),
+            "empty reply" => FakeReply.Say("  "),
+            "dropped connection" => new FakeReply.Drop(),
+            _ => new FakeReply.Text(["cut short"], FinishReason: null),
+        });
+
+        using var response = await client.SendJsonAsync("hello", Chat.NewUserId(), Chat.NewMessageId());
+
+        var problem = await response.ExpectAsync(HttpStatusCode.BadGateway);
+        var stored = Assert.Single((await client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages").EnumerateArray());
+        Assert.Equal("Error", stored.Str("status"));
+        Assert.Equal(errorCode, stored.Str("error"));
+    }
+
+    [Fact]
+    public async Task TheKeyNeverAppearsInLogsOrResponses()
+    {
+        const string key = "sk-test-3f9a1c7e5b";
+        var logs = new CapturedLogs();
+        using var client = StartApiFactory(
+            new() { ["ConnectionStrings:openai"] = Fake.OpenAIConnectionString(key: key), ["Chat:MaxRetries"] = "0" },
+            services => services.AddSingleton<ILoggerProvider>(logs)).CreateHttpClient();
+        Fake.Enqueue(FakeReply.Say("fine"), new FakeReply.Status(401), new FakeReply.MalformedJson());
+        var user = Chat.NewUserId();
+
+        var bodies = new List<string> { (await client.SendOkAsync("one", user)).GetRawText() };
+        for (var i = 0; i < 2; i++)
+        {
+            using var failed = await client.SendJsonAsync("two", user, Chat.NewMessageId());
+            Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+            bodies.Add(await failed.Content.ReadAsStringAsync());
+        }
+
+        Assert.All(Fake.Requests, request => Assert.Equal($"Bearer {key}", request.Header("Authorization")));
+        Assert.Contains(logs.Lines, line => line.Contains("model 'gpt-4o-mini' over the OpenAI protocol", StringComparison.Ordinal));
+        Assert.Contains(logs.Lines, line => line.Contains("provider_error", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, line => line.Contains(key, StringComparison.Ordinal));
+        Assert.DoesNotContain(bodies, body => body.Contains(key, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Endpoint=not a url;Key=sk-secret-1;Model=m", "Endpoint")]
+    [InlineData("Endpoint=http://localhost:11434/v1;Key=sk-secret-1", "Model")]
+    [InlineData("Key=sk-secret-1;Deployment=d", "Endpoint")]
+    [InlineData("Endpoint=https://x.openai.azure.com/;Key=sk-secret-1;Model=m;Deployment=d", "Deployment")]
+    [InlineData("Endpoint=https://x.openai.azure.com/;Key=sk-secret-1;Region=eu", "Region")]
+    public async Task AMalformedModelSettingStopsTheApiAtStartNamingTheKey(string connectionString, string named)
+    {
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => Task.Run(() =>
+            StartApi(new() { ["ConnectionStrings:openai"] = connectionString }).Dispose()));
+
+        var message = string.Join(" | ", Chain(failure).Select(exception => exception.Message));
+        Assert.Contains("ConnectionStrings:openai", message);
+        Assert.Contains(named, message, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("sk-secret-1", message);
+    }
+
+    private static IEnumerable<Exception> Chain(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            yield return current;
+        }
+    }
+
+    private static void AssertFakeUsage(JsonElement usage)
+    {
+        Assert.Equal(FakeOpenAIServer.PromptTokens, usage.Int("input_tokens"));
+        Assert.Equal(FakeOpenAIServer.CompletionTokens, usage.Int("output_tokens"));
+        Assert.Equal(FakeOpenAIServer.PromptTokens + FakeOpenAIServer.CompletionTokens, usage.Int("total_tokens"));
+    }
+
+    private async Task<long> ScalarAsync(string sql, object value)
+    {
+        await using var connection = new MySqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new MySqlCommand(sql, connection);
+        command.Parameters.AddWithValue(value is string ? "@mid" : "@user", value);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

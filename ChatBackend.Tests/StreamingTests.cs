@@ -1,0 +1,256 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ChatBackend.Tests.Infrastructure;
+
+namespace ChatBackend.Tests;
+
+/// <summary>POST /chat-message/stream and POST /chat-message/cancel, through the real OpenAI SDK's streaming.</summary>
+[Collection(DatabaseCollection.Name)]
+public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(database, "stream")
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task AStreamSendsStartThenEachPieceThenDoneAndStoresTheReply()
+    {
+        using var client = StartApi();
+        Fake.Enqueue(FakeReply.Say("Hel", "lo ", "there"));
+        var messageId = Chat.NewMessageId();
+
+        using var response = await StreamAsync(client, "hi", Chat.NewUserId(), messageId);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.True(response.Headers.CacheControl?.NoCache);
+        Assert.Equal("no", response.Headers.GetValues("X-Accel-Buffering").Single());
+        var events = await ReadAllAsync(response);
+        Assert.Equal(["start", "delta", "delta", "delta", "done"], events.Select(e => e.Name));
+        var conversationId = events[0].Data.Str("conversation_id");
+        Assert.Equal(messageId, events[0].Data.Str("message_id"));
+        Assert.Equal(["Hel", "lo ", "there"], events.Where(e => e.Name == "delta").Select(e => e.Data.Str("text")));
+        var done = events[^1].Data;
+        Assert.Equal(conversationId, done.Str("conversation_id"));
+        Assert.Equal(messageId, done.Str("message_id"));
+        Assert.Equal("stop", done.Str("finish_reason"));
+        Assert.Equal(FakeOpenAIServer.PromptTokens, done.GetProperty("usage").Int("input_tokens"));
+        Assert.Equal(FakeOpenAIServer.CompletionTokens, done.GetProperty("usage").Int("output_tokens"));
+        Assert.Equal(JsonValueKind.Number, done.GetProperty("elapsed_ms").ValueKind);
+        Assert.True(Fake.Requests[0].Stream);
+
+        var reply = (await client.HistoryAsync(conversationId)).GetProperty("messages")[1];
+        Assert.Equal("Hello there", reply.Str("message"));
+        Assert.Equal(done.Str("reply_message_id"), reply.Str("message_id"));
+        Assert.Equal("Success", reply.Str("status"));
+        Assert.Equal(JsonValueKind.Number, reply.GetProperty("time_to_first_token_ms").ValueKind);
+    }
+
+    [Fact]
+    public async Task TheOriginalsQueryStringFormStreamsToo()
+    {
+        using var client = StartApi();
+        var user = Chat.NewUserId();
+
+        using var response = await client.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, $"/chat-message/stream?message=from%20the%20query&user_id={user}&message_id=&message_count=1&conversation_id="),
+            HttpCompletionOption.ResponseHeadersRead);
+
+        var events = await ReadAllAsync(response);
+        Assert.Equal("echo: from the query", string.Concat(events.Where(e => e.Name == "delta").Select(e => e.Data.Str("text"))));
+        Assert.Equal("done", events[^1].Name);
+    }
+
+    [Theory]
+    [InlineData("cut", "provider_error")]
+    [InlineData("unfinished", "no_finish_reason")]
+    public async Task AStreamThatBreaksEndsWithAnErrorEventAndTheMessageIsStoredAsError(string failure, string errorCode)
+    {
+        using var client = StartApi();
+        Fake.Enqueue(failure == "cut"
+            ? new FakeReply.CutStream(["par", "tial"])
+            : new FakeReply.Text(["never ", "finished"], FinishReason: null));
+
+        using var response = await StreamAsync(client, "hi", Chat.NewUserId(), Chat.NewMessageId());
+
+        var events = await ReadAllAsync(response);
+        Assert.Equal("start", events[0].Name);
+        var error = events[^1];
+        Assert.Equal(["start", "delta", "delta", "error"], events.Select(e => e.Name));
+        Assert.Equal("error", error.Name);
+        Assert.Equal(502, error.Data.Int("status"));
+        var stored = Assert.Single((await client.HistoryAsync(events[0].Data.Str("conversation_id"))).GetProperty("messages").EnumerateArray());
+        Assert.Equal("Error", stored.Str("status"));
+        Assert.Equal(errorCode, stored.Str("error"));
+    }
+
+    [Fact]
+    public async Task AnErrorBeforeTheStreamBeginsIsAnOrdinaryProblemResponse()
+    {
+        using var client = StartApi();
+
+        using var response = await StreamAsync(client, "hi", Chat.NewUserId(), Chat.NewMessageId(), conversationId: "nosuchconv01");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(Fake.Requests);
+    }
+
+    [Fact]
+    public async Task AClientThatDisconnectsLosesNothingTheReplyIsStoredAndFoundInTheHistory()
+    {
+        using var client = StartApi();
+        var release = new TaskCompletionSource();
+        Fake.Enqueue(new FakeReply.Text(["first ", "second"], HoldAfterFirstPiece: release.Task));
+        var user = Chat.NewUserId();
+
+        string conversationId;
+        using (var response = await StreamAsync(client, "don't lose me", user, Chat.NewMessageId()))
+        {
+            var events = ServerSentEvents.ReadEventsAsync(response).GetAsyncEnumerator();
+            Assert.True(await events.MoveNextAsync());
+            conversationId = events.Current.Data.Str("conversation_id");
+            Assert.True(await events.MoveNextAsync());
+            Assert.Equal("first ", events.Current.Data.Str("text"));
+            await events.DisposeAsync();
+        }
+        release.SetResult();
+
+        var reply = await WaitForReplyAsync(client, conversationId, "Success");
+        Assert.Equal("first second", reply.Str("message"));
+    }
+
+    [Fact]
+    public async Task ACancelStopsTheReplyStoresWhatWasGeneratedAndARetryGeneratesAnew()
+    {
+        using var client = StartApi();
+        var neverReleased = new TaskCompletionSource();
+        Fake.Enqueue(new FakeReply.Text(["half ", "never sent"], HoldAfterFirstPiece: neverReleased.Task), FakeReply.Say("a whole new reply"));
+        var user = Chat.NewUserId();
+        var messageId = Chat.NewMessageId();
+
+        using var response = await StreamAsync(client, "stop me", user, messageId);
+        var events = ServerSentEvents.ReadEventsAsync(response).GetAsyncEnumerator();
+        Assert.True(await events.MoveNextAsync());
+        var conversationId = events.Current.Data.Str("conversation_id");
+        Assert.True(await events.MoveNextAsync());
+        Assert.Equal("half ", events.Current.Data.Str("text"));
+
+        using var cancel = await client.PostAsJsonAsync("/chat-message/cancel",
+            new { user_id = user, conversation_id = conversationId, message_id = messageId });
+        var cancelled = await cancel.ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("Cancelled", cancelled.Str("status"));
+        Assert.Equal("half ", cancelled.Str("message"));
+
+        Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Bound));
+        Assert.Equal("error", events.Current.Name);
+        Assert.Equal(409, events.Current.Data.Int("status"));
+        await events.DisposeAsync();
+
+        var history = await client.HistoryAsync(conversationId);
+        Assert.Equal(2, history.Int("message_count"));
+        Assert.Equal(
+            [("user", "Cancelled", "stop me"), ("assistant", "Cancelled", "half ")],
+            history.GetProperty("messages").EnumerateArray().Select(m => (m.Str("role"), m.Str("status"), m.Str("message"))));
+
+        var retried = await client.SendOkAsync("stop me", user, conversationId, messageId);
+        Assert.Equal("a whole new reply", retried.Str("message"));
+        history = await client.HistoryAsync(conversationId);
+        Assert.Equal(2, history.Int("message_count"));
+        Assert.Equal(
+            [("user", "Success", "stop me"), ("assistant", "Success", "a whole new reply")],
+            history.GetProperty("messages").EnumerateArray().Select(m => (m.Str("role"), m.Str("status"), m.Str("message"))));
+    }
+
+    [Fact]
+    public async Task ACancelOfAFinishedMessageIsA409WithItsStatusAndOfAnUnknownOneA404()
+    {
+        using var client = StartApi();
+        var user = Chat.NewUserId();
+        var messageId = Chat.NewMessageId();
+        var conversationId = (await client.SendOkAsync("done already", user, messageId: messageId)).Str("conversation_id");
+
+        using var finished = await client.PostAsync(
+            $"/chat-message/cancel?user_id={user}&conversation_id={conversationId}&message_id={messageId}", content: null);
+        using var unknown = await client.PostAsJsonAsync("/chat-message/cancel",
+            new { user_id = user, conversation_id = conversationId, message_id = "no-such-message" });
+        using var strangers = await client.PostAsJsonAsync("/chat-message/cancel",
+            new { user_id = Chat.NewUserId(), conversation_id = conversationId, message_id = messageId });
+        using var invalid = await client.PostAsJsonAsync("/chat-message/cancel", new { user_id = user });
+
+        Assert.Equal("Success", (await finished.ExpectAsync(HttpStatusCode.Conflict)).Str("status"));
+        Assert.Equal("message_id", (await unknown.ExpectAsync(HttpStatusCode.NotFound)).Str("field"));
+        await strangers.ExpectAsync(HttpStatusCode.NotFound);
+        var errors = (await invalid.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors");
+        Assert.True(errors.TryGetProperty("conversation_id", out _));
+        Assert.True(errors.TryGetProperty("message_id", out _));
+    }
+
+    [Fact]
+    public async Task AQuietStreamSendsKeepAliveComments()
+    {
+        using var client = StartApi(new() { ["Chat:HeartbeatInterval"] = "00:00:00.100" });
+        Fake.Enqueue(new FakeReply.Text(["late"], Delay: TimeSpan.FromMilliseconds(800)));
+
+        using var response = await StreamAsync(client, "take your time", Chat.NewUserId(), Chat.NewMessageId());
+        var comments = new List<string>();
+        var events = await ReadAllAsync(response, comments);
+
+        Assert.Contains(": keepalive", comments);
+        Assert.Equal("done", events[^1].Name);
+    }
+
+    [Fact]
+    public async Task AnAnsweredMessageIdStreamsItsStoredReplyWithoutCallingTheModel()
+    {
+        using var client = StartApi();
+        var user = Chat.NewUserId();
+        var messageId = Chat.NewMessageId();
+        var first = await client.SendOkAsync("once", user, messageId: messageId);
+
+        using var response = await StreamAsync(client, "once", user, messageId, first.Str("conversation_id"));
+
+        var events = await ReadAllAsync(response);
+        Assert.Equal(["start", "delta", "done"], events.Select(e => e.Name));
+        Assert.Equal(first.Str("message"), events[1].Data.Str("text"));
+        Assert.Equal(first.Str("reply_message_id"), events[2].Data.Str("reply_message_id"));
+        Assert.Single(Fake.Requests);
+    }
+
+    private static Task<HttpResponseMessage> StreamAsync(
+        HttpClient client, string message, long userId, string messageId, string? conversationId = null) =>
+        client.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
+            {
+                Content = new StringContent(
+                    JsonSerializer.Serialize(new { message, user_id = userId, message_id = messageId, conversation_id = conversationId ?? "" }),
+                    Encoding.UTF8, "application/json"),
+            },
+            HttpCompletionOption.ResponseHeadersRead);
+
+    private static async Task<List<ServerSentEvents.Event>> ReadAllAsync(HttpResponseMessage response, List<string>? comments = null)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = new List<ServerSentEvents.Event>();
+        await foreach (var item in ServerSentEvents.ReadEventsAsync(response, comments).WithCancellation(default))
+        {
+            events.Add(item);
+        }
+        return events;
+    }
+
+    private static async Task<JsonElement> WaitForReplyAsync(HttpClient client, string conversationId, string status)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (true)
+        {
+            var messages = (await client.HistoryAsync(conversationId)).GetProperty("messages");
+            if (messages.GetArrayLength() == 2 && messages[1].Str("status") == status)
+            {
+                return messages[1];
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"No {status} reply within {Bound}: {messages}");
+            await Task.Delay(50);
+        }
+    }
+}
