@@ -61,25 +61,47 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         Assert.Equal("done", events[^1].Name);
     }
 
-    [Theory]
-    [InlineData("cut", "provider_error")]
-    [InlineData("unfinished", "no_finish_reason")]
-    public async Task AStreamThatBreaksEndsWithAnErrorEventAndTheMessageIsStoredAsError(string failure, string errorCode)
+    [Fact]
+    public async Task AStreamCutInTheMiddleEndsWithAnErrorEventAndTheMessageIsStoredAsError()
     {
         using var client = StartApi();
-        Fake.Enqueue(failure == "cut"
-            ? new FakeReply.CutStream(["par", "tial"])
-            : new FakeReply.Text(["never ", "finished"], FinishReason: null));
+        var cut = new TaskCompletionSource();
+        Fake.Enqueue(new FakeReply.CutStream(["par", "tial"], cut.Task));
+
+        using var response = await StreamAsync(client, "hi", Chat.NewUserId(), Chat.NewMessageId());
+
+        var events = ServerSentEvents.ReadEventsAsync(response).GetAsyncEnumerator();
+        var names = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Bound));
+            names.Add(events.Current.Name);
+        }
+        cut.SetResult();
+        Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Bound));
+        names.Add(events.Current.Name);
+        Assert.Equal(["start", "delta", "delta", "error"], names);
+        Assert.Equal(502, events.Current.Data.Int("status"));
+        await AssertStoredAsErrorAsync(client, events.Current.Data.Str("conversation_id"), "provider_error");
+    }
+
+    [Fact]
+    public async Task AStreamWithoutAFinishReasonEndsWithAnErrorEventAndTheMessageIsStoredAsError()
+    {
+        using var client = StartApi();
+        Fake.Enqueue(new FakeReply.Text(["never ", "finished"], FinishReason: null));
 
         using var response = await StreamAsync(client, "hi", Chat.NewUserId(), Chat.NewMessageId());
 
         var events = await ReadAllAsync(response);
-        Assert.Equal("start", events[0].Name);
-        var error = events[^1];
         Assert.Equal(["start", "delta", "delta", "error"], events.Select(e => e.Name));
-        Assert.Equal("error", error.Name);
-        Assert.Equal(502, error.Data.Int("status"));
-        var stored = Assert.Single((await client.HistoryAsync(events[0].Data.Str("conversation_id"))).GetProperty("messages").EnumerateArray());
+        Assert.Equal(502, events[^1].Data.Int("status"));
+        await AssertStoredAsErrorAsync(client, events[0].Data.Str("conversation_id"), "no_finish_reason");
+    }
+
+    private static async Task AssertStoredAsErrorAsync(HttpClient client, string conversationId, string errorCode)
+    {
+        var stored = Assert.Single((await client.HistoryAsync(conversationId)).GetProperty("messages").EnumerateArray());
         Assert.Equal("Error", stored.Str("status"));
         Assert.Equal(errorCode, stored.Str("error"));
     }

@@ -29,8 +29,8 @@ public abstract record FakeReply
     /// <summary>The connection is dropped before any answer.</summary>
     public sealed record Drop : FakeReply;
 
-    /// <summary>A stream that sends <paramref name="Pieces"/> and then loses its connection.</summary>
-    public sealed record CutStream(IReadOnlyList<string> Pieces) : FakeReply;
+    /// <summary>A stream that sends <paramref name="Pieces"/> and then, once <paramref name="Cut"/> completes, loses its connection.</summary>
+    public sealed record CutStream(IReadOnlyList<string> Pieces, Task Cut) : FakeReply;
 
     public static Text Say(params string[] pieces) => new(pieces);
 }
@@ -140,15 +140,15 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             case FakeReply.Drop:
                 context.Abort();
                 return;
-            case FakeReply.CutStream(var pieces):
+            case FakeReply.CutStream(var pieces, var cut):
                 await StartStreamAsync(response, aborted);
                 foreach (var piece in pieces)
                 {
                     await WriteChunkAsync(response, Chunk(model, piece, finishReason: null), aborted);
                 }
-                // Time for the pieces to reach the client: an abort resets the connection, and a reset that
-                // overtakes them would look like a connection refused before any answer.
-                await Task.Delay(200, aborted);
+                // The test cuts once its pieces have come through: an abort resets the connection, and a reset that
+                // overtook them would look like a connection refused before any answer.
+                await cut.WaitAsync(aborted);
                 context.Abort();
                 return;
             case FakeReply.Text text:
