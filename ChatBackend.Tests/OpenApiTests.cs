@@ -26,6 +26,17 @@ public sealed class OpenApiTests(DatabaseFixture database)
             ["conversation_id", "message", "message_count", "message_id", "user_id"],
             send.GetProperty("parameters").EnumerateArray().Where(p => p.Str("in") == "query").Select(p => p.Str("name")).Order());
 
+        var stream = paths.GetProperty("/chat-message/stream").GetProperty("post");
+        Assert.True(stream.GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty("text/event-stream", out _));
+        Assert.Contains("event: start", stream.Str("description"));
+        Assert.Contains("event: delta", stream.Str("description"));
+        Assert.Contains("event: done", stream.Str("description"));
+        Assert.Equal(5, stream.GetProperty("parameters").GetArrayLength());
+        var cancel = paths.GetProperty("/chat-message/cancel").GetProperty("post");
+        Assert.Equal(
+            ["conversation_id", "message_id", "user_id"],
+            cancel.GetProperty("parameters").EnumerateArray().Select(p => p.Str("name")).Order());
+
         var history = paths.GetProperty("/get-conversation-history/{conversation_id}").GetProperty("get");
         Assert.Equal(["200", "400", "404", "503"], history.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
         Assert.True(paths.TryGetProperty("/", out _));

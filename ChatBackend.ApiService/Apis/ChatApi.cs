@@ -22,7 +22,7 @@ public static class ChatApi
                 "query string); a body field wins over the same query field. message_id is the idempotency key within " +
                 "a conversation: sending it again returns the stored reply without calling the model again.")
             .Accepts<ChatMessageBody>("application/json", "application/x-www-form-urlencoded")
-            .WithMetadata(new QueryStringFieldsMetadata())
+            .WithMetadata(QueryStringFieldsMetadata.Send)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status502BadGateway)
@@ -34,7 +34,7 @@ public static class ChatApi
             .WithSummary("Send a message and receive the reply as server-sent events while it is generated")
             .WithDescription(ChatEventStream.FormatDescription)
             .Accepts<ChatMessageBody>("application/json", "application/x-www-form-urlencoded")
-            .WithMetadata(new QueryStringFieldsMetadata())
+            .WithMetadata(QueryStringFieldsMetadata.Send)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
@@ -48,7 +48,8 @@ public static class ChatApi
                 "message may be sent again with the same message_id to generate a new reply. Fields come as for " +
                 "/chat-message.")
             .Accepts<CancelBody>("application/json", "application/x-www-form-urlencoded")
-            .WithMetadata(new QueryStringFieldsMetadata())
+            .WithMetadata(new QueryStringFieldsMetadata(
+                ChatMessageInput.UserIdField, ChatMessageInput.ConversationIdField, ChatMessageInput.MessageIdField))
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);

@@ -5,26 +5,42 @@ using Microsoft.OpenApi;
 namespace ChatBackend.ApiService.Apis;
 
 /// <summary>
-/// Marks an endpoint whose <see cref="ChatMessageBody"/> fields may also come in the query string, so that the
-/// OpenAPI document lists them as query parameters too (the binding is custom, so the generator cannot see them).
+/// Marks an endpoint whose body fields may also come in the query string, so that the OpenAPI document lists them as
+/// query parameters too (the binding is custom, so the generator cannot see them).
 /// </summary>
-public sealed class QueryStringFieldsMetadata
+public sealed class QueryStringFieldsMetadata(params string[] fields)
 {
+    /// <summary>The fields of a send: message, user_id, message_id, message_count, conversation_id.</summary>
+    public static QueryStringFieldsMetadata Send { get; } = new(
+        ChatMessageInput.MessageField, ChatMessageInput.UserIdField, ChatMessageInput.MessageIdField,
+        ChatMessageInput.MessageCountField, ChatMessageInput.ConversationIdField);
+
+    private static readonly Dictionary<string, (JsonSchemaType Type, string Description)> Descriptions = new()
+    {
+        [ChatMessageInput.MessageField] = (JsonSchemaType.String, "The user's message (when not in the body)."),
+        [ChatMessageInput.UserIdField] = (JsonSchemaType.Integer, "The user's id, at least 1 (when not in the body)."),
+        [ChatMessageInput.MessageIdField] = (JsonSchemaType.String, "The client's id for this message: 1-64 of [A-Za-z0-9._:-]; the idempotency key."),
+        [ChatMessageInput.MessageCountField] = (JsonSchemaType.Integer, "Accepted for compatibility with old clients; not used for numbering."),
+        [ChatMessageInput.ConversationIdField] = (JsonSchemaType.String, "Empty to start a conversation; otherwise one of this user's."),
+    };
+
     public static Task AddQueryParameters(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
-        if (!context.Description.ActionDescriptor.EndpointMetadata.OfType<QueryStringFieldsMetadata>().Any())
+        if (context.Description.ActionDescriptor.EndpointMetadata.OfType<QueryStringFieldsMetadata>().FirstOrDefault() is not { } metadata)
         {
             return Task.CompletedTask;
         }
 
         operation.Parameters ??= [];
-        operation.Parameters.Add(Parameter(ChatMessageInput.MessageField, JsonSchemaType.String, "The user's message (when not in the body)."));
-        operation.Parameters.Add(Parameter(ChatMessageInput.UserIdField, JsonSchemaType.Integer, "The user's id, at least 1 (when not in the body)."));
-        operation.Parameters.Add(Parameter(ChatMessageInput.MessageIdField, JsonSchemaType.String, "The client's id for this message: 1-64 of [A-Za-z0-9._:-]; the idempotency key."));
-        operation.Parameters.Add(Parameter(ChatMessageInput.MessageCountField, JsonSchemaType.Integer, "Accepted for compatibility with old clients; not used for numbering."));
-        operation.Parameters.Add(Parameter(ChatMessageInput.ConversationIdField, JsonSchemaType.String, "Empty to start a conversation; otherwise one of this user's."));
+        foreach (var field in metadata.Fields)
+        {
+            var (type, description) = Descriptions[field];
+            operation.Parameters.Add(Parameter(field, type, description));
+        }
         return Task.CompletedTask;
     }
+
+    public IReadOnlyList<string> Fields { get; } = fields;
 
     private static OpenApiParameter Parameter(string name, JsonSchemaType type, string description) => new()
     {
