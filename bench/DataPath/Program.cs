@@ -21,16 +21,18 @@ await using var dataSource = new MySqlDataSource(connectionStringBuilder.Connect
 var store = new ConversationStore(dataSource);
 var abandonedAfter = TimeSpan.FromMinutes(2);
 const string Reply = "No language model is configured on this server, so this is an automatic reply.";
+const int TokenCount = 20; // what the API stores with each message; counting is not the data path's work
 
 async Task<string> TurnAsync(long userId, string? conversationId, string message)
 {
     var begun = (BeginTurnResult.Started)await store.BeginTurnAsync(
-        userId, conversationId, $"m-{Guid.NewGuid():n}", message, abandonedAfter, CancellationToken.None);
+        userId, conversationId, $"m-{Guid.NewGuid():n}", message, TokenCount, abandonedAfter, CancellationToken.None);
     if (conversationId is not null)
     {
         await store.GetContextAsync(begun.Turn.ConversationId, begun.Turn.MessageNo, 200, CancellationToken.None);
     }
-    await store.CompleteTurnAsync(begun.Turn, $"r-{Guid.NewGuid():n}", Reply, 0, CancellationToken.None);
+    var reply = new ReplyRecord($"r-{Guid.NewGuid():n}", Reply, TokenCount, 0, "offline", null, null, "stop", null);
+    await store.CompleteTurnAsync(begun.Turn, reply, MessageStatus.Success, 0, CancellationToken.None);
     return begun.Turn.ConversationId;
 }
 
