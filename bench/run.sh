@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The foundation bench: a private MariaDB, the migrator and the API (Release, offline model), then in one run
+# The bench: a private MariaDB, the migrator and the API (Release, offline model), then in one run
 #   (a) new-conversation sends in the query-string form   (b) follow-up sends   (c) history reads of 100 messages
 #   (d) the same data path without HTTP (bench/DataPath), the ceiling for (a)
-# Prints requests/s, p50 and p99 for each, and the ratio (a)/(d). Figures go into bench/README.md by hand.
+#   (e) 1,000 sends at once to a second API whose model (bench/Burst fake-model) takes 1 s per reply
+# Prints requests/s, p50 and p99 for (a)-(d) and the ratio (a)/(d); for (e) the wall time and the peak of database
+# connections. Figures go into bench/README.md by hand.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$root/eng/common.sh"
@@ -40,13 +42,17 @@ export ConnectionStrings__chatdb="$connection"
 log "Migrating"
 (cd "$root/ChatBackend.DbMigrator/bin/Release/net10.0" && dotnet ChatBackend.DbMigrator.dll >/dev/null)
 
+start_api() { # port [VAR=value...]: the API in Release and Production, quiet, until healthy
+  local port=$1; shift
+  (cd "$root/ChatBackend.ApiService/bin/Release/net10.0" && \
+    exec env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$@" \
+    dotnet ChatBackend.ApiService.dll --urls "http://127.0.0.1:$port") &
+  pids+=($!)
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+  curl -sf "http://127.0.0.1:$port/health" >/dev/null || die "The API on port $port did not become healthy."
+}
 log "Starting the API on port $api_port"
-(cd "$root/ChatBackend.ApiService/bin/Release/net10.0" && \
-  ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
-  exec dotnet ChatBackend.ApiService.dll --urls "http://127.0.0.1:$api_port") &
-pids+=($!)
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$api_port/health" >/dev/null && break; sleep 0.2; done
-curl -sf "http://127.0.0.1:$api_port/health" >/dev/null || die "The API did not become healthy."
+start_api "$api_port"
 
 datapath="$root/bench/DataPath/bin/Release/net10.0/ChatBackend.Bench.DataPath.dll"
 log "Seeding conversations"
@@ -56,7 +62,7 @@ dotnet "$datapath" seed "$connection" 1 50 "$work/long.txt"
 export BENCH_DIR="$root/bench" BENCH_CONVERSATIONS="$work/conversations.txt" BENCH_LONG_CONVERSATION="$work/long.txt"
 url="http://127.0.0.1:$api_port"
 declare -A results
-only=${BENCH_ONLY:-a b c d}  # a subset, for a quick look at one figure
+only=${BENCH_ONLY:-a b c d e}  # a subset, for a quick look at one figure
 wanted() { [[ " $only " == *" $1 "* ]]; }
 run_wrk() { # name script
   wanted "$1" || return 0
@@ -75,10 +81,22 @@ if wanted d; then
   results[d]=$(dotnet "$datapath" turns "$connection" "$duration" "$connections" | grep '^RESULT')
 fi
 
+burst=${BENCH_BURST:-1000}
+if wanted e; then
+  model_port=$((db_port + 2))
+  model_api_port=$((db_port + 3))
+  log "(e) $burst sends at once; the model takes 1 s per reply"
+  dotnet "$root/bench/Burst/bin/Release/net10.0/ChatBackend.Bench.Burst.dll" fake-model "$model_port" 1000 &
+  pids+=($!)
+  start_api "$model_api_port" "ConnectionStrings__openai=Endpoint=http://127.0.0.1:$model_port/v1;Key=bench;Model=gpt-4o-mini"
+  results[e]=$(dotnet "$root/bench/Burst/bin/Release/net10.0/ChatBackend.Bench.Burst.dll" \
+    burst "http://127.0.0.1:$model_api_port" "$burst" "$connection" | grep '^RESULT')
+fi
+
 field() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${results[$1]}"; }
 echo
 printf '%-52s %10s %9s %9s %7s\n' "run" "req/s" "p50 ms" "p99 ms" "errors"
-for key in $only; do
+for key in ${only/e/}; do
   case $key in
     a) label="(a) new-conversation sends (query string)";;
     b) label="(b) follow-up sends";;
@@ -89,5 +107,12 @@ for key in $only; do
 done
 if wanted a && wanted d; then
   awk -v a="$(field a rps)" -v d="$(field d rps)" 'BEGIN { printf "\n(a)/(d) = %.0f%%\n", 100 * a / d }'
+fi
+if wanted e; then
+  echo
+  echo "(e) $(field e ok) of $burst answered 200 in $(field e wall_ms) ms wall (p50 $(field e p50_ms) ms," \
+    "p99 $(field e p99_ms) ms); other answers: $(sed -E 's/.*others=(.*)/\1/' <<<"${results[e]}")"
+  echo "    database connections: peak open $(field e peak_open_connections), peak running a statement" \
+    "$(field e peak_running_connections); the pool's maximum is 100 (MySqlConnector's default)"
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $("$server" --version | head -1)"
