@@ -53,6 +53,7 @@ start_api() { # port [VAR=value...]: the API in Release and Production, quiet, u
 }
 log "Starting the API on port $api_port"
 start_api "$api_port"
+offline_api=${pids[-1]}
 
 datapath="$root/bench/DataPath/bin/Release/net10.0/ChatBackend.Bench.DataPath.dll"
 log "Seeding conversations"
@@ -86,6 +87,9 @@ if wanted e; then
   model_port=$((db_port + 2))
   model_api_port=$((db_port + 3))
   log "(e) $burst sends at once; the model takes 1 s per reply"
+  # Only the API under test may hold database connections while they are counted.
+  kill "$offline_api" 2>/dev/null || true
+  wait "$offline_api" 2>/dev/null || true
   dotnet "$root/bench/Burst/bin/Release/net10.0/ChatBackend.Bench.Burst.dll" fake-model "$model_port" 1000 &
   pids+=($!)
   start_api "$model_api_port" "ConnectionStrings__openai=Endpoint=http://127.0.0.1:$model_port/v1;Key=bench;Model=gpt-4o-mini"
