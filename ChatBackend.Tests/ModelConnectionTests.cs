@@ -53,10 +53,11 @@ public sealed class ModelConnectionTests
     [Fact]
     public void TheKeyIsNeverInTheConnectionsText()
     {
-        var connection = new ModelConnection(ModelProvider.OpenAI, new Uri("https://api.openai.com/v1"), "sk-hidden", "gpt-4o");
+        var connection = new ModelConnection(ModelProvider.OpenAI, new Uri("https://proxy-user:pw-hidden@llm.example/v1"), "sk-hidden", "gpt-4o");
 
         Assert.DoesNotContain("sk-hidden", connection.ToString());
-        Assert.DoesNotContain("sk-hidden", connection.Describe());
+        Assert.DoesNotContain("hidden", connection.Describe());
+        Assert.Contains("https://llm.example/v1", connection.Describe());
     }
 
     [Theory]

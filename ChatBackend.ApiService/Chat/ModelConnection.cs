@@ -35,9 +35,14 @@ public sealed record ModelConnection(ModelProvider Provider, Uri? Endpoint, stri
     public string Describe() => Provider switch
     {
         ModelProvider.Offline => "the offline responder",
-        ModelProvider.AzureOpenAI => $"Azure OpenAI deployment '{Model}' at {Endpoint} ({(Key is null ? "Azure identity" : "API key")})",
-        _ => $"model '{Model}' over the OpenAI protocol at {Endpoint?.ToString() ?? "OpenAI"}",
+        ModelProvider.AzureOpenAI =>
+            $"Azure OpenAI deployment '{Model}' at {PrintableEndpoint} ({(Key is null ? "Azure identity" : "API key")})",
+        _ => $"model '{Model}' over the OpenAI protocol at {PrintableEndpoint ?? "OpenAI"}",
     };
+
+    // An endpoint may carry credentials (https://user:secret@host/): they are left out of what is printed.
+    private string? PrintableEndpoint =>
+        Endpoint is null ? null : new UriBuilder(Endpoint) { UserName = "", Password = "" }.Uri.ToString();
 
     /// <summary>Reads the connection from configuration; an error names the key that is wrong.</summary>
     public static bool TryRead(IConfiguration configuration, out ModelConnection connection, out string? error)
