@@ -1,0 +1,344 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+
+namespace Aspire.Hosting;
+
+/// <summary>
+/// Starts every resource once what it waits for is there, with the environment Aspire gives it, publishes its
+/// states, echoes its output prefixed with its name, and at stop ends the resources in the reverse of their start.
+/// </summary>
+internal sealed class Orchestrator(
+    DistributedApplicationModel model,
+    ResourceNotificationService notifications,
+    ResourceLoggerService logs,
+    ProcessLauncher launcher,
+    MySqlServerLauncher mySql,
+    IConfiguration configuration,
+    IHostEnvironment environment) : IHostedService
+{
+    // DCP does not pass these on: each child's come from its own launch profile (ASPIRE.md §1.5).
+    private static readonly string[] NotInherited = ["ASPNETCORE_URLS", "DOTNET_LAUNCH_PROFILE", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT"];
+    private static readonly TimeSpan ProjectStopGrace = TimeSpan.FromSeconds(30);
+    private static readonly HttpClient HealthClient = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _console = new();
+    private readonly List<Task> _runs = [];
+    private readonly List<Func<Task>> _stops = [];
+    private readonly Lock _stopsLock = new();
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        notifications.Changed += PrintState;
+        logs.LineWritten += Echo;
+        foreach (var resource in model.Resources)
+        {
+            Publish(resource, new ResourceSnapshot(
+                resource is Resource { Waits.Count: > 0 } or MySqlDatabaseResource ? KnownResourceStates.Waiting : KnownResourceStates.NotStarted));
+        }
+        foreach (var resource in model.Resources)
+        {
+            _runs.Add(Task.Run(() => RunAsync(resource, _stopping.Token), CancellationToken.None));
+        }
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        List<Func<Task>> stops;
+        lock (_stopsLock)
+        {
+            stops = [.. _stops];
+        }
+        stops.Reverse();
+        foreach (var stop in stops)
+        {
+            await stop();
+        }
+        await Task.WhenAll(_runs).WaitAsync(cancellationToken);
+        notifications.Changed -= PrintState;
+        logs.LineWritten -= Echo;
+    }
+
+    private async Task RunAsync(IResource resource, CancellationToken stopping)
+    {
+        try
+        {
+            switch (resource)
+            {
+                case ConnectionStringResource connection:
+                    Publish(resource, new ResourceSnapshot(connection.ConnectionString is null ? KnownResourceStates.NotStarted : KnownResourceStates.Active));
+                    break;
+                case MySqlServerResource server:
+                    await RunMySqlAsync(server, stopping);
+                    break;
+                case ProjectResource project:
+                    await RunProjectAsync(project, stopping);
+                    break;
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // The AppHost is stopping.
+        }
+        catch (Exception exception)
+        {
+            var reason = exception is ResourceStartException or InvalidOperationException ? exception.Message : exception.ToString();
+            Publish(resource, new ResourceSnapshot(KnownResourceStates.FailedToStart, Reason: reason));
+            if (resource is MySqlServerResource server)
+            {
+                foreach (var database in server.Databases)
+                {
+                    Publish(database, new ResourceSnapshot(KnownResourceStates.FailedToStart, Reason: $"Its server '{server.Name}' failed to start."));
+                }
+            }
+        }
+    }
+
+    private async Task RunMySqlAsync(MySqlServerResource server, CancellationToken stopping)
+    {
+        Publish(server, new ResourceSnapshot(KnownResourceStates.Starting));
+        var running = await mySql.StartAsync(server, stopping);
+        AddStop(async () =>
+        {
+            Publish(server, new ResourceSnapshot(KnownResourceStates.Stopping));
+            await running.StopAsync();
+            Publish(server, new ResourceSnapshot(KnownResourceStates.Exited, ExitCode: running.Process is { HasExited: true } p ? p.ExitCode : 0));
+        });
+        logs.Write(server.Name, $"MySQL server: {running.Description}.", isError: false);
+        var processId = running.Process?.Id;
+        Publish(server, new ResourceSnapshot(KnownResourceStates.Running, HealthStatus.Unhealthy, ProcessId: processId));
+        await MySqlServerLauncher.WaitUntilReadyAsync(server, running.Process, stopping);
+        Publish(server, new ResourceSnapshot(KnownResourceStates.Running, HealthStatus.Healthy, ProcessId: processId));
+        foreach (var database in server.Databases)
+        {
+            Publish(database, new ResourceSnapshot(KnownResourceStates.Running, HealthStatus.Healthy));
+        }
+        if (running.Process is { } process)
+        {
+            await process.WaitForExitAsync(stopping);
+            Publish(server, new ResourceSnapshot(KnownResourceStates.Exited, ExitCode: process.ExitCode,
+                Reason: $"The server exited with code {process.ExitCode}."));
+        }
+    }
+
+    private async Task RunProjectAsync(ProjectResource project, CancellationToken stopping)
+    {
+        foreach (var wait in project.Waits)
+        {
+            await WaitAsync(project, wait, stopping);
+        }
+
+        Publish(project, new ResourceSnapshot(KnownResourceStates.Starting));
+        var projectDirectory = Path.GetDirectoryName(project.Metadata.ProjectPath)!;
+        var environment = Environment(project, projectDirectory);
+        var targetPath = project.Metadata.TargetPath;
+        if (!File.Exists(targetPath))
+        {
+            throw new ResourceStartException($"{targetPath} is not built; build the solution (dotnet run builds it).");
+        }
+        var dotnet = System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var process = await launcher.StartAsync(project.Name, dotnet, [targetPath], projectDirectory, environment, NotInherited);
+        AddStop(async () =>
+        {
+            if (!process.HasExited)
+            {
+                Publish(project, new ResourceSnapshot(KnownResourceStates.Stopping));
+                await ProcessLauncher.StopAsync(process, ProjectStopGrace);
+            }
+        });
+        Publish(project, new ResourceSnapshot(KnownResourceStates.Running,
+            project.HealthCheckPath is null ? HealthStatus.Healthy : HealthStatus.Unhealthy, ProcessId: process.Id));
+
+        using var exited = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var health = project.HealthCheckPath is null ? Task.CompletedTask : PollHealthAsync(project, process.Id, exited.Token);
+        await process.WaitForExitAsync(CancellationToken.None);
+        await exited.CancelAsync();
+        await health.ContinueWith(_ => { }, TaskScheduler.Default);
+        var code = process.ExitCode;
+        Publish(project, new ResourceSnapshot(code == 0 ? KnownResourceStates.Finished : KnownResourceStates.Exited, ExitCode: code,
+            Reason: code == 0 || stopping.IsCancellationRequested ? null : $"'{project.Name}' exited unexpectedly with exit code {code}; its log above says why."));
+    }
+
+    private async Task WaitAsync(IResource resource, WaitAnnotation wait, CancellationToken stopping)
+    {
+        var name = wait.Resource.Name;
+        logs.Write(resource.Name, wait.Type == WaitType.WaitForCompletion
+            ? $"Waiting for resource '{name}' to complete."
+            : $"Waiting for resource '{name}' to become healthy.", isError: false);
+        var snapshot = await notifications.WaitForResourceAsync(name, s => wait.Type == WaitType.WaitForCompletion
+            ? s.IsTerminal
+            : (s.State == KnownResourceStates.Running && s.Health == HealthStatus.Healthy) || s.IsTerminal, stopping);
+        if (wait.Type == WaitType.WaitForCompletion)
+        {
+            if (snapshot.State == KnownResourceStates.FailedToStart || snapshot.ExitCode != wait.ExitCode)
+            {
+                throw new ResourceStartException(
+                    $"Resource '{name}' has entered the '{snapshot.State}' state with exit code '{snapshot.ExitCode}', expected '{wait.ExitCode}'.");
+            }
+        }
+        else if (snapshot.IsTerminal)
+        {
+            throw new ResourceStartException($"Resource '{name}' has entered the '{snapshot.State}' state.");
+        }
+        logs.Write(resource.Name, $"Finished waiting for resource '{name}'.", isError: false);
+    }
+
+    private async Task PollHealthAsync(ProjectResource project, int processId, CancellationToken cancellationToken)
+    {
+        var url = new Uri(project.HttpEndpoint!, project.HealthCheckPath);
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            bool healthy;
+            try
+            {
+                using var response = await HealthClient.GetAsync(url, cancellationToken);
+                healthy = response.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                healthy = false;
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                healthy = false;
+            }
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            Publish(project, new ResourceSnapshot(
+                KnownResourceStates.Running, healthy ? HealthStatus.Healthy : HealthStatus.Unhealthy, ProcessId: processId));
+            // Aspire's rhythm: healthy resources every 30 s, unhealthy ones back off 1 s per failure up to 5 s.
+            failures = healthy ? 0 : failures + 1;
+            var delay = healthy ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(Math.Min(failures, 5));
+            await Task.Delay(failures == 1 ? TimeSpan.FromMilliseconds(250) : delay, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    // The environment of a project in run mode (ASPIRE.md §1.3-§1.6): its launch profile's, then the model's.
+    private Dictionary<string, string?> Environment(ProjectResource project, string projectDirectory)
+    {
+        var variables = new Dictionary<string, string?>();
+        var (profileName, profile) = LaunchProfile(projectDirectory);
+        if (profile is { } settings)
+        {
+            variables["DOTNET_LAUNCH_PROFILE"] = profileName;
+            if (settings.TryGetProperty("applicationUrl", out var urls) && urls.GetString() is { } applicationUrl)
+            {
+                var http = new Uri(applicationUrl.Split(';').First(url => url.StartsWith("http://", StringComparison.Ordinal)));
+                if (configuration.GetValue<bool>("AppHost:RandomizePorts"))
+                {
+                    http = new UriBuilder(http) { Port = MySqlServerLauncher.FreePort() }.Uri;
+                }
+                // No proxy here: the process itself listens on the launch profile's URL, where Aspire's proxy would.
+                project.HttpEndpoint = http;
+                variables["ASPNETCORE_URLS"] = http.GetLeftPart(UriPartial.Authority);
+            }
+        }
+
+        foreach (var reference in project.References)
+        {
+            if (reference.ConnectionString is not { } connectionString)
+            {
+                continue;
+            }
+            variables[$"ConnectionStrings__{reference.Name}"] = connectionString;
+            foreach (var (property, value) in reference.ConnectionProperties)
+            {
+                variables[$"{reference.Name.ToUpperInvariant().Replace('-', '_')}_{property}"] = value;
+            }
+        }
+
+        variables["OTEL_SERVICE_NAME"] = project.Name;
+        variables["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz", 8)}";
+        variables["OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY"] = "in_memory";
+        var otlp = configuration["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] ?? configuration["DOTNET_DASHBOARD_OTLP_ENDPOINT_URL"];
+        var otlpHttp = configuration["ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"] ?? configuration["DOTNET_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"];
+        if ((otlp ?? otlpHttp) is { } endpoint)
+        {
+            variables["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint;
+            variables["OTEL_EXPORTER_OTLP_PROTOCOL"] = otlp is not null ? "grpc" : "http/protobuf";
+        }
+        if (environment.IsDevelopment())
+        {
+            foreach (var name in new[] { "OTEL_BLRP_SCHEDULE_DELAY", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_METRIC_EXPORT_INTERVAL" })
+            {
+                variables[name] = "1000";
+            }
+            variables["OTEL_TRACES_SAMPLER"] = "always_on";
+            variables["OTEL_METRICS_EXEMPLAR_FILTER"] = "trace_based";
+            variables["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true";
+            variables["OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION"] = "true";
+            variables["OTEL_DOTNET_EXPERIMENTAL_HTTPCLIENT_DISABLE_URL_QUERY_REDACTION"] = "true";
+        }
+        variables["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"] = "true";
+        variables["LOGGING__CONSOLE__FORMATTERNAME"] = "simple";
+        foreach (var (name, value) in project.Environment)
+        {
+            variables[name] = value;
+        }
+        // The profile's variables are added where the model is silent ("add if missing").
+        if (profile is { } withVariables && withVariables.TryGetProperty("environmentVariables", out var profileVariables))
+        {
+            foreach (var variable in profileVariables.EnumerateObject())
+            {
+                variables.TryAdd(variable.Name, variable.Value.GetString());
+            }
+        }
+        return variables;
+    }
+
+    // The profile Aspire picks: AppHost:DefaultLaunchProfileName (or DOTNET_LAUNCH_PROFILE), else the first one.
+    private (string? Name, JsonElement? Profile) LaunchProfile(string projectDirectory)
+    {
+        var file = Path.Combine(projectDirectory, "Properties", "launchSettings.json");
+        if (!File.Exists(file))
+        {
+            return (null, null);
+        }
+        using var document = JsonDocument.Parse(File.ReadAllText(file));
+        if (!document.RootElement.TryGetProperty("profiles", out var profiles))
+        {
+            return (null, null);
+        }
+        var wanted = configuration["AppHost:DefaultLaunchProfileName"] ?? configuration["DOTNET_LAUNCH_PROFILE"];
+        var chosen = profiles.EnumerateObject().FirstOrDefault(profile => wanted is null || profile.Name == wanted);
+        return chosen.Value.ValueKind == JsonValueKind.Object ? (chosen.Name, chosen.Value.Clone()) : (null, null);
+    }
+
+    private void AddStop(Func<Task> stop)
+    {
+        lock (_stopsLock)
+        {
+            _stops.Add(stop);
+        }
+    }
+
+    private void Publish(IResource resource, ResourceSnapshot snapshot) => notifications.Publish(resource, snapshot);
+
+    private void PrintState(IResource resource, ResourceSnapshot snapshot)
+    {
+        var exit = snapshot.ExitCode is { } code && snapshot.IsTerminal ? $" (exit code {code})" : "";
+        var reason = snapshot.Reason is null ? "" : $": {snapshot.Reason}";
+        var endpoint = resource is ProjectResource { HttpEndpoint: { } url } && snapshot.State == KnownResourceStates.Running && snapshot.Health == HealthStatus.Healthy
+            ? $" at {url}"
+            : "";
+        lock (_console)
+        {
+            Console.WriteLine($"AppHost   | {resource.Name,-10} {snapshot.DisplayState}{exit}{endpoint}{reason}");
+        }
+    }
+
+    private void Echo(string resourceName, LogLine line)
+    {
+        lock (_console)
+        {
+            (line.IsError ? Console.Error : Console.Out).WriteLine($"{resourceName,-10}| {line.Text}");
+        }
+    }
+}

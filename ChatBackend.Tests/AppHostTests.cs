@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Net;
+using Aspire.Hosting;
+using ChatBackend.Tests.Infrastructure;
+
+namespace ChatBackend.Tests;
+
+/// <summary>
+/// The AppHost's own app model, run from its entry point as Aspire.Hosting.Testing does: a real MySQL server
+/// (the local binary, as on a machine without a container runtime), the migrator and the API as child processes.
+/// </summary>
+public sealed class AppHostTests : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(2);
+
+    private readonly string _data = Directory.CreateTempSubdirectory("chatbackend-apphost-test-").FullName;
+
+    [Fact]
+    public async Task TheAppModelServesTheApiOnItsDatabaseStopsWithoutLeavingAProcessAndKeepsItsData()
+    {
+        string conversationId;
+        List<int> children;
+        await using (var run = await StartAsync())
+        {
+            var app = run.Application;
+            await app.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", Timeout());
+            Assert.Equal(KnownResourceStates.Finished, app.ResourceNotifications.Get("migrator")!.State);
+            Assert.Equal(0, app.ResourceNotifications.Get("migrator")!.ExitCode);
+            using var client = new HttpClient { BaseAddress = app.GetEndpoint("apiservice") };
+            var user = Chat.NewUserId();
+
+            conversationId = (await client.SendOkAsync("Hello from JSON", user)).Str("conversation_id");
+            using (var query = await client.SendQueryAsync("And from the query", user, Chat.NewMessageId(), conversationId))
+            {
+                await query.ExpectAsync(HttpStatusCode.OK);
+            }
+            var history = await client.HistoryAsync(conversationId, user);
+            Assert.Equal(4, history.Int("message_count"));
+
+            children = [.. new[] { "mysql", "apiservice" }.Select(name => app.ResourceNotifications.Get(name)!.ProcessId!.Value)];
+            Assert.All(children, pid => Assert.True(IsAlive(pid)));
+            await app.StopAsync(Timeout());
+            Assert.Equal(KnownResourceStates.Exited, app.ResourceNotifications.Get("mysql")!.State);
+        }
+        Assert.All(children, pid => Assert.False(IsAlive(pid), $"Process {pid} outlived the AppHost."));
+
+        await using (var again = await StartAsync())
+        {
+            var app = again.Application;
+            await app.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", Timeout());
+            using var client = new HttpClient { BaseAddress = app.GetEndpoint("apiservice") };
+            var history = await client.HistoryAsync(conversationId);
+            Assert.Equal("Hello from JSON", history.GetProperty("messages")[0].Str("message"));
+            await app.StopAsync(Timeout());
+        }
+    }
+
+    [Fact]
+    public async Task AFailingMigratorKeepsTheApiFromStartingAndSaysWhy()
+    {
+        await using var run = await StartAsync(builder =>
+        {
+            var migrator = (ProjectResource)builder.Resources.Single(resource => resource.Name == "migrator");
+            // A server that is not there, and little patience for it: the migrator exits 1.
+            migrator.Environment["Migrator__ServerWaitTimeout"] = "00:00:01";
+            migrator.References.Clear();
+            migrator.Environment["ConnectionStrings__chatdb"] = "Server=127.0.0.1;Port=1;User ID=root;Password=x;Database=chatdb";
+        });
+        var app = run.Application;
+
+        var api = await app.ResourceNotifications.WaitForResourceAsync("apiservice", snapshot => snapshot.IsTerminal, Timeout());
+
+        Assert.Equal(KnownResourceStates.Exited, app.ResourceNotifications.Get("migrator")!.State);
+        Assert.Equal(KnownResourceStates.FailedToStart, api.State);
+        Assert.Equal("Resource 'migrator' has entered the 'Exited' state with exit code '1', expected '0'.", api.Reason);
+        Assert.Null(api.ProcessId);
+        Assert.Contains(app.ResourceLogs.GetLines("migrator"), line => line.Text.Contains("Database migration failed", StringComparison.Ordinal));
+        await app.StopAsync(Timeout());
+    }
+
+    [Fact]
+    public async Task WithNoServerBinaryNoContainerRuntimeAndNoConnectionStringOneMessageNamesTheThreeWays()
+    {
+        await using var run = await StartAsync(extraArgs: ["--AppHost:ContainerRuntime=none", "--AppHost:MySqlServer=none"]);
+        var app = run.Application;
+
+        var mysql = await app.ResourceNotifications.WaitForResourceAsync("mysql", snapshot => snapshot.IsTerminal, Timeout());
+
+        Assert.Equal(KnownResourceStates.FailedToStart, mysql.State);
+        Assert.Contains("docker or podman", mysql.Reason);
+        Assert.Contains("mysqld or mariadbd", mysql.Reason);
+        Assert.Contains("ConnectionStrings:chatdb", mysql.Reason);
+        var api = await app.ResourceNotifications.WaitForResourceAsync("apiservice", snapshot => snapshot.IsTerminal, Timeout());
+        Assert.Equal(KnownResourceStates.FailedToStart, api.State);
+        await app.StopAsync(Timeout());
+    }
+
+    private async Task<StartedApp> StartAsync(Action<IDistributedApplicationBuilder>? configure = null, string[]? extraArgs = null)
+    {
+        string[] args = [$"--AppHost:DataDirectory={_data}", "--AppHost:RandomizePorts=true", "--AppHost:ContainerRuntime=none", .. extraArgs ?? []];
+        var testing = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ChatBackend_AppHost>(args, Timeout());
+        configure?.Invoke(testing.Builder);
+        var application = testing.Build();
+        await application.StartAsync(Timeout());
+        return new StartedApp(testing, application);
+    }
+
+    private static CancellationToken Timeout() => new CancellationTokenSource(Bound).Token;
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => Directory.Delete(_data, recursive: true);
+
+    private sealed record StartedApp(DistributedApplicationTestingBuilder.ITestingBuilder Testing, DistributedApplication Application)
+        : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Application.DisposeAsync();
+            await Testing.DisposeAsync();
+        }
+    }
+}
