@@ -8,7 +8,9 @@ namespace Aspire.Hosting;
 /// Starts the resources' processes so that none outlives the AppHost: on Linux each child is started through
 /// <c>setpriv --pdeathsig TERM</c>, so the kernel sends it SIGTERM when the AppHost dies, even by SIGKILL. The
 /// signal follows the thread that started the child, so every child is started from one thread that lives as long
-/// as the AppHost. Output goes, line by line, to the resource's log.
+/// as the AppHost. Each child also gets its own session (<c>setsid</c>, which execs in place): a Ctrl+C in the
+/// terminal then reaches the AppHost alone, which stops the children in order. Output goes, line by line, to the
+/// resource's log.
 /// </summary>
 public sealed partial class ProcessLauncher : IDisposable
 {
@@ -16,12 +18,14 @@ public sealed partial class ProcessLauncher : IDisposable
 
     private readonly BlockingCollection<(ProcessStartInfo Start, TaskCompletionSource<Process> Started)> _requests = [];
     private readonly ResourceLoggerService _logs;
-    private readonly string? _setpriv;
+    private readonly string[] _wrapper;
 
     public ProcessLauncher(ResourceLoggerService logs)
     {
         _logs = logs;
-        _setpriv = OperatingSystem.IsLinux() ? FindOnPath("setpriv") : null;
+        _wrapper = OperatingSystem.IsLinux() && FindOnPath("setpriv") is { } setpriv
+            ? FindOnPath("setsid") is { } setsid ? [setsid, setpriv, "--pdeathsig", "TERM", "--"] : [setpriv, "--pdeathsig", "TERM", "--"]
+            : [];
         var thread = new Thread(StartRequested) { IsBackground = true, Name = "Resource process launcher" };
         thread.Start();
     }
@@ -33,16 +37,16 @@ public sealed partial class ProcessLauncher : IDisposable
     {
         var start = new ProcessStartInfo
         {
-            FileName = _setpriv ?? fileName,
+            FileName = _wrapper.Length > 0 ? _wrapper[0] : fileName,
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        if (_setpriv is not null)
+        if (_wrapper.Length > 0)
         {
-            foreach (var argument in new[] { "--pdeathsig", "TERM", "--", fileName })
+            foreach (var argument in _wrapper.Skip(1).Append(fileName))
             {
                 start.ArgumentList.Add(argument);
             }
