@@ -229,7 +229,10 @@ public sealed class MySqlServerLauncher(IConfiguration configuration, ProcessLau
         var (tool, arguments) = isMariaDb
             ? (ProcessLauncher.FindOnPath("mariadb-install-db", [Path.GetDirectoryName(binary)!, "/usr/bin"])
                 ?? throw new ResourceStartException("mariadb-install-db was not found beside the server or on PATH."),
-               new List<string> { "--no-defaults", $"--datadir={fresh}", "--auth-root-authentication-method=normal", "--skip-test-db" })
+               // Its own temporary directory (passed on to the bootstrap server): bootstraps sharing /tmp now and then
+               // collide on a temporary table's name.
+               new List<string> { "--no-defaults", $"--datadir={fresh}", "--auth-root-authentication-method=normal", "--skip-test-db",
+                   $"--tmpdir={Path.Combine(Path.GetDirectoryName(dataDirectory)!, "tmp")}" })
             : (binary, new List<string> { "--no-defaults", "--initialize-insecure", $"--datadir={fresh}" });
         if (Environment.UserName == "root")
         {

@@ -13,8 +13,6 @@ public sealed class MySqlServer : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
-    // mariadb-install-db fails now and then when two run at the same moment, so data directories are made one at a time.
-    private static readonly SemaphoreSlim InitializationLock = new(1, 1);
 
     private readonly string _serverBinary;
     private readonly bool _isMariaDb;
@@ -50,7 +48,7 @@ public sealed class MySqlServer : IAsyncDisposable
         var directory = Path.Combine(Path.GetTempPath(), "chatbackend-tests", Guid.NewGuid().ToString("n")[..12]);
         Directory.CreateDirectory(directory);
         var server = new MySqlServer(binary, directory, FreePort());
-        await server.InitializeAsync();
+        await server.InitializeDataDirectoryAsync();
         await server.StartAgainAsync();
         return server;
     }
@@ -80,19 +78,6 @@ public sealed class MySqlServer : IAsyncDisposable
             "Run ./test.sh, which installs one, or set CHATBACKEND_TEST_MYSQLD to its path.");
     }
 
-    private async Task InitializeAsync()
-    {
-        await InitializationLock.WaitAsync();
-        try
-        {
-            await InitializeDataDirectoryAsync();
-        }
-        finally
-        {
-            InitializationLock.Release();
-        }
-    }
-
     private async Task InitializeDataDirectoryAsync()
     {
         if (_isMariaDb)
@@ -100,7 +85,11 @@ public sealed class MySqlServer : IAsyncDisposable
             var installDb = new[] { Path.GetDirectoryName(_serverBinary)!, "/usr/bin", "/usr/local/bin" }
                 .Select(directory => Path.Combine(directory, "mariadb-install-db"))
                 .FirstOrDefault(File.Exists) ?? "mariadb-install-db";
-            await RunAsync(installDb, ["--no-defaults", $"--datadir={DataDirectory}", "--auth-root-authentication-method=normal", "--skip-test-db"]);
+            // Its own temporary directory (passed on to the bootstrap server): two bootstraps sharing /tmp now and then
+            // collide on a temporary table's name, and one fails.
+            await RunAsync(installDb, [
+                "--no-defaults", $"--datadir={DataDirectory}", "--auth-root-authentication-method=normal", "--skip-test-db",
+                $"--tmpdir={Directory.CreateDirectory(Path.Combine(_directory, "tmp")).FullName}"]);
         }
         else
         {
