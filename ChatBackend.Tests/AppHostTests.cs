@@ -38,6 +38,7 @@ public sealed class AppHostTests : IDisposable
             Assert.Equal(4, history.Int("message_count"));
 
             children = [.. new[] { "mysql", "apiservice" }.Select(name => app.ResourceNotifications.Get(name)!.ProcessId!.Value)];
+            AssertAspireEnvironment(Environment(children[1]), app.GetEndpoint("apiservice"));
             Assert.All(children, pid => Assert.True(IsAlive(pid)));
             await app.StopAsync(Timeout());
             Assert.Equal(KnownResourceStates.Exited, app.ResourceNotifications.Get("mysql")!.State);
@@ -53,6 +54,29 @@ public sealed class AppHostTests : IDisposable
             Assert.Equal("Hello from JSON", history.GetProperty("messages")[0].Str("message"));
             await app.StopAsync(Timeout());
         }
+    }
+
+    [Fact]
+    public async Task AnExistingServerGivenAsTheDatabasesConnectionStringIsUsedInsteadOfStartingOne()
+    {
+        await using var existing = await MySqlServer.StartAsync();
+        var connectionString = existing.ConnectionString("apphost_existing");
+
+        await using var run = await StartAsync(extraArgs: [$"--ConnectionStrings:chatdb={connectionString}"]);
+        var app = run.Application;
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", Timeout());
+
+        Assert.Null(app.ResourceNotifications.Get("mysql")!.ProcessId);
+        Assert.Contains(app.ResourceLogs.GetLines("mysql"), line => line.Text.Contains("an existing server", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(_data, "mysql")));
+        using var client = new HttpClient { BaseAddress = app.GetEndpoint("apiservice") };
+        var conversationId = (await client.SendOkAsync("stored on the existing server", Chat.NewUserId())).Str("conversation_id");
+        await using var connection = new MySqlConnector.MySqlConnection(connectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var count = new MySqlConnector.MySqlCommand("SELECT COUNT(*) FROM message_store WHERE conv_id = @conv", connection);
+        count.Parameters.AddWithValue("@conv", conversationId);
+        Assert.Equal(2L, Convert.ToInt64(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
+        await app.StopAsync(Timeout());
     }
 
     [Fact]
@@ -106,6 +130,30 @@ public sealed class AppHostTests : IDisposable
     }
 
     private static CancellationToken Timeout() => new CancellationTokenSource(Bound).Token;
+
+    // What Aspire gives a project in run mode (ASPIRE.md §1.6), as the child process really received it.
+    private static void AssertAspireEnvironment(IReadOnlyDictionary<string, string> environment, Uri endpoint)
+    {
+        Assert.StartsWith("Server=localhost;Port=", environment["ConnectionStrings__chatdb"]);
+        Assert.EndsWith(";Database=chatdb", environment["ConnectionStrings__chatdb"]);
+        Assert.Equal("localhost", environment["CHATDB_HOST"]);
+        Assert.Equal("root", environment["CHATDB_USERNAME"]);
+        Assert.Equal("chatdb", environment["CHATDB_DATABASENAME"]);
+        Assert.StartsWith("jdbc:mysql://localhost:", environment["CHATDB_JDBCCONNECTIONSTRING"]);
+        Assert.Equal("apiservice", environment["OTEL_SERVICE_NAME"]);
+        Assert.Matches("^service.instance.id=[a-z]{8}$", environment["OTEL_RESOURCE_ATTRIBUTES"]);
+        Assert.Equal(endpoint.GetLeftPart(UriPartial.Authority), environment["ASPNETCORE_URLS"]);
+        Assert.Equal("http", environment["DOTNET_LAUNCH_PROFILE"]);
+        Assert.Equal("Development", environment["ASPNETCORE_ENVIRONMENT"]);
+        Assert.Equal("simple", environment["LOGGING__CONSOLE__FORMATTERNAME"]);
+        Assert.Equal("true", environment["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"]);
+        Assert.False(environment.ContainsKey("ConnectionStrings__openai"), "An unset model connection is not passed on.");
+    }
+
+    private static Dictionary<string, string> Environment(int pid) =>
+        File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(entry => entry.Split('=', 2))
+            .ToDictionary(parts => parts[0], parts => parts.Length > 1 ? parts[1] : "");
 
     private static bool IsAlive(int pid)
     {

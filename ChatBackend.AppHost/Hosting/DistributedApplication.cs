@@ -85,8 +85,12 @@ public sealed class DistributedApplication(IHost host) : IAsyncDisposable
     /// <summary>Runs until Ctrl+C or SIGTERM, then stops every resource in reverse order.</summary>
     public void Run() => RunAsync().GetAwaiter().GetResult();
 
+    // Under a test, the test starts and stops the application; the entry point only waits for that.
     public Task RunAsync(CancellationToken cancellationToken = default) =>
-        DistributedApplicationTestingBuilder.IsTesting ? host.WaitForShutdownAsync(cancellationToken) : host.RunAsync(cancellationToken);
+        DistributedApplicationTestingBuilder.IsTesting
+            ? Task.Delay(Timeout.Infinite, host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped)
+                .ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)
+            : host.RunAsync(cancellationToken);
 
     public Task StartAsync(CancellationToken cancellationToken = default) => host.StartAsync(cancellationToken);
 

@@ -28,6 +28,7 @@ internal sealed class Orchestrator(
     private readonly List<Task> _runs = [];
     private readonly List<Func<Task>> _stops = [];
     private readonly Lock _stopsLock = new();
+    private Task? _stop;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -45,7 +46,17 @@ internal sealed class Orchestrator(
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    // Once, whoever asks first (Ctrl+C, the host, a test): a second stop would signal the children again mid-shutdown.
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_stopsLock)
+        {
+            _stop ??= StopAllAsync();
+        }
+        return _stop.WaitAsync(cancellationToken);
+    }
+
+    private async Task StopAllAsync()
     {
         await _stopping.CancelAsync();
         List<Func<Task>> stops;
@@ -58,7 +69,7 @@ internal sealed class Orchestrator(
         {
             await stop();
         }
-        await Task.WhenAll(_runs).WaitAsync(cancellationToken);
+        await Task.WhenAll(_runs);
         notifications.Changed -= PrintState;
         logs.LineWritten -= Echo;
     }
