@@ -20,6 +20,9 @@ public interface IDistributedApplicationBuilder
 
 internal sealed class DistributedApplicationBuilder : IDistributedApplicationBuilder
 {
+    public const string PublisherKey = "Publishing:Publisher";
+    public const string OutputPathKey = "Publishing:OutputPath";
+
     private readonly HostApplicationBuilder _host;
 
     public DistributedApplicationBuilder(string[] args)
@@ -30,6 +33,12 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
             ContentRootPath = AppContext.BaseDirectory,
         });
         _host.Configuration.AddUserSecrets(typeof(DistributedApplicationBuilder).Assembly, optional: true);
+        // Aspire's publishing switches: --publisher manifest --output-path ./aspire-manifest.json
+        _host.Configuration.AddCommandLine(args, new Dictionary<string, string>
+        {
+            ["--publisher"] = PublisherKey,
+            ["--output-path"] = OutputPathKey,
+        });
         _host.Logging.SetMinimumLevel(LogLevel.Warning);
         _host.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromMinutes(1));
     }
@@ -61,6 +70,7 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
         _host.Services.AddSingleton<ResourceLoggerService>();
         _host.Services.AddSingleton<ProcessLauncher>();
         _host.Services.AddSingleton<MySqlServerLauncher>();
+        _host.Services.AddSingleton<ManifestPublisher>();
         _host.Services.AddHostedService<Orchestrator>();
         return new DistributedApplication(_host.Build());
     }
@@ -82,15 +92,40 @@ public sealed class DistributedApplication(IHost host) : IAsyncDisposable
 
     public IReadOnlyList<IResource> Resources => host.Services.GetRequiredService<DistributedApplicationModel>().Resources;
 
-    /// <summary>Runs until Ctrl+C or SIGTERM, then stops every resource in reverse order.</summary>
+    /// <summary>
+    /// Runs until Ctrl+C or SIGTERM, then stops every resource in reverse order; or, with <c>--publisher</c>, writes
+    /// the model for a deployment target and exits.
+    /// </summary>
     public void Run() => RunAsync().GetAwaiter().GetResult();
 
-    // Under a test, the test starts and stops the application; the entry point only waits for that.
-    public Task RunAsync(CancellationToken cancellationToken = default) =>
-        DistributedApplicationTestingBuilder.IsTesting
+    public Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        var configuration = host.Services.GetRequiredService<IConfiguration>();
+        if (configuration[DistributedApplicationBuilder.PublisherKey] is { Length: > 0 } publisher)
+        {
+            return PublishAsync(publisher, configuration[DistributedApplicationBuilder.OutputPathKey], cancellationToken);
+        }
+        // Under a test, the test starts and stops the application; the entry point only waits for that.
+        return DistributedApplicationTestingBuilder.IsTesting
             ? Task.Delay(Timeout.Infinite, host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped)
                 .ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)
             : host.RunAsync(cancellationToken);
+    }
+
+    /// <summary>Writes the model for <paramref name="publisher"/> (manifest) to <paramref name="outputPath"/>.</summary>
+    public async Task PublishAsync(string publisher, string? outputPath, CancellationToken cancellationToken = default)
+    {
+        switch (publisher)
+        {
+            case "manifest":
+                var path = outputPath ?? "aspire-manifest.json";
+                await host.Services.GetRequiredService<ManifestPublisher>().PublishAsync(path, cancellationToken);
+                Console.WriteLine($"Published manifest to: {Path.GetFullPath(path)}");
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown publisher '{publisher}'. The publishers are: manifest.");
+        }
+    }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => host.StartAsync(cancellationToken);
 

@@ -150,7 +150,7 @@ public sealed class MySqlServerLauncher(IConfiguration configuration, ProcessLau
             "--publish", $"127.0.0.1:{server.Port}:{MySqlServerResource.TargetPort}"];
         if (server.HasDataVolume)
         {
-            run.AddRange(["--volume", $"chatbackend-apphost-{server.Name}-data:/var/lib/mysql"]);
+            run.AddRange(["--volume", $"{ManifestPublisher.VolumeName(server)}:/var/lib/mysql"]);
         }
         run.Add($"{MySqlServerResource.Image}:{MySqlServerResource.Tag}");
         // The password travels in the environment, not on a command line that any process list shows.

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
@@ -145,7 +144,7 @@ internal sealed class Orchestrator(
 
         Publish(project, new ResourceSnapshot(KnownResourceStates.Starting));
         var projectDirectory = Path.GetDirectoryName(project.Metadata.ProjectPath)!;
-        var environment = Environment(project, projectDirectory);
+        var environment = Environment(project);
         var targetPath = project.Metadata.TargetPath;
         if (!File.Exists(targetPath))
         {
@@ -232,16 +231,16 @@ internal sealed class Orchestrator(
     }
 
     // The environment of a project in run mode (ASPIRE.md §1.3-§1.6): its launch profile's, then the model's.
-    private Dictionary<string, string?> Environment(ProjectResource project, string projectDirectory)
+    private Dictionary<string, string?> Environment(ProjectResource project)
     {
         var variables = new Dictionary<string, string?>();
-        var (profileName, profile) = LaunchProfile(projectDirectory);
-        if (profile is { } settings)
+        var profile = LaunchProfile.For(project, configuration);
+        if (profile is not null)
         {
-            variables["DOTNET_LAUNCH_PROFILE"] = profileName;
-            if (settings.TryGetProperty("applicationUrl", out var urls) && urls.GetString() is { } applicationUrl)
+            variables["DOTNET_LAUNCH_PROFILE"] = profile.Name;
+            if (profile.ApplicationUrls.FirstOrDefault(url => url.Scheme == Uri.UriSchemeHttp) is { } launchUrl)
             {
-                var http = new Uri(applicationUrl.Split(';').First(url => url.StartsWith("http://", StringComparison.Ordinal)));
+                var http = launchUrl;
                 if (configuration.GetValue<bool>("AppHost:RandomizePorts"))
                 {
                     http = new UriBuilder(http) { Port = MySqlServerLauncher.FreePort() }.Uri;
@@ -294,32 +293,11 @@ internal sealed class Orchestrator(
             variables[name] = value;
         }
         // The profile's variables are added where the model is silent ("add if missing").
-        if (profile is { } withVariables && withVariables.TryGetProperty("environmentVariables", out var profileVariables))
+        foreach (var (name, value) in profile?.EnvironmentVariables ?? new Dictionary<string, string?>())
         {
-            foreach (var variable in profileVariables.EnumerateObject())
-            {
-                variables.TryAdd(variable.Name, variable.Value.GetString());
-            }
+            variables.TryAdd(name, value);
         }
         return variables;
-    }
-
-    // The profile Aspire picks: AppHost:DefaultLaunchProfileName (or DOTNET_LAUNCH_PROFILE), else the first one.
-    private (string? Name, JsonElement? Profile) LaunchProfile(string projectDirectory)
-    {
-        var file = Path.Combine(projectDirectory, "Properties", "launchSettings.json");
-        if (!File.Exists(file))
-        {
-            return (null, null);
-        }
-        using var document = JsonDocument.Parse(File.ReadAllText(file));
-        if (!document.RootElement.TryGetProperty("profiles", out var profiles))
-        {
-            return (null, null);
-        }
-        var wanted = configuration["AppHost:DefaultLaunchProfileName"] ?? configuration["DOTNET_LAUNCH_PROFILE"];
-        var chosen = profiles.EnumerateObject().FirstOrDefault(profile => wanted is null || profile.Name == wanted);
-        return chosen.Value.ValueKind == JsonValueKind.Object ? (chosen.Name, chosen.Value.Clone()) : (null, null);
     }
 
     private void AddStop(Func<Task> stop)
