@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using ChatBackend.Tests.Infrastructure;
 using NJsonSchema;
 
 namespace ChatBackend.Tests;
@@ -12,9 +12,6 @@ namespace ChatBackend.Tests;
 /// </summary>
 public sealed partial class ManifestTests : IDisposable
 {
-    private const string Password = "Xq7-not-a-real-password-41";
-    private const string ModelKey = "sk-model-key-that-must-not-leak";
-
     private readonly string _output = Directory.CreateTempSubdirectory("chatbackend-manifest-").FullName;
 
     [Fact]
@@ -106,32 +103,14 @@ public sealed partial class ManifestTests : IDisposable
         var second = await PublishAsync("second.json");
 
         Assert.Equal(first, second);
-        Assert.DoesNotContain(Password, first, StringComparison.Ordinal);
-        Assert.DoesNotContain(ModelKey, first, StringComparison.Ordinal);
+        Assert.All(AppHostPublisher.Secrets, secret => Assert.DoesNotContain(secret, first, StringComparison.Ordinal));
     }
 
-    // With a password and a model key configured, as a developer's AppHost has them: neither may reach the manifest.
     private async Task<string> PublishAsync(string fileName)
     {
-        var appHost = new Projects.ChatBackend_AppHost();
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = _output,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { appHost.TargetPath, "--publisher", "manifest", "--output-path", Path.Combine(_output, fileName) })
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment["Parameters__mysql-password"] = Password;
-        start.Environment["ConnectionStrings__openai"] = $"Endpoint=https://example.invalid/v1;Key={ModelKey};Model=gpt-4o-mini";
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
-        Assert.True(process.ExitCode == 0, output);
-        Assert.Contains("Published manifest to:", output);
-        return await File.ReadAllTextAsync(Path.Combine(_output, fileName));
+        var path = Path.Combine(_output, fileName);
+        await AppHostPublisher.PublishAsync("manifest", path);
+        return await File.ReadAllTextAsync(path);
     }
 
     // NJsonSchema reads neither boolean schemas ("build": false under properties) nor "const" (draft-06), which the

@@ -71,6 +71,8 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
         _host.Services.AddSingleton<ProcessLauncher>();
         _host.Services.AddSingleton<MySqlServerLauncher>();
         _host.Services.AddSingleton<ManifestPublisher>();
+        _host.Services.AddSingleton<DockerComposePublisher>();
+        _host.Services.AddSingleton<KubernetesPublisher>();
         _host.Services.AddHostedService<Orchestrator>();
         return new DistributedApplication(_host.Build());
     }
@@ -112,19 +114,29 @@ public sealed class DistributedApplication(IHost host) : IAsyncDisposable
             : host.RunAsync(cancellationToken);
     }
 
-    /// <summary>Writes the model for <paramref name="publisher"/> (manifest) to <paramref name="outputPath"/>.</summary>
+    /// <summary>
+    /// Writes the model for <paramref name="publisher"/> to <paramref name="outputPath"/>: <c>manifest</c> (a file,
+    /// default ./aspire-manifest.json), <c>docker-compose</c> or <c>kubernetes</c> (a folder, default ./aspire-output).
+    /// </summary>
     public async Task PublishAsync(string publisher, string? outputPath, CancellationToken cancellationToken = default)
     {
+        var path = Path.GetFullPath(outputPath ?? (publisher == "manifest" ? "aspire-manifest.json" : "aspire-output"));
         switch (publisher)
         {
             case "manifest":
-                var path = outputPath ?? "aspire-manifest.json";
                 await host.Services.GetRequiredService<ManifestPublisher>().PublishAsync(path, cancellationToken);
-                Console.WriteLine($"Published manifest to: {Path.GetFullPath(path)}");
+                break;
+            case "docker-compose":
+                await host.Services.GetRequiredService<DockerComposePublisher>().PublishAsync(path, cancellationToken);
+                break;
+            case "kubernetes":
+                await host.Services.GetRequiredService<KubernetesPublisher>().PublishAsync(path, cancellationToken);
                 break;
             default:
-                throw new InvalidOperationException($"Unknown publisher '{publisher}'. The publishers are: manifest.");
+                throw new InvalidOperationException(
+                    $"Unknown publisher '{publisher}'. The publishers are: manifest, docker-compose, kubernetes.");
         }
+        Console.WriteLine($"Published {publisher} to: {path}");
     }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => host.StartAsync(cancellationToken);
