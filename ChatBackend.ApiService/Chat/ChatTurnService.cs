@@ -71,24 +71,19 @@ public sealed partial class ChatTurnService(
                 request.UserId, request.ConversationId, messageId, request.Message, request.TokenCount,
                 settings.AbandonedAfter, cancellationToken);
 
-            switch (begun)
+            if (begun is not BeginTurnResult.Started(var turn))
             {
-                case BeginTurnResult.AlreadyAnswered(var answered):
-                    activity?.Dispose();
-                    return new TurnOutcome.Answered(ChatMessageResponse.From(
-                        answered.ConversationId, answered.MessageId, answered.Reply, answered.MessageCount));
-                case BeginTurnResult.ConversationNotFound:
-                    activity?.Dispose();
-                    return new TurnOutcome.ConversationNotFound();
-                case BeginTurnResult.StillInProgress:
-                    activity?.Dispose();
-                    return new TurnOutcome.StillInProgress(request.ConversationId!, messageId);
-                case BeginTurnResult.MessageIdReused:
-                    activity?.Dispose();
-                    return new TurnOutcome.MessageIdReused(request.ConversationId!, messageId);
+                activity?.Dispose();
+                return begun switch
+                {
+                    BeginTurnResult.AlreadyAnswered(var answered) => new TurnOutcome.Answered(ChatMessageResponse.From(
+                        answered.ConversationId, answered.MessageId, answered.Reply, answered.MessageCount)),
+                    BeginTurnResult.StillInProgress => new TurnOutcome.StillInProgress(request.ConversationId!, messageId),
+                    BeginTurnResult.MessageIdReused => new TurnOutcome.MessageIdReused(request.ConversationId!, messageId),
+                    _ => new TurnOutcome.ConversationNotFound(),
+                };
             }
 
-            var turn = ((BeginTurnResult.Started)begun).Turn;
             activity?.SetTag(ConversationIdEnricher.TagName, turn.ConversationId);
             var run = new TurnRun(turn, request.UserId, streaming, lifetime.ApplicationStopping, settings.Timeout);
             runningTurns.Add(run);
