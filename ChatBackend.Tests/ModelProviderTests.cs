@@ -153,6 +153,20 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
     }
 
     [Fact]
+    public async Task ARetryAfterLongerThanTheTurnMayTakeIsNotWaitedForButAnsweredWith502AtOnce()
+    {
+        using var client = StartApi(new() { ["Chat:Timeout"] = "00:00:05" });
+        Fake.Enqueue(new FakeReply.Status(429, RetryAfter: "3600"));
+
+        using var response = await client.SendJsonAsync("hello", Chat.NewUserId(), Chat.NewMessageId());
+
+        var problem = await response.ExpectAsync(HttpStatusCode.BadGateway);
+        Assert.Single(Fake.Requests);
+        var stored = Assert.Single((await client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages").EnumerateArray());
+        Assert.True(stored.Int("elapsed_ms") < 4_000, $"It waited {stored.Int("elapsed_ms")} ms instead of failing at once.");
+    }
+
+    [Fact]
     public async Task ServerErrorsAreRetriedThenA502StoresTheMessageAsErrorAndARetryCompletesTheTurnInPlace()
     {
         using var client = StartApi(new() { ["Chat:MaxRetries"] = "2" });
