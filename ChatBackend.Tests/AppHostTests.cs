@@ -37,6 +37,8 @@ public sealed class AppHostTests : IDisposable
             var history = await client.HistoryAsync(conversationId, user);
             Assert.Equal(4, history.Int("message_count"));
 
+            Assert.False(File.Exists(Path.Combine(_data, "mysql", "init.sql")), "The file that set the root password outlived the first start.");
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_data, "mysql", "password")));
             children = [.. new[] { "mysql", "apiservice" }.Select(name => app.ResourceNotifications.Get(name)!.ProcessId!.Value)];
             AssertAspireEnvironment(Environment(children[1]), app.GetEndpoint("apiservice"));
             Assert.All(children, pid => Assert.True(IsAlive(pid)));

@@ -7,13 +7,16 @@ using MySqlConnector;
 
 namespace Aspire.Hosting;
 
-/// <summary>A MySQL server the AppHost runs (or found), and how to stop it.</summary>
-public sealed class RunningMySqlServer(string description, Process? process, Func<Task> stop)
+/// <summary>A MySQL server the AppHost runs (or found), what to do once it answers, and how to stop it.</summary>
+public sealed class RunningMySqlServer(string description, Process? process, Func<Task> stop, Action? ready = null)
 {
     public string Description { get; } = description;
 
     /// <summary>The server's own process (a local binary), or the container's log follower; none for an existing server.</summary>
     public Process? Process { get; } = process;
+
+    /// <summary>Called once the server accepts connections.</summary>
+    public void Ready() => ready?.Invoke();
 
     public Task StopAsync() => stop();
 }
@@ -202,19 +205,18 @@ public sealed class MySqlServerLauncher(IConfiguration configuration, ProcessLau
             arguments.Add("--user=root");
         }
         var process = await launcher.StartAsync(server.Name, binary, arguments, home, new Dictionary<string, string?>());
-        return new RunningMySqlServer($"{binary} (data in {dataDirectory})", process, async () =>
-        {
-            // SIGTERM is a clean shutdown: the next start needs no crash recovery.
-            await ProcessLauncher.StopAsync(process, StopGrace);
-            if (initFile is not null)
+        return new RunningMySqlServer($"{binary} (data in {dataDirectory})", process,
+            async () =>
             {
-                File.Delete(initFile);
-            }
-            if (!server.HasDataVolume)
-            {
-                Directory.Delete(home, recursive: true);
-            }
-        });
+                // SIGTERM is a clean shutdown: the next start needs no crash recovery.
+                await ProcessLauncher.StopAsync(process, StopGrace);
+                if (!server.HasDataVolume)
+                {
+                    Directory.Delete(home, recursive: true);
+                }
+            },
+            // The password is set: the file that set it goes.
+            ready: initFile is null ? null : () => File.Delete(initFile));
     }
 
     private async Task InitializeAsync(MySqlServerResource server, string binary, string dataDirectory, CancellationToken cancellationToken)

@@ -122,6 +122,7 @@ internal sealed class Orchestrator(
         var processId = running.Process?.Id;
         Publish(server, new ResourceSnapshot(KnownResourceStates.Running, HealthStatus.Unhealthy, ProcessId: processId));
         await MySqlServerLauncher.WaitUntilReadyAsync(server, running.Process, stopping);
+        running.Ready();
         Publish(server, new ResourceSnapshot(KnownResourceStates.Running, HealthStatus.Healthy, ProcessId: processId));
         foreach (var database in server.Databases)
         {
