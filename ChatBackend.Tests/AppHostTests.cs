@@ -9,6 +9,7 @@ namespace ChatBackend.Tests;
 /// The AppHost's own app model, run from its entry point as Aspire.Hosting.Testing does: a real MySQL server
 /// (the local binary, as on a machine without a container runtime), the migrator and the API as child processes.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")] // /proc, signals, file modes: the machines this runs on
 public sealed class AppHostTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromMinutes(2);
