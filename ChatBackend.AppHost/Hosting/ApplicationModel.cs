@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using MySqlConnector;
 
 namespace Aspire.Hosting;
@@ -81,9 +82,42 @@ public sealed class MySqlServerResource(string name) : Resource(name), IResource
 
     public string? ConnectionString => ExistingConnectionString is { } existing
         ? ServerPart(existing)
-        : Port is { } port ? $"Server={Host};Port={port};User ID=root;Password={Password}" : null;
+        : Port is { } port ? ServerConnectionString(Host, port.ToString(System.Globalization.CultureInfo.InvariantCulture), Password!) : null;
 
     public IReadOnlyDictionary<string, string> ConnectionProperties => Properties(ConnectionString, database: null);
+
+    /// <summary>An existing server's connection string given in the AppHost's configuration for one of its databases.</summary>
+    public string? ConfiguredConnectionString(IConfiguration configuration) =>
+        Databases.Select(database => configuration[$"ConnectionStrings:{database.Name}"]).FirstOrDefault(value => !string.IsNullOrWhiteSpace(value));
+
+    /// <summary>Aspire's MySQL server connection string; the parts may be values or a deployment's placeholders.</summary>
+    public static string ServerConnectionString(string host, string port, string password) =>
+        $"Server={host};Port={port};User ID=root;Password={password}";
+
+    /// <summary>
+    /// Aspire's connection properties of a MySQL reference (13.0+), in its order: HOST, PORT, USERNAME, PASSWORD, URI
+    /// (with the password as it must appear in a URI), JDBCCONNECTIONSTRING, and DATABASENAME for a database. The parts
+    /// may be values or a deployment's placeholders.
+    /// </summary>
+    public static List<KeyValuePair<string, string>> PropertiesOf(
+        string host, string port, string user, string password, string uriPassword, string? database)
+    {
+        var suffix = database is null ? "" : $"/{database}";
+        List<KeyValuePair<string, string>> properties =
+        [
+            new("HOST", host),
+            new("PORT", port),
+            new("USERNAME", user),
+            new("PASSWORD", password),
+            new("URI", $"mysql://{user}:{uriPassword}@{host}:{port}{suffix}"),
+            new("JDBCCONNECTIONSTRING", $"jdbc:mysql://{host}:{port}{suffix}"),
+        ];
+        if (database is not null)
+        {
+            properties.Add(new("DATABASENAME", database));
+        }
+        return properties;
+    }
 
     internal static string ServerPart(string connectionString) =>
         new MySqlConnectionStringBuilder(connectionString) { Database = "" }.ConnectionString;
@@ -95,22 +129,15 @@ public sealed class MySqlServerResource(string name) : Resource(name), IResource
             return new Dictionary<string, string>();
         }
         var parts = new MySqlConnectionStringBuilder(connectionString);
-        var suffix = database is null ? "" : $"/{database}";
-        var properties = new Dictionary<string, string>
-        {
-            ["HOST"] = parts.Server,
-            ["PORT"] = parts.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["USERNAME"] = parts.UserID,
-            ["PASSWORD"] = parts.Password,
-            ["URI"] = $"mysql://{parts.UserID}:{Uri.EscapeDataString(parts.Password)}@{parts.Server}:{parts.Port}{suffix}",
-            ["JDBCCONNECTIONSTRING"] = $"jdbc:mysql://{parts.Server}:{parts.Port}{suffix}",
-        };
-        if (database is not null)
-        {
-            properties["DATABASENAME"] = database;
-        }
-        return properties;
+        return PropertiesOf(parts.Server, parts.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), parts.UserID,
+            parts.Password, Uri.EscapeDataString(parts.Password), database).ToDictionary();
     }
+}
+
+/// <summary>A resource's or parameter's name as an environment variable name: MYSQL_PASSWORD for mysql-password.</summary>
+public static class EnvironmentNames
+{
+    public static string Of(string name) => name.ToUpperInvariant().Replace('-', '_');
 }
 
 /// <summary>A database of a MySQL server, created when the server is ready (Aspire 9.3+).</summary>

@@ -12,12 +12,10 @@ internal static class Deployment
     /// <summary>The port a project's container listens on: the ASP.NET images' default, set by HTTP_PORTS.</summary>
     public const int ProjectPort = 8080;
 
-    public static string ImageVariable(IResource resource) => $"{EnvironmentName(resource.Name)}_IMAGE";
+    public static string ImageVariable(IResource resource) => $"{EnvironmentNames.Of(resource.Name)}_IMAGE";
 
     /// <summary>The image the SDK publishes for a project (its ContainerRepository), the default of its image variable.</summary>
     public static string DefaultImage(ProjectResource project) => $"chatbackend-{project.Name}:latest";
-
-    public static string EnvironmentName(string name) => name.ToUpperInvariant().Replace('-', '_');
 
     public static string PasswordParameter(MySqlServerResource server) => $"{server.Name}-password";
 
@@ -40,16 +38,13 @@ internal static class Deployment
                 case MySqlDatabaseResource database:
                     var server = database.Parent.Name;
                     var password = parameter(PasswordParameter(database.Parent));
-                    var port = MySqlServerResource.TargetPort;
+                    var port = MySqlServerResource.TargetPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     variables.Add(new($"ConnectionStrings__{database.Name}",
-                        $"Server={server};Port={port};User ID=root;Password={password};Database={database.DatabaseName}"));
-                    var prefix = EnvironmentName(database.Name);
-                    variables.Add(new($"{prefix}_HOST", server));
-                    variables.Add(new($"{prefix}_PORT", port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-                    variables.Add(new($"{prefix}_USERNAME", "root"));
-                    variables.Add(new($"{prefix}_PASSWORD", password));
-                    variables.Add(new($"{prefix}_JDBCCONNECTIONSTRING", $"jdbc:mysql://{server}:{port}/{database.DatabaseName}"));
-                    variables.Add(new($"{prefix}_DATABASENAME", database.DatabaseName));
+                        $"{MySqlServerResource.ServerConnectionString(server, port, password)};Database={database.DatabaseName}"));
+                    // No URI: Compose and Kubernetes substitute the password as it is, and a URI needs it escaped.
+                    variables.AddRange(MySqlServerResource.PropertiesOf(server, port, "root", password, password, database.DatabaseName)
+                        .Where(property => property.Key != "URI")
+                        .Select(property => KeyValuePair.Create($"{EnvironmentNames.Of(database.Name)}_{property.Key}", property.Value)));
                     break;
                 case ConnectionStringResource connection:
                     variables.Add(new($"ConnectionStrings__{connection.Name}", parameter(connection.Name)));

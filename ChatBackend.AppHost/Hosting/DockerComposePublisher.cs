@@ -32,7 +32,7 @@ public sealed class DockerComposePublisher(DistributedApplicationModel model, IC
         }
         foreach (var (name, description) in Deployment.Parameters(model))
         {
-            variables.Add((Deployment.EnvironmentName(name), "", $"Parameter {name}: {description}"));
+            variables.Add((EnvironmentNames.Of(name), "", $"Parameter {name}: {description}"));
         }
 
         var document = new Dictionary<string, object>
@@ -84,7 +84,7 @@ public sealed class DockerComposePublisher(DistributedApplicationModel model, IC
     {
         var imageVariable = Deployment.ImageVariable(project);
         variables.Add((imageVariable, Deployment.DefaultImage(project), $"Container image of {project.Name} (dotnet publish -t:PublishContainer)"));
-        var hasHttp = LaunchProfile.For(project, configuration)?.ApplicationUrls.Any(url => url.Scheme == Uri.UriSchemeHttp) == true;
+        var hasHttp = LaunchProfile.For(project, configuration)?.HttpUrl is not null;
         var service = new Dictionary<string, object>
         {
             ["image"] = $"${{{imageVariable}}}",
@@ -96,7 +96,7 @@ public sealed class DockerComposePublisher(DistributedApplicationModel model, IC
             var port = Deployment.ProjectPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (project.ExternalHttpEndpoints)
             {
-                var portVariable = $"{Deployment.EnvironmentName(project.Name)}_PORT";
+                var portVariable = $"{EnvironmentNames.Of(project.Name)}_PORT";
                 variables.Add((portVariable, port, $"Host port of {project.Name}'s HTTP endpoint"));
                 service["ports"] = new List<object> { $"${{{portVariable}}}:{port}" };
             }
@@ -140,5 +140,5 @@ public sealed class DockerComposePublisher(DistributedApplicationModel model, IC
         return service;
     }
 
-    private static string Parameter(string name) => $"${{{Deployment.EnvironmentName(name)}}}";
+    private static string Parameter(string name) => $"${{{EnvironmentNames.Of(name)}}}";
 }

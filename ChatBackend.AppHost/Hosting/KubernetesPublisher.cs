@@ -34,8 +34,7 @@ public sealed class KubernetesPublisher(DistributedApplicationModel model, IConf
         }
     }
 
-    private bool IsExternal(MySqlServerResource server) =>
-        server.Databases.Any(database => !string.IsNullOrWhiteSpace(configuration[$"ConnectionStrings:{database.Name}"]));
+    private bool IsExternal(MySqlServerResource server) => server.ConfiguredConnectionString(configuration) is not null;
 
     private static List<object> MySql(MySqlServerResource server)
     {
@@ -96,7 +95,7 @@ public sealed class KubernetesPublisher(DistributedApplicationModel model, IConf
 
     private List<object> Project(ProjectResource project)
     {
-        var hasHttp = LaunchProfile.For(project, configuration)?.ApplicationUrls.Any(url => url.Scheme == Uri.UriSchemeHttp) == true;
+        var hasHttp = LaunchProfile.For(project, configuration)?.HttpUrl is not null;
         var labels = Labels(project.Name);
         var container = Container(project, hasHttp);
         if (!hasHttp)
@@ -170,14 +169,14 @@ public sealed class KubernetesPublisher(DistributedApplicationModel model, IConf
             var password = Deployment.PasswordParameter(database.Parent);
             env.Add(external.Contains(database)
                 ? SecretVariable($"ConnectionStrings__{database.Name}", ConnectionStringKey(database), optional: false)
-                : SecretVariable(Deployment.EnvironmentName(password), password, optional: false));
+                : SecretVariable(EnvironmentNames.Of(password), password, optional: false));
         }
         var connections = project.References.OfType<ConnectionStringResource>().ToDictionary(
-            connection => $"$({Deployment.EnvironmentName(connection.Name)})", connection => connection.Name);
-        foreach (var (name, value) in Deployment.ProjectEnvironment(project, hasHttp, parameter => $"$({Deployment.EnvironmentName(parameter)})"))
+            connection => $"$({EnvironmentNames.Of(connection.Name)})", connection => connection.Name);
+        foreach (var (name, value) in Deployment.ProjectEnvironment(project, hasHttp, parameter => $"$({EnvironmentNames.Of(parameter)})"))
         {
             // An external database's connection string (from the Secret, above) has no server of ours to describe.
-            if (external.Any(database => name == $"ConnectionStrings__{database.Name}" || name.StartsWith($"{Deployment.EnvironmentName(database.Name)}_", StringComparison.Ordinal)))
+            if (external.Any(database => name == $"ConnectionStrings__{database.Name}" || name.StartsWith($"{EnvironmentNames.Of(database.Name)}_", StringComparison.Ordinal)))
             {
                 continue;
             }

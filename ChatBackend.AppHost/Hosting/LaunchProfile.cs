@@ -9,6 +9,9 @@ namespace Aspire.Hosting;
 /// </summary>
 public sealed record LaunchProfile(string Name, IReadOnlyList<Uri> ApplicationUrls, IReadOnlyDictionary<string, string?> EnvironmentVariables)
 {
+    /// <summary>The profile's http URL, the project's http endpoint; none for a worker.</summary>
+    public Uri? HttpUrl => ApplicationUrls.FirstOrDefault(url => url.Scheme == Uri.UriSchemeHttp);
+
     public static LaunchProfile? For(ProjectResource project, IConfiguration configuration)
     {
         var file = Path.Combine(Path.GetDirectoryName(project.Metadata.ProjectPath)!, "Properties", "launchSettings.json");

@@ -65,8 +65,8 @@ public sealed class ManifestPublisher(DistributedApplicationModel model, IConfig
     {
         var password = PasswordParameter(server);
         json.WriteString("type", "container.v0");
-        json.WriteString("connectionString",
-            $"Server={{{server.Name}.bindings.tcp.host}};Port={{{server.Name}.bindings.tcp.port}};User ID=root;Password={{{password}.value}}");
+        json.WriteString("connectionString", MySqlServerResource.ServerConnectionString(
+            $"{{{server.Name}.bindings.tcp.host}}", $"{{{server.Name}.bindings.tcp.port}}", $"{{{password}.value}}"));
         json.WriteString("image", $"{MySqlServerResource.Image}:{MySqlServerResource.Tag}");
         if (server.HasDataVolume)
         {
@@ -129,7 +129,7 @@ public sealed class ManifestPublisher(DistributedApplicationModel model, IConfig
         }
     }
 
-    // The connection properties (13.0+): {NAME}_HOST, _PORT, _USERNAME, _PASSWORD, _URI, _JDBCCONNECTIONSTRING, _DATABASENAME.
+    // The connection properties (13.0+), as placeholders; the URI takes the password through a uri filter.
     private void WriteDatabaseProperties(Utf8JsonWriter json, MySqlDatabaseResource database)
     {
         var server = database.Parent.Name;
@@ -141,16 +141,12 @@ public sealed class ManifestPublisher(DistributedApplicationModel model, IConfig
             writer.WriteString("value", $"{{{password}.value}}");
             writer.WriteString("filter", "uri");
         }));
-        var prefix = database.Name.ToUpperInvariant().Replace('-', '_');
-        var host = $"{{{server}.bindings.tcp.host}}";
-        var port = $"{{{server}.bindings.tcp.port}}";
-        json.WriteString($"{prefix}_HOST", host);
-        json.WriteString($"{prefix}_PORT", port);
-        json.WriteString($"{prefix}_USERNAME", "root");
-        json.WriteString($"{prefix}_PASSWORD", $"{{{password}.value}}");
-        json.WriteString($"{prefix}_URI", $"mysql://root:{{{uriPassword}.value}}@{host}:{port}/{database.DatabaseName}");
-        json.WriteString($"{prefix}_JDBCCONNECTIONSTRING", $"jdbc:mysql://{host}:{port}/{database.DatabaseName}");
-        json.WriteString($"{prefix}_DATABASENAME", database.DatabaseName);
+        foreach (var (property, value) in MySqlServerResource.PropertiesOf(
+            $"{{{server}.bindings.tcp.host}}", $"{{{server}.bindings.tcp.port}}", "root", $"{{{password}.value}}",
+            $"{{{uriPassword}.value}}", database.DatabaseName))
+        {
+            json.WriteString($"{EnvironmentNames.Of(database.Name)}_{property}", value);
+        }
     }
 
     // The server's generated password: a secret parameter of at least 22 characters (CreateDefaultPasswordParameter).

@@ -39,7 +39,7 @@ public sealed class MySqlServerLauncher(IConfiguration configuration, ProcessLau
 
     public async Task<RunningMySqlServer> StartAsync(MySqlServerResource server, CancellationToken cancellationToken)
     {
-        if (server.Databases.Select(database => configuration[$"ConnectionStrings:{database.Name}"]).FirstOrDefault(value => !string.IsNullOrWhiteSpace(value)) is { } existing)
+        if (server.ConfiguredConnectionString(configuration) is { } existing)
         {
             server.ExistingConnectionString = existing;
             return new RunningMySqlServer("an existing server (ConnectionStrings in the AppHost's configuration)", null, () => Task.CompletedTask);

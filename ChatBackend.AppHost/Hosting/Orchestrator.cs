@@ -239,7 +239,7 @@ internal sealed class Orchestrator(
         if (profile is not null)
         {
             variables["DOTNET_LAUNCH_PROFILE"] = profile.Name;
-            if (profile.ApplicationUrls.FirstOrDefault(url => url.Scheme == Uri.UriSchemeHttp) is { } launchUrl)
+            if (profile.HttpUrl is { } launchUrl)
             {
                 var http = launchUrl;
                 if (configuration.GetValue<bool>("AppHost:RandomizePorts"))
@@ -261,7 +261,7 @@ internal sealed class Orchestrator(
             variables[$"ConnectionStrings__{reference.Name}"] = connectionString;
             foreach (var (property, value) in reference.ConnectionProperties)
             {
-                variables[$"{reference.Name.ToUpperInvariant().Replace('-', '_')}_{property}"] = value;
+                variables[$"{EnvironmentNames.Of(reference.Name)}_{property}"] = value;
             }
         }
 
