@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test. Installs what is missing (a MariaDB server binary); the tests start their own private server.
+# Runs every test. Installs what is missing (a MariaDB server binary, Chromium for the dashboard's browser tests); the
+# tests start their own private server and browser.
 set -euo pipefail
 cd "$(dirname "$0")"
 source eng/common.sh
 
 ensure_dotnet
 ensure_mysql_server
+ensure_chromium
+export CHROMIUM_PATH="${CHROMIUM_PATH:-$(find_chromium)}"
 
 log "Building and testing (Release)"
 results=$(mktemp -d)

@@ -172,14 +172,4 @@ public sealed class AppHostTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_data, recursive: true);
-
-    private sealed record StartedApp(DistributedApplicationTestingBuilder.ITestingBuilder Testing, DistributedApplication Application)
-        : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await Application.DisposeAsync();
-            await Testing.DisposeAsync();
-        }
-    }
 }

@@ -49,6 +49,22 @@ ensure_mysql_server() {
   find_mysql_server >/dev/null || die "mariadb-server was installed but no mariadbd binary was found."
 }
 
+# Debian's Chromium for the dashboard's browser tests (Playwright drives it; it cannot download its own browser here).
+find_chromium() {
+  if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then echo "$CHROMIUM_PATH"; return 0; fi
+  for candidate in chromium chromium-browser google-chrome; do
+    if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return 0; fi
+  done
+  return 1
+}
+
+ensure_chromium() {
+  if ! find_chromium >/dev/null; then
+    install_packages chromium
+  fi
+  find_chromium >/dev/null || die "chromium was installed but is not on PATH; set CHROMIUM_PATH to a Chromium or Chrome binary."
+}
+
 # mariadbd/mysqld refuse to run as root unless told to.
 mysql_user_flag() { if [ "$(id -u)" -eq 0 ]; then echo --user=root; fi; }
 

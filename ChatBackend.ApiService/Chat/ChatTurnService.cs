@@ -48,6 +48,9 @@ public sealed partial class ChatTurnService(
 {
     public static readonly ActivitySource ActivitySource = new(typeof(ChatTurnService).Assembly.GetName().Name!);
 
+    /// <summary>The turn span's time to the first streamed token (no semantic convention names one for a span).</summary>
+    public const string TimeToFirstTokenTag = "chatbackend.time_to_first_token_ms";
+
     /// <summary>Sends a message and waits for its reply.</summary>
     public async Task<TurnOutcome> SendAsync(ChatMessageRequest request, CancellationToken cancellationToken)
     {
@@ -117,7 +120,7 @@ public sealed partial class ChatTurnService(
         {
             try
             {
-                var outcome = await GenerateAndStoreAsync(run, request);
+                var outcome = await GenerateAndStoreAsync(run, request, activity);
                 if (outcome is not TurnOutcome.Answered)
                 {
                     activity?.SetStatus(ActivityStatusCode.Error, outcome.GetType().Name);
@@ -138,7 +141,7 @@ public sealed partial class ChatTurnService(
         }
     }
 
-    private async Task<TurnOutcome> GenerateAndStoreAsync(TurnRun run, ChatMessageRequest request)
+    private async Task<TurnOutcome> GenerateAndStoreAsync(TurnRun run, ChatMessageRequest request, Activity? activity)
     {
         var settings = options.Value;
         var turn = run.Turn;
@@ -223,8 +226,14 @@ public sealed partial class ChatTurnService(
             OutputTokens: (int?)response.Usage?.OutputTokenCount,
             FinishReason: response.FinishReason.Value.Value,
             TimeToFirstTokenMs: timeToFirstTokenMs);
+        // The turn's span says what the dashboard shows of a chat: model, tokens, and how long the first token took.
+        activity?.SetTag("gen_ai.response.model", reply.Model);
+        activity?.SetTag("gen_ai.usage.input_tokens", reply.InputTokens);
+        activity?.SetTag("gen_ai.usage.output_tokens", reply.OutputTokens);
+        activity?.SetTag(TimeToFirstTokenTag, reply.TimeToFirstTokenMs);
         // Stored even while the host stops: the model's work is done and the client will look for it.
         var messageCount = await store.CompleteTurnAsync(turn, reply, MessageStatus.Success, reply.ElapsedMs, CancellationToken.None);
+        LogTurnAnswered(turn.ConversationId, turn.MessageNo, reply.Model, reply.InputTokens, reply.OutputTokens, reply.ElapsedMs);
         return new TurnOutcome.Answered(ChatMessageResponse.From(turn.ConversationId, turn.MessageId, reply, messageCount));
     }
 
@@ -276,6 +285,10 @@ public sealed partial class ChatTurnService(
         Message = "The turn of conversation {ConversationId}, message {MessageNo} failed ({ErrorCode}; {ExceptionType} {ProviderStatus}) after {ElapsedMs} ms.")]
     private partial void LogTurnFailed(
         string conversationId, int messageNo, string errorCode, string? exceptionType, int? providerStatus, int elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "The turn of conversation {ConversationId}, message {MessageNo} was answered by {Model} ({InputTokens} tokens in, {OutputTokens} out) in {ElapsedMs} ms.")]
+    private partial void LogTurnAnswered(string conversationId, int messageNo, string? model, int? inputTokens, int? outputTokens, int elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "The turn of conversation {ConversationId}, message {MessageNo} was cancelled after {Characters} characters and {ElapsedMs} ms.")]

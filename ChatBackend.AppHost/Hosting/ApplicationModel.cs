@@ -177,6 +177,9 @@ public sealed class ProjectResource(string name, IProjectMetadata metadata) : Re
 
     /// <summary>The URL it serves on, from its launch profile; set when it starts.</summary>
     public Uri? HttpEndpoint { get; set; }
+
+    /// <summary>The environment it was last started with, for the dashboard's details view.</summary>
+    public IReadOnlyDictionary<string, string?>? StartedEnvironment { get; set; }
 }
 
 /// <summary>A connection string from the AppHost's configuration (AddConnectionString), for an existing resource.</summary>

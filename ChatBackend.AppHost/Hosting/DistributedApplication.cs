@@ -1,3 +1,4 @@
+using Aspire.Hosting.Dashboard;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -73,7 +74,12 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
         _host.Services.AddSingleton<ManifestPublisher>();
         _host.Services.AddSingleton<DockerComposePublisher>();
         _host.Services.AddSingleton<KubernetesPublisher>();
-        _host.Services.AddHostedService<Orchestrator>();
+        _host.Services.AddSingleton(DashboardOptions.From(_host.Configuration));
+        _host.Services.AddSingleton<Orchestrator>();
+        // The dashboard first: its OTLP receiver is listening when the first resource starts.
+        _host.Services.AddSingleton<DashboardServer>();
+        _host.Services.AddHostedService(services => services.GetRequiredService<DashboardServer>());
+        _host.Services.AddHostedService(services => services.GetRequiredService<Orchestrator>());
         return new DistributedApplication(_host.Build());
     }
 }

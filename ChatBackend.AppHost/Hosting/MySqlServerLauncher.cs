@@ -147,7 +147,7 @@ public sealed class MySqlServerLauncher(IConfiguration configuration, ProcessLau
     {
         var home = Home(server);
         server.Password = Password(server, home);
-        server.Port = FreePort();
+        server.Port ??= FreePort(); // a restart from the dashboard keeps the port the services were given
         var container = $"{server.Name}-{RandomNumberGenerator.GetHexString(8, lowercase: true)}";
         List<string> run = ["run", "--detach", "--rm", "--name", container, "--env", "MYSQL_ROOT_PASSWORD",
             "--publish", $"127.0.0.1:{server.Port}:{MySqlServerResource.TargetPort}"];
@@ -182,7 +182,7 @@ public sealed class MySqlServerLauncher(IConfiguration configuration, ProcessLau
         var temporary = Path.Combine(home, "tmp");
         Directory.CreateDirectory(temporary);
         server.Password = Password(server, home);
-        server.Port = FreePort();
+        server.Port ??= FreePort(); // a restart from the dashboard keeps the port the services were given
 
         string? initFile = null;
         if (!Directory.Exists(dataDirectory))
@@ -262,12 +262,8 @@ public sealed class MySqlServerLauncher(IConfiguration configuration, ProcessLau
     // temporary one, removed at stop.
     private string Home(MySqlServerResource server)
     {
-        var root = configuration["AppHost:DataDirectory"] is { Length: > 0 } configured
-            ? configured
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create),
-                "ChatBackend", "AppHost");
         var home = server.HasDataVolume
-            ? Path.Combine(root, server.Name)
+            ? Path.Combine(AppHostData.Root(configuration), server.Name)
             : Path.Combine(Path.GetTempPath(), $"chatbackend-{server.Name}-{RandomNumberGenerator.GetHexString(8, lowercase: true)}");
         Directory.CreateDirectory(home);
         return home;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Aspire.Hosting.Dashboard;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
@@ -7,6 +8,7 @@ namespace Aspire.Hosting;
 /// <summary>
 /// Starts every resource once what it waits for is there, with the environment Aspire gives it, publishes its
 /// states, echoes its output prefixed with its name, and at stop ends the resources in the reverse of their start.
+/// The dashboard stops, starts and restarts single resources through it.
 /// </summary>
 internal sealed class Orchestrator(
     DistributedApplicationModel model,
@@ -15,7 +17,8 @@ internal sealed class Orchestrator(
     ProcessLauncher launcher,
     MySqlServerLauncher mySql,
     IConfiguration configuration,
-    IHostEnvironment environment) : IHostedService
+    IHostEnvironment environment,
+    DashboardOptions dashboard) : IHostedService
 {
     // DCP does not pass these on: each child's come from its own launch profile (ASPIRE.md §1.5).
     private static readonly string[] NotInherited = ["ASPNETCORE_URLS", "DOTNET_LAUNCH_PROFILE", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT"];
@@ -25,8 +28,10 @@ internal sealed class Orchestrator(
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _console = new();
     private readonly List<Task> _runs = [];
-    private readonly List<Func<Task>> _stops = [];
+    private readonly List<(string Resource, Func<Task> Stop)> _stops = [];
+    private readonly HashSet<string> _stoppedByUser = [];
     private readonly Lock _stopsLock = new();
+    private readonly SemaphoreSlim _actions = new(1, 1);
     private Task? _stop;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -40,9 +45,85 @@ internal sealed class Orchestrator(
         }
         foreach (var resource in model.Resources)
         {
-            _runs.Add(Task.Run(() => RunAsync(resource, _stopping.Token), CancellationToken.None));
+            Launch(resource);
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>Whether the dashboard may stop and start it: a process the AppHost started.</summary>
+    public static bool HasProcess(IResource resource) => resource is ProjectResource or MySqlServerResource { ExistingConnectionString: null };
+
+    /// <summary>Stops a resource's process, as the dashboard's Stop does; it is then Exited.</summary>
+    public async Task StopResourceAsync(IResource resource, CancellationToken cancellationToken)
+    {
+        await _actions.WaitAsync(cancellationToken);
+        try
+        {
+            await StopOneAsync(resource);
+        }
+        finally
+        {
+            _actions.Release();
+        }
+    }
+
+    /// <summary>Starts a resource that has ended, or restarts a running one (the dashboard's Start and Restart).</summary>
+    public async Task StartResourceAsync(IResource resource, CancellationToken cancellationToken)
+    {
+        await _actions.WaitAsync(cancellationToken);
+        try
+        {
+            await StopOneAsync(resource);
+            lock (_stopsLock)
+            {
+                _stoppedByUser.Remove(resource.Name);
+            }
+            Launch(resource);
+        }
+        finally
+        {
+            _actions.Release();
+        }
+    }
+
+    private async Task StopOneAsync(IResource resource)
+    {
+        List<Func<Task>> stops;
+        lock (_stopsLock)
+        {
+            _stoppedByUser.Add(resource.Name);
+            stops = [.. _stops.Where(entry => entry.Resource == resource.Name).Select(entry => entry.Stop)];
+            _stops.RemoveAll(entry => entry.Resource == resource.Name);
+        }
+        if (stops.Count == 0)
+        {
+            return;
+        }
+        foreach (var stop in stops)
+        {
+            await stop();
+        }
+        await notifications.WaitForResourceAsync(resource.Name, snapshot => snapshot.IsTerminal || snapshot.State == KnownResourceStates.NotStarted,
+            _stopping.Token);
+    }
+
+    private void Launch(IResource resource)
+    {
+        lock (_stopsLock)
+        {
+            if (!_stopping.IsCancellationRequested)
+            {
+                _runs.Add(Task.Run(() => RunAsync(resource, _stopping.Token), CancellationToken.None));
+            }
+        }
+    }
+
+    private bool StoppedByUser(IResource resource)
+    {
+        lock (_stopsLock)
+        {
+            return _stoppedByUser.Contains(resource.Name);
+        }
     }
 
     // Once, whoever asks first (Ctrl+C, the host, a test): a second stop would signal the children again mid-shutdown.
@@ -59,16 +140,18 @@ internal sealed class Orchestrator(
     {
         await _stopping.CancelAsync();
         List<Func<Task>> stops;
+        List<Task> runs;
         lock (_stopsLock)
         {
-            stops = [.. _stops];
+            stops = [.. _stops.Select(entry => entry.Stop)];
+            runs = [.. _runs];
         }
         stops.Reverse();
         foreach (var stop in stops)
         {
             await stop();
         }
-        await Task.WhenAll(_runs);
+        await Task.WhenAll(runs);
         notifications.Changed -= PrintState;
         logs.LineWritten -= Echo;
     }
@@ -112,7 +195,7 @@ internal sealed class Orchestrator(
     {
         Publish(server, new ResourceSnapshot(KnownResourceStates.Starting));
         var running = await mySql.StartAsync(server, stopping);
-        AddStop(async () =>
+        AddStop(server, async () =>
         {
             Publish(server, new ResourceSnapshot(KnownResourceStates.Stopping));
             await running.StopAsync();
@@ -132,7 +215,7 @@ internal sealed class Orchestrator(
         {
             await process.WaitForExitAsync(stopping);
             Publish(server, new ResourceSnapshot(KnownResourceStates.Exited, ExitCode: process.ExitCode,
-                Reason: $"The server exited with code {process.ExitCode}."));
+                Reason: StoppedByUser(server) ? null : $"The server exited with code {process.ExitCode}."));
         }
     }
 
@@ -146,6 +229,7 @@ internal sealed class Orchestrator(
         Publish(project, new ResourceSnapshot(KnownResourceStates.Starting));
         var projectDirectory = Path.GetDirectoryName(project.Metadata.ProjectPath)!;
         var environment = Environment(project);
+        project.StartedEnvironment = environment;
         var targetPath = project.Metadata.TargetPath;
         if (!File.Exists(targetPath))
         {
@@ -153,7 +237,7 @@ internal sealed class Orchestrator(
         }
         var dotnet = System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var process = await launcher.StartAsync(project.Name, dotnet, [targetPath], projectDirectory, environment, NotInherited);
-        AddStop(async () =>
+        AddStop(project, async () =>
         {
             if (!process.HasExited)
             {
@@ -170,8 +254,11 @@ internal sealed class Orchestrator(
         await exited.CancelAsync();
         await health.ContinueWith(_ => { }, TaskScheduler.Default);
         var code = process.ExitCode;
-        Publish(project, new ResourceSnapshot(code == 0 ? KnownResourceStates.Finished : KnownResourceStates.Exited, ExitCode: code,
-            Reason: code == 0 || stopping.IsCancellationRequested ? null : $"'{project.Name}' exited unexpectedly with exit code {code}; its log above says why."));
+        var stoppedByUser = StoppedByUser(project);
+        Publish(project, new ResourceSnapshot(code == 0 && !stoppedByUser ? KnownResourceStates.Finished : KnownResourceStates.Exited, ExitCode: code,
+            Reason: code == 0 || stoppedByUser || stopping.IsCancellationRequested
+                ? null
+                : $"'{project.Name}' exited unexpectedly with exit code {code}; its log above says why."));
     }
 
     private async Task WaitAsync(IResource resource, WaitAnnotation wait, CancellationToken stopping)
@@ -268,12 +355,11 @@ internal sealed class Orchestrator(
         variables["OTEL_SERVICE_NAME"] = project.Name;
         variables["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz", 8)}";
         variables["OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY"] = "in_memory";
-        var otlp = configuration["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] ?? configuration["DOTNET_DASHBOARD_OTLP_ENDPOINT_URL"];
-        var otlpHttp = configuration["ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"] ?? configuration["DOTNET_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"];
-        if ((otlp ?? otlpHttp) is { } endpoint)
+        if (dashboard.OtlpExport is var (endpoint, protocol))
         {
-            variables["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint;
-            variables["OTEL_EXPORTER_OTLP_PROTOCOL"] = otlp is not null ? "grpc" : "http/protobuf";
+            variables["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint.GetLeftPart(UriPartial.Authority);
+            variables["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol;
+            variables["OTEL_EXPORTER_OTLP_HEADERS"] = $"{DashboardOptions.ApiKeyHeader}={dashboard.OtlpApiKey}";
         }
         if (environment.IsDevelopment())
         {
@@ -301,11 +387,11 @@ internal sealed class Orchestrator(
         return variables;
     }
 
-    private void AddStop(Func<Task> stop)
+    private void AddStop(IResource resource, Func<Task> stop)
     {
         lock (_stopsLock)
         {
-            _stops.Add(stop);
+            _stops.Add((resource.Name, stop));
         }
     }
 
