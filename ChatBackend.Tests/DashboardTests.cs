@@ -108,6 +108,20 @@ public sealed class DashboardTests : IDisposable
             await page.GotoAsync($"{UiUrl}/traces/detail/{traceId}");
             await AssertChatTraceAsync(page, model: "gpt-4o-mini");
             await AssertLockedAsync();
+
+            // Start runs the finished migrator again, and it finishes again.
+            await again.Application.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", Timeout());
+            await page.GotoAsync($"{UiUrl}/");
+            await page.Locator("tr[data-resource='migrator'] button[data-action='start']").ClickAsync(new() { Timeout = ExpectTimeout });
+            await WaitUntilAsync(() => again.Application.ResourceLogs.GetLines("migrator").Count(line => line.Text.Contains("schema is at version")) == 2);
+            await Expect(page.Locator("tr[data-resource='migrator'] .state")).ToHaveTextAsync("Finished", new() { Timeout = ExpectTimeout });
+
+            // Clear empties the store.
+            page.Dialog += (_, dialog) => dialog.AcceptAsync();
+            await page.Locator("#clear").ClickAsync();
+            await Expect(page.Locator("#status")).ToContainTextAsync("dropped", new() { Timeout = ExpectTimeout });
+            var gone = await page.Context.APIRequest.GetAsync($"{UiUrl}/api/traces/{traceId}");
+            Assert.Equal(404, gone.Status);
             await again.Application.StopAsync(Timeout());
         }
     }
@@ -149,6 +163,15 @@ public sealed class DashboardTests : IDisposable
         using var otlp = await anonymous.PostAsync($"http://localhost:{_httpPort}/v1/traces",
             new ByteArrayContent([]) { Headers = { ContentType = new MediaTypeHeaderValue("application/x-protobuf") } });
         Assert.Equal(HttpStatusCode.Unauthorized, otlp.StatusCode);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        while (!condition())
+        {
+            await Task.Delay(200, timeout.Token);
+        }
     }
 
     private string UiUrl => $"http://localhost:{_uiPort}";

@@ -89,8 +89,8 @@ internal sealed class DashboardServer(
         app.Services.GetRequiredService<ResourceTimes>();
         await app.Services.GetRequiredService<TelemetryStore>().CreateAsync(cancellationToken);
         var ingest = app.Services.GetRequiredService<TelemetryIngest>();
-        logs.LineWritten += (resource, line) => ingest.Add(TelemetryBatch.Of(
-            new ConsoleRow(line.Timestamp.ToUnixTimeMilliseconds() * 1_000_000, resource, line.IsError, line.Text)));
+        logs.LineWritten += (resource, line) => ingest.Add(new PendingTelemetry(TelemetryKind.Console, 1, () => TelemetryBatch.Of(
+            new ConsoleRow(line.Timestamp.ToUnixTimeMilliseconds() * 1_000_000, resource, line.IsError, line.Text))));
 
         app.Use(RequireOtlpApiKey);
         app.UseAuthentication();

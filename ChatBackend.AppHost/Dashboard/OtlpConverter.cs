@@ -9,6 +9,15 @@ namespace Aspire.Hosting.Dashboard;
 /// <summary>Turns OTLP export requests into the store's rows.</summary>
 internal static class OtlpConverter
 {
+    public static PendingTelemetry Pending(ExportTraceServiceRequest request) => new(TelemetryKind.Spans,
+        request.ResourceSpans.Sum(resource => resource.ScopeSpans.Sum(scope => scope.Spans.Count)), () => TelemetryBatch.Of(Spans(request)));
+
+    public static PendingTelemetry Pending(ExportLogsServiceRequest request) => new(TelemetryKind.Logs,
+        request.ResourceLogs.Sum(resource => resource.ScopeLogs.Sum(scope => scope.LogRecords.Count)), () => TelemetryBatch.Of(Logs(request)));
+
+    public static PendingTelemetry Pending(ExportMetricsServiceRequest request) => new(TelemetryKind.Points,
+        request.ResourceMetrics.Sum(resource => resource.ScopeMetrics.Sum(scope => scope.Metrics.Count)), () => TelemetryBatch.Of(Points(request)));
+
     public static List<SpanRow> Spans(ExportTraceServiceRequest request)
     {
         var rows = new List<SpanRow>();

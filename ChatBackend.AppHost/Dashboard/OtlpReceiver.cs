@@ -9,8 +9,8 @@ namespace Aspire.Hosting.Dashboard;
 
 /// <summary>
 /// OTLP in: the three gRPC export services, and the same three over HTTP with protobuf bodies (<c>/v1/traces</c>,
-/// <c>/v1/logs</c>, <c>/v1/metrics</c>). Each call is converted on the caller's thread and queued; none waits for the
-/// store. The API key is checked before (see DashboardServer).
+/// <c>/v1/logs</c>, <c>/v1/metrics</c>). Each call is parsed and queued; none waits for the store. The API key is
+/// checked before (see DashboardServer).
 /// </summary>
 internal static class OtlpReceiver
 {
@@ -25,13 +25,13 @@ internal static class OtlpReceiver
     {
         var otlp = app.MapGroup("/v1").RequireHost($"*:{port}");
         otlp.MapPost("/traces", (HttpRequest request, TelemetryIngest ingest, CancellationToken cancellationToken) =>
-            ReceiveAsync(request, ExportTraceServiceRequest.Parser, message => ingest.Add(TelemetryBatch.Of(OtlpConverter.Spans(message))),
+            ReceiveAsync(request, ExportTraceServiceRequest.Parser, message => ingest.Add(OtlpConverter.Pending(message)),
                 new ExportTraceServiceResponse(), cancellationToken));
         otlp.MapPost("/logs", (HttpRequest request, TelemetryIngest ingest, CancellationToken cancellationToken) =>
-            ReceiveAsync(request, ExportLogsServiceRequest.Parser, message => ingest.Add(TelemetryBatch.Of(OtlpConverter.Logs(message))),
+            ReceiveAsync(request, ExportLogsServiceRequest.Parser, message => ingest.Add(OtlpConverter.Pending(message)),
                 new ExportLogsServiceResponse(), cancellationToken));
         otlp.MapPost("/metrics", (HttpRequest request, TelemetryIngest ingest, CancellationToken cancellationToken) =>
-            ReceiveAsync(request, ExportMetricsServiceRequest.Parser, message => ingest.Add(TelemetryBatch.Of(OtlpConverter.Points(message))),
+            ReceiveAsync(request, ExportMetricsServiceRequest.Parser, message => ingest.Add(OtlpConverter.Pending(message)),
                 new ExportMetricsServiceResponse(), cancellationToken));
     }
 
@@ -63,7 +63,7 @@ internal sealed class TraceReceiver(TelemetryIngest ingest) : TraceService.Trace
 {
     public override Task<ExportTraceServiceResponse> Export(ExportTraceServiceRequest request, ServerCallContext context)
     {
-        ingest.Add(TelemetryBatch.Of(OtlpConverter.Spans(request)));
+        ingest.Add(OtlpConverter.Pending(request));
         return Task.FromResult(new ExportTraceServiceResponse());
     }
 }
@@ -72,7 +72,7 @@ internal sealed class LogsReceiver(TelemetryIngest ingest) : LogsService.LogsSer
 {
     public override Task<ExportLogsServiceResponse> Export(ExportLogsServiceRequest request, ServerCallContext context)
     {
-        ingest.Add(TelemetryBatch.Of(OtlpConverter.Logs(request)));
+        ingest.Add(OtlpConverter.Pending(request));
         return Task.FromResult(new ExportLogsServiceResponse());
     }
 }
@@ -81,7 +81,7 @@ internal sealed class MetricsReceiver(TelemetryIngest ingest) : MetricsService.M
 {
     public override Task<ExportMetricsServiceResponse> Export(ExportMetricsServiceRequest request, ServerCallContext context)
     {
-        ingest.Add(TelemetryBatch.Of(OtlpConverter.Points(request)));
+        ingest.Add(OtlpConverter.Pending(request));
         return Task.FromResult(new ExportMetricsServiceResponse());
     }
 }

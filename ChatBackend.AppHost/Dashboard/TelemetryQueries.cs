@@ -36,7 +36,7 @@ internal sealed class TelemetryQueries(TelemetryStore store)
             ORDER BY start_ns DESC LIMIT $limit
             """;
         return await ReadAsync(sql, reader => new TraceSummary(
-                reader.GetString(0), Nullable(reader, 1), Nullable(reader, 2), reader.GetString(3).Split(','), reader.GetInt64(4),
+                reader.GetString(0), Nullable(reader, 1), Nullable(reader, 2), reader.GetString(3).Split(',').Distinct().ToArray(), reader.GetInt64(4),
                 (reader.GetInt64(5) - reader.GetInt64(4)) / 1e6, reader.GetInt64(6), reader.GetInt64(7)),
             cancellationToken, ("$before", beforeNs), ("$resource", resource), ("$text", text), ("$limit", Clamp(limit)));
     }

@@ -19,7 +19,21 @@ internal sealed record MetricPointRow(
 
 internal sealed record ConsoleRow(long TimeNs, string Resource, bool IsError, string Text);
 
-/// <summary>What one OTLP call or one console line brings to the store.</summary>
+public enum TelemetryKind
+{
+    Spans,
+    Logs,
+    Points,
+    Console,
+}
+
+/// <summary>
+/// What one OTLP call or one console line brings, not yet converted: the writer converts it on its own low-priority
+/// thread, so a request only parses and queues. Count is what it holds, for the drop counters.
+/// </summary>
+internal sealed record PendingTelemetry(TelemetryKind Kind, int Count, Func<TelemetryBatch> Convert);
+
+/// <summary>The store's rows of one or more pending items.</summary>
 internal sealed record TelemetryBatch(
     IReadOnlyList<SpanRow> Spans, IReadOnlyList<LogRow> Logs, IReadOnlyList<MetricPointRow> Points, IReadOnlyList<ConsoleRow> Console)
 {

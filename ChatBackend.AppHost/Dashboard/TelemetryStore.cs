@@ -42,16 +42,17 @@ internal sealed class TelemetryStore(DashboardOptions options)
         VALUES ($trace, $span, $parent, $resource, $scope, $name, $kind, $start, $end, $status, $message, $attributes, $events)
         """;
 
-    // A trace's row grows with each span: its first start, its last end, the root's name, every resource it touched.
+    // A trace's row grows with each batch of its spans: its first start, its last end, the root's name, every resource
+    // it touched. A batch's spans are summed per trace first, so a trace costs one statement per batch, not per span.
     private const string UpsertTrace = """
         INSERT INTO traces (trace_id, start_ns, end_ns, root_name, root_resource, resources, span_count, error_count)
-        VALUES ($trace, $start, $end, $root, $rootResource, $resource, 1, $error)
+        VALUES ($trace, $start, $end, $root, $rootResource, $resources, $spans, $errors)
         ON CONFLICT (trace_id) DO UPDATE SET
             start_ns = min(start_ns, excluded.start_ns), end_ns = max(end_ns, excluded.end_ns),
             root_name = coalesce(excluded.root_name, root_name), root_resource = coalesce(excluded.root_resource, root_resource),
             resources = CASE WHEN instr(',' || resources || ',', ',' || excluded.resources || ',') > 0 THEN resources
                              ELSE resources || ',' || excluded.resources END,
-            span_count = span_count + 1, error_count = error_count + excluded.error_count
+            span_count = span_count + excluded.span_count, error_count = error_count + excluded.error_count
         """;
 
     private const string InsertLog = """
@@ -109,14 +110,18 @@ internal sealed class TelemetryStore(DashboardOptions options)
             await using var insert = Command(connection, transaction, InsertSpan, "$trace", "$span", "$parent", "$resource", "$scope", "$name",
                 "$kind", "$start", "$end", "$status", "$message", "$attributes", "$events");
             await using var trace = Command(connection, transaction, UpsertTrace, "$trace", "$start", "$end", "$root", "$rootResource",
-                "$resource", "$error");
+                "$resources", "$spans", "$errors");
             foreach (var span in spans)
             {
                 await RunAsync(insert, cancellationToken, span.TraceId, span.SpanId, span.ParentSpanId, span.Resource, span.Scope, span.Name,
                     span.Kind, span.StartNs, span.EndNs, span.StatusCode, span.StatusMessage, span.Attributes, span.Events);
-                var root = span.ParentSpanId is null;
-                await RunAsync(trace, cancellationToken, span.TraceId, span.StartNs, span.EndNs, root ? span.Name : null,
-                    root ? span.Resource : null, span.Resource, span.StatusCode == 2 ? 1 : 0);
+            }
+            foreach (var group in spans.GroupBy(span => span.TraceId))
+            {
+                var root = group.FirstOrDefault(span => span.ParentSpanId is null);
+                await RunAsync(trace, cancellationToken, group.Key, group.Min(span => span.StartNs), group.Max(span => span.EndNs), root?.Name,
+                    root?.Resource, string.Join(',', group.Select(span => span.Resource).Distinct()), group.Count(),
+                    group.Count(span => span.StatusCode == 2));
             }
         }
         var logs = batches.SelectMany(batch => batch.Logs).ToList();
@@ -166,14 +171,18 @@ internal sealed class TelemetryStore(DashboardOptions options)
         var removed = false;
         foreach (var (table, time) in Tables)
         {
-            removed |= await DeleteAsync(connection, table, $"DELETE FROM {table} WHERE {time} < $cutoff", cutoff, cancellationToken) > 0;
+            removed |= await DeleteAsync(connection, table, $"DELETE FROM {table} WHERE {time} < $cutoff", ("$cutoff", cutoff), cancellationToken) > 0;
         }
-        for (var round = 0; round < 10 && await UsedBytesAsync(connection, cancellationToken) > options.MaxStorageBytes; round++)
+        // Over the size limit: the oldest share of each table goes, as much as would bring it to 80% of the limit (between
+        // a tenth and a half a round: half-empty pages of the indexes still count, so it takes a few rounds).
+        for (var round = 0; round < 10 && await UsedBytesAsync(connection, cancellationToken) is var used && used > options.MaxStorageBytes; round++)
         {
+            var share = Math.Clamp(1 - (0.8 * options.MaxStorageBytes / used), 0.1, 0.5);
             foreach (var (table, _) in Tables)
             {
                 removed |= await DeleteAsync(connection, table,
-                    $"DELETE FROM {table} WHERE rowid <= (SELECT min(rowid) + (max(rowid) - min(rowid)) / 10 FROM {table})", 0, cancellationToken) > 0;
+                    $"DELETE FROM {table} WHERE rowid <= (SELECT min(rowid) + CAST((max(rowid) - min(rowid)) * $share AS INTEGER) FROM {table})",
+                    ("$share", share), cancellationToken) > 0;
             }
             await ExecuteAsync(connection, "PRAGMA incremental_vacuum", cancellationToken);
         }
@@ -206,11 +215,12 @@ internal sealed class TelemetryStore(DashboardOptions options)
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    private async Task<int> DeleteAsync(SqliteConnection connection, string table, string sql, long cutoff, CancellationToken cancellationToken)
+    private async Task<int> DeleteAsync(
+        SqliteConnection connection, string table, string sql, (string Name, object Value) parameter, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.Parameters.AddWithValue("$cutoff", cutoff);
+        command.Parameters.AddWithValue(parameter.Name, parameter.Value);
         var count = await command.ExecuteNonQueryAsync(cancellationToken);
         lock (Trimmed)
         {

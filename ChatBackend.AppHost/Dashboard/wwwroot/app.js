@@ -213,12 +213,22 @@ function chatChips(attributes) {
   return chips.map(c => `<span class="chip">${h(c)}</span>`).join("");
 }
 
+// Live: spans that arrive later (each resource exports on its own schedule) are drawn as they come.
 async function traceDetailPage(traceId) {
-  const trace = await api(`/api/traces/${encodeURIComponent(traceId)}`).catch(() => null);
-  if (!trace) {
-    main.innerHTML = `<h1>Trace ${h(traceId)}</h1><p>Not found: it may have been trimmed or cleared.</p>`;
-    return;
-  }
+  let shown = -1, selected = null;
+  every(2000, async () => {
+    const trace = await api(`/api/traces/${encodeURIComponent(traceId)}`).catch(() => null);
+    if (!trace) {
+      main.innerHTML = `<h1>Trace ${h(traceId)}</h1><p>Not received yet, or trimmed or cleared.</p>`;
+      return;
+    }
+    if (trace.spans.length === shown) return;
+    shown = trace.spans.length;
+    drawTrace(traceId, trace, selected, spanId => selected = spanId);
+  });
+}
+
+function drawTrace(traceId, trace, selected, select) {
   const spans = trace.spans;
   const byId = new Map(spans.map(s => [s.spanId, { ...s, children: [] }]));
   const roots = [];
@@ -237,11 +247,10 @@ async function traceDetailPage(traceId) {
         <td>${duration((s.endNs - s.startNs) / 1e6)}</td>
         <td class="bar"><div class="span-bar ${s.statusCode === 2 ? "error" : ""}" style="left:${((s.startNs - start) / total * 100).toFixed(2)}%;width:${((s.endNs - s.startNs) / total * 100).toFixed(2)}%"></div></td></tr>`;
     }).join("")}</tbody></table><div id="span"></div>`;
-  main.querySelector("tbody").addEventListener("click", event => {
-    const row = event.target.closest("tr[data-span]");
-    if (!row) return;
+  const show = row => {
     main.querySelectorAll("tr.selected").forEach(r => r.classList.remove("selected"));
     row.classList.add("selected");
+    select(row.dataset.span);
     const s = byId.get(row.dataset.span);
     const events = JSON.parse(s.events);
     document.getElementById("span").innerHTML = `<div class="details"><h2>${h(s.name)}</h2>
@@ -249,7 +258,13 @@ async function traceDetailPage(traceId) {
         ${s.statusMessage ? ` · <span class="error-mark">${h(s.statusMessage)}</span>` : ""}</p>
       <h2>Attributes</h2>${keyValues(JSON.parse(s.attributes))}
       <h2>Events</h2>${events.length === 0 ? '<p class="muted">None.</p>' : events.map(e => `<p><strong>${h(e.name)}</strong> at ${h(time(e.time))}</p>${keyValues(e.attributes)}`).join("")}</div>`;
+  };
+  main.querySelector("tbody").addEventListener("click", event => {
+    const row = event.target.closest("tr[data-span]");
+    if (row) show(row);
   });
+  const again = selected && main.querySelector(`tr[data-span="${selected}"]`);
+  if (again) show(again);
 }
 
 // ---- Metrics ---------------------------------------------------------------------------------------------------
