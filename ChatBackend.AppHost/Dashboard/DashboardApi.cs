@@ -29,7 +29,7 @@ internal static partial class DashboardApi
         var api = app.MapGroup("/api");
         api.MapGet("/resources", GetResourcesAsync);
         api.MapGet("/resources/{name}", GetResourceAsync);
-        api.MapPost("/resources/{name}/{action}", RunActionAsync);
+        api.MapPost("/resources/{name}/{action}", RunAction);
         api.MapGet("/console", (string? resource, long? after, int? limit, TelemetryQueries queries, CancellationToken cancellationToken) =>
             queries.ConsoleAsync(Blank(resource), after, limit ?? 2_000, cancellationToken));
         api.MapGet("/logs", GetLogsAsync);
@@ -72,9 +72,8 @@ internal static partial class DashboardApi
         return TypedResults.Ok(new ResourceDetails(view, environment, HealthReports(resource, notifications.Get(name)), references, waits, parent));
     }
 
-    public static async Task<Results<Accepted, NotFound, Conflict<string>>> RunActionAsync(
-        string name, string action, DistributedApplicationModel model, ResourceNotificationService notifications, Orchestrator orchestrator,
-        CancellationToken cancellationToken)
+    public static Results<Accepted, NotFound, Conflict<string>> RunAction(
+        string name, string action, DistributedApplicationModel model, ResourceNotificationService notifications, Orchestrator orchestrator)
     {
         if (model.Resources.FirstOrDefault(resource => resource.Name == name) is not { } resource)
         {
@@ -84,11 +83,11 @@ internal static partial class DashboardApi
         {
             return TypedResults.Conflict($"'{action}' is not possible for {name} now.");
         }
-        // The action runs on after the request: stopping a project takes up to its grace period.
+        // The action runs on after the request: stopping a project takes up to its grace period. The resources page
+        // shows how it goes.
         _ = action == "stop"
             ? orchestrator.StopResourceAsync(resource, CancellationToken.None)
             : orchestrator.StartResourceAsync(resource, CancellationToken.None);
-        await Task.Yield();
         return TypedResults.Accepted($"/api/resources/{name}");
     }
 
@@ -104,8 +103,7 @@ internal static partial class DashboardApi
         {
             return TypedResults.NotFound();
         }
-        var logs = await queries.LogsAsync(new LogFilter(null, null, null, null, null, traceId, null, null), TelemetryQueries.MaxPage, cancellationToken);
-        return TypedResults.Ok(new TraceDetail(traceId, spans, logs.Count));
+        return TypedResults.Ok(new TraceDetail(traceId, spans, await queries.LogCountAsync(traceId, cancellationToken)));
     }
 
     public static Task<List<PointView>> GetPointsAsync(

@@ -65,6 +65,10 @@ internal sealed class TelemetryQueries(TelemetryStore store)
             cancellationToken, ("$resource", filter.Resource), ("$severity", filter.MinSeverity), ("$text", filter.Text), ("$from", filter.FromNs),
             ("$to", filter.ToNs), ("$trace", filter.TraceId), ("$after", filter.AfterId), ("$before", filter.BeforeId), ("$limit", Clamp(limit)));
 
+    public async Task<long> LogCountAsync(string traceId, CancellationToken cancellationToken) =>
+        (await ReadAsync("SELECT count(*) FROM logs WHERE trace_id = $trace", reader => reader.GetInt64(0), cancellationToken, ("$trace", traceId)))
+        .Single();
+
     /// <summary>Errors and worse (severity 17+) per resource: the badge on the resources page.</summary>
     public async Task<Dictionary<string, long>> ErrorCountsAsync(CancellationToken cancellationToken) =>
         (await ReadAsync("SELECT resource, count(*) FROM logs WHERE severity >= 17 GROUP BY resource",
