@@ -3,7 +3,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Aspire.Hosting;
+using ChatBackend.AppHost.Dashboard.Otlp;
 using ChatBackend.Tests.Infrastructure;
+using Google.Protobuf;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -93,6 +95,8 @@ public sealed class DashboardTests : IDisposable
             await Expect(page.Locator("#entry")).ToContainTextAsync(traceId);
             await ScreenshotAsync(page, "structured-logs");
 
+            await AssertOtlpOverHttpIsStoredAsync(page, app.Services.GetRequiredService<Aspire.Hosting.Dashboard.DashboardOptions>().OtlpApiKey);
+
             await page.GotoAsync($"{UiUrl}/metrics?resource=apiservice&meter=Microsoft.AspNetCore.Hosting&instrument=http.server.request.duration");
             await Expect(page.Locator("#chart table")).ToContainTextAsync("/chat-message", new() { Timeout = ExpectTimeout });
             await Expect(page.Locator("#chart svg polyline").First).ToBeAttachedAsync();
@@ -140,6 +144,33 @@ public sealed class DashboardTests : IDisposable
         await Expect(page.Locator("#span")).ToContainTextAsync("db.system");
     }
 
+    // The services export over gRPC; OTLP over HTTP/protobuf with the key is stored as well.
+    private async Task AssertOtlpOverHttpIsStoredAsync(IPage page, string apiKey)
+    {
+        var traceId = RandomNumberGenerator.GetBytes(16);
+        var span = new Span
+        {
+            TraceId = ByteString.CopyFrom(traceId),
+            SpanId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(8)),
+            Name = "sent over OTLP/HTTP",
+            StartTimeUnixNano = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,
+            EndTimeUnixNano = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 + 1_000_000,
+        };
+        var request = new ExportTraceServiceRequest { ResourceSpans = { new ResourceSpans { ScopeSpans = { new ScopeSpans { Spans = { span } } } } } };
+        request.ResourceSpans[0].Resource = new ChatBackend.AppHost.Dashboard.Otlp.Resource
+        {
+            Attributes = { new KeyValue { Key = "service.name", Value = new AnyValue { StringValue = "http-exporter" } } },
+        };
+        using var client = new HttpClient();
+        using var content = new ByteArrayContent(request.ToByteArray()) { Headers = { ContentType = new MediaTypeHeaderValue("application/x-protobuf") } };
+        content.Headers.Add("x-otlp-api-key", apiKey);
+        using var sent = await client.PostAsync($"http://localhost:{_httpPort}/v1/traces", content);
+        Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+
+        await page.GotoAsync($"{UiUrl}/traces/detail/{Convert.ToHexStringLower(traceId)}");
+        await Expect(page.Locator("table.waterfall")).ToContainTextAsync("http-exporter", new() { Timeout = ExpectTimeout });
+    }
+
     private async Task<IPage> LoginAsync(IBrowser browser, StartedApp run)
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
@@ -163,6 +194,15 @@ public sealed class DashboardTests : IDisposable
         using var otlp = await anonymous.PostAsync($"http://localhost:{_httpPort}/v1/traces",
             new ByteArrayContent([]) { Headers = { ContentType = new MediaTypeHeaderValue("application/x-protobuf") } });
         Assert.Equal(HttpStatusCode.Unauthorized, otlp.StatusCode);
+        // gRPC (HTTP/2 without TLS, as the exporters speak it) without the key: refused before the call is read.
+        using var grpc = await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Post,
+            $"http://localhost:{_grpcPort}/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent([0, 0, 0, 0, 0]) { Headers = { ContentType = new MediaTypeHeaderValue("application/grpc") } },
+        });
+        Assert.Equal(HttpStatusCode.Unauthorized, grpc.StatusCode);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
