@@ -10,8 +10,32 @@ const h = value => String(value ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;",
 const time = ns => new Date(ns / 1e6).toLocaleTimeString([], { hour12: false }) + "." + String(Math.floor(ns / 1e6) % 1000).padStart(3, "0");
 const dateTime = ns => new Date(ns / 1e6).toLocaleString([], { hour12: false });
 const levelName = severity => severity >= 21 ? "Critical" : severity >= 17 ? "Error" : severity >= 13 ? "Warning" : severity >= 9 ? "Information" : severity >= 5 ? "Debug" : "Trace";
-// Console output keeps its ANSI colours (DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION); the page shows the text.
-const plain = text => text.replace(/\x1b\[[0-9;]*m/g, "");
+// Console output keeps its ANSI colours (DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION): the SGR codes for
+// colour, bold and reset become styled spans; any other escape sequence is left out.
+const ansiColors = ["#15141c", "#ff6b6b", "#6bd968", "#f2c14e", "#6ea8ff", "#d787ff", "#5fd7d7", "#e6e6ea"];
+function ansi(text) {
+  let out = "", color = null, background = null, bold = false;
+  for (const part of text.split(/(\x1b\[[0-9;]*m)/)) {
+    const codes = part.match(/^\x1b\[([0-9;]*)m$/);
+    if (!codes) {
+      if (!part) continue;
+      const style = [color && `color:${color}`, background && `background:${background}`, bold && "font-weight:700"].filter(Boolean).join(";");
+      out += style ? `<span style="${style}">${h(part)}</span>` : h(part);
+      continue;
+    }
+    for (const code of (codes[1] || "0").split(";").map(Number)) {
+      if (code === 0) { color = background = null; bold = false; }
+      else if (code === 1) bold = true;
+      else if (code === 22) bold = false;
+      else if (code >= 30 && code <= 37) color = ansiColors[code - 30];
+      else if (code >= 90 && code <= 97) color = ansiColors[code - 90];
+      else if (code === 39) color = null;
+      else if (code >= 40 && code <= 47) background = code === 40 ? null : ansiColors[code - 40];
+      else if (code === 49) background = null;
+    }
+  }
+  return out;
+}
 const spanKinds = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"];
 const duration = ms => ms >= 1000 ? (ms / 1000).toFixed(2) + " s" : ms.toFixed(ms < 10 ? 2 : 0) + " ms";
 
@@ -120,7 +144,7 @@ async function consolePage() {
     if (lines.length === 0) return;
     const atBottom = output.scrollTop + output.clientHeight >= output.scrollHeight - 20;
     output.insertAdjacentHTML("beforeend", lines.map(l =>
-      `<span class="${l.isError ? "err" : ""}">${selected ? "" : `<span class="prefix">${h(l.resource.padEnd(10))}| </span>`}${h(plain(l.text))}</span>\n`).join(""));
+      `<span class="${l.isError ? "err" : ""}">${selected ? "" : `<span class="prefix">${h(l.resource.padEnd(10))}| </span>`}${ansi(l.text)}</span>\n`).join(""));
     after = lines[lines.length - 1].id;
     if (atBottom || lines.length === output.childElementCount) output.scrollTop = output.scrollHeight;
   });
