@@ -28,6 +28,7 @@ internal sealed class Orchestrator(
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _console = new();
     private readonly List<Task> _runs = [];
+    private readonly Dictionary<string, Task> _currentRuns = [];
     private readonly List<(string Resource, Func<Task> Stop)> _stops = [];
     private readonly HashSet<string> _stoppedByUser = [];
     private readonly Lock _stopsLock = new();
@@ -86,25 +87,27 @@ internal sealed class Orchestrator(
         }
     }
 
+    // Returns once the resource's run has ended and published its last state, so that a start that follows cannot
+    // be overtaken by the old run's "Exited".
     private async Task StopOneAsync(IResource resource)
     {
         List<Func<Task>> stops;
+        Task? run;
         lock (_stopsLock)
         {
             _stoppedByUser.Add(resource.Name);
             stops = [.. _stops.Where(entry => entry.Resource == resource.Name).Select(entry => entry.Stop)];
             _stops.RemoveAll(entry => entry.Resource == resource.Name);
-        }
-        if (stops.Count == 0)
-        {
-            return;
+            run = _currentRuns.GetValueOrDefault(resource.Name);
         }
         foreach (var stop in stops)
         {
             await stop();
         }
-        await notifications.WaitForResourceAsync(resource.Name, snapshot => snapshot.IsTerminal || snapshot.State == KnownResourceStates.NotStarted,
-            _stopping.Token);
+        if (run is not null && stops.Count > 0)
+        {
+            await run;
+        }
     }
 
     private void Launch(IResource resource)
@@ -113,7 +116,9 @@ internal sealed class Orchestrator(
         {
             if (!_stopping.IsCancellationRequested)
             {
-                _runs.Add(Task.Run(() => RunAsync(resource, _stopping.Token), CancellationToken.None));
+                var run = Task.Run(() => RunAsync(resource, _stopping.Token), CancellationToken.None);
+                _runs.Add(run);
+                _currentRuns[resource.Name] = run;
             }
         }
     }
