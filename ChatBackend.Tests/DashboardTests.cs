@@ -153,8 +153,8 @@ public sealed class DashboardTests : IDisposable
             TraceId = ByteString.CopyFrom(traceId),
             SpanId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(8)),
             Name = "sent over OTLP/HTTP",
-            StartTimeUnixNano = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000,
-            EndTimeUnixNano = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 + 1_000_000,
+            StartTimeUnixNano = (ulong)Aspire.Hosting.Dashboard.UnixTime.Nanoseconds(DateTimeOffset.UtcNow),
+            EndTimeUnixNano = (ulong)Aspire.Hosting.Dashboard.UnixTime.Nanoseconds(DateTimeOffset.UtcNow.AddMilliseconds(1)),
         };
         var request = new ExportTraceServiceRequest { ResourceSpans = { new ResourceSpans { ScopeSpans = { new ScopeSpans { Spans = { span } } } } } };
         request.ResourceSpans[0].Resource = new ChatBackend.AppHost.Dashboard.Otlp.Resource

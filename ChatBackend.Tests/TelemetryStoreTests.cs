@@ -79,8 +79,8 @@ public sealed class TelemetryStoreTests : IDisposable
     private static SpanRow Span(
         string traceId, DateTimeOffset start, string? spanId = null, string? parent = null, string resource = "apiservice", string name = "span",
         bool error = false, string attributes = "") =>
-        new(traceId, spanId ?? Guid.NewGuid().ToString("n")[..16], parent, resource, "test", name, 1, start.ToUnixTimeMilliseconds() * 1_000_000,
-            start.ToUnixTimeMilliseconds() * 1_000_000 + 1_000_000, error ? 2 : 0, null, $"{{\"a\":\"{attributes}\"}}", "[]");
+        new(traceId, spanId ?? Guid.NewGuid().ToString("n")[..16], parent, resource, "test", name, 1, UnixTime.Nanoseconds(start),
+            UnixTime.Nanoseconds(start.AddMilliseconds(1)), error ? 2 : 0, null, $"{{\"a\":\"{attributes}\"}}", "[]");
 
     private static async Task<TraceSummary?> Single(TelemetryStore store, string traceId) =>
         (await new TelemetryQueries(store).TracesAsync(null, traceId, null, 10, CancellationToken.None))

@@ -109,7 +109,7 @@ internal static partial class DashboardApi
     public static Task<List<PointView>> GetPointsAsync(
         string resource, string meter, string instrument, int? minutes, TelemetryQueries queries, CancellationToken cancellationToken)
     {
-        var from = DateTimeOffset.UtcNow.AddMinutes(-Math.Clamp(minutes ?? 5, 1, 24 * 60)).ToUnixTimeMilliseconds() * 1_000_000;
+        var from = UnixTime.Nanoseconds(DateTimeOffset.UtcNow.AddMinutes(-Math.Clamp(minutes ?? 5, 1, 24 * 60)));
         return queries.PointsAsync(resource, meter, instrument, from, cancellationToken);
     }
 

@@ -38,7 +38,7 @@ internal sealed class DashboardServer(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.FrontendUrl is null && options.OtlpExport is null)
+        if (!options.Enabled)
         {
             return;
         }
@@ -90,7 +90,7 @@ internal sealed class DashboardServer(
         await app.Services.GetRequiredService<TelemetryStore>().CreateAsync(cancellationToken);
         var ingest = app.Services.GetRequiredService<TelemetryIngest>();
         logs.LineWritten += (resource, line) => ingest.Add(new PendingTelemetry(TelemetryKind.Console, 1, () => TelemetryBatch.Of(
-            new ConsoleRow(line.Timestamp.ToUnixTimeMilliseconds() * 1_000_000, resource, line.IsError, line.Text))));
+            new ConsoleRow(UnixTime.Nanoseconds(line.Timestamp), resource, line.IsError, line.Text))));
 
         app.Use(RequireOtlpApiKey);
         app.UseAuthentication();

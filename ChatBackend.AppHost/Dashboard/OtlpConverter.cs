@@ -16,7 +16,7 @@ internal static class OtlpConverter
         request.ResourceLogs.Sum(resource => resource.ScopeLogs.Sum(scope => scope.LogRecords.Count)), () => TelemetryBatch.Of(Logs(request)));
 
     public static PendingTelemetry Pending(ExportMetricsServiceRequest request) => new(TelemetryKind.Points,
-        request.ResourceMetrics.Sum(resource => resource.ScopeMetrics.Sum(scope => scope.Metrics.Count)), () => TelemetryBatch.Of(Points(request)));
+        request.ResourceMetrics.Sum(resource => resource.ScopeMetrics.Sum(scope => scope.Metrics.Sum(PointCount))), () => TelemetryBatch.Of(Points(request)));
 
     public static List<SpanRow> Spans(ExportTraceServiceRequest request)
     {
@@ -95,6 +95,14 @@ internal static class OtlpConverter
         }
         return rows;
     }
+
+    private static int PointCount(Metric metric) => metric.DataCase switch
+    {
+        Metric.DataOneofCase.Gauge => metric.Gauge.DataPoints.Count,
+        Metric.DataOneofCase.Sum => metric.Sum.DataPoints.Count,
+        Metric.DataOneofCase.Histogram => metric.Histogram.DataPoints.Count,
+        _ => 0,
+    };
 
     /// <summary>
     /// The value under which a fraction of a histogram's measurements fall, interpolated inside its bucket (as

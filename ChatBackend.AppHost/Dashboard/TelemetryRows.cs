@@ -1,5 +1,11 @@
 namespace Aspire.Hosting.Dashboard;
 
+/// <summary>OTLP's time: nanoseconds since the Unix epoch.</summary>
+internal static class UnixTime
+{
+    public static long Nanoseconds(DateTimeOffset time) => (time - DateTimeOffset.UnixEpoch).Ticks * 100;
+}
+
 // What the store keeps, one row each; attributes and events as JSON objects. Times are Unix nanoseconds.
 
 internal sealed record SpanRow(

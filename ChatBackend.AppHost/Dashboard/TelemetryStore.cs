@@ -167,7 +167,7 @@ internal sealed class TelemetryStore(DashboardOptions options)
     /// <summary>Removes what is older than the age limit and, while the file is above its size limit, the oldest tenth.</summary>
     public async Task TrimAsync(SqliteConnection connection, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var cutoff = (now - options.MaxAge).ToUnixTimeMilliseconds() * 1_000_000;
+        var cutoff = UnixTime.Nanoseconds(now - options.MaxAge);
         var removed = false;
         foreach (var (table, time) in Tables)
         {
