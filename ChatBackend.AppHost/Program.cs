@@ -1,7 +1,8 @@
-// The distributed application, the Aspire way: a MySQL server with a persistent volume and its chatdb database; the
-// migrator, which waits for the database; the API, which waits for the migrator to complete. Hosting/ is a small
-// stand-in for the Aspire.Hosting packages with their names and environment contract, so the services would run
-// unchanged under real Aspire.
+using ChatBackend.AppHost.Deployment;
+using ChatBackend.AppHost.MySql;
+
+// The distributed application: a MySQL server with a persistent volume and its chatdb database; the migrator, which
+// waits for the database; the API, which waits for the migrator to complete. MySql/ stands in for Aspire.Hosting.MySql.
 var builder = DistributedApplication.CreateBuilder(args);
 
 var mysql = builder.AddMySql("mysql")
@@ -12,14 +13,22 @@ var migrator = builder.AddProject<Projects.ChatBackend_DbMigrator>("migrator")
     .WithReference(chatdb)
     .WaitFor(chatdb);
 
-// The model, when ConnectionStrings:openai is set in the AppHost's configuration (user secrets, environment).
-var openai = builder.AddConnectionString("openai");
-
-builder.AddProject<Projects.ChatBackend_ApiService>("apiservice")
+var api = builder.AddProject<Projects.ChatBackend_ApiService>("apiservice")
     .WithReference(chatdb)
-    .WithReference(openai)
     .WaitForCompletion(migrator)
-    .WithHttpHealthCheck("/health")
+    // Each probe is also its HTTP health check here (WithHttpHealthCheck), and a deployment's probe.
+    .WithHttpProbe(ProbeType.Readiness, "/health")
+    .WithHttpProbe(ProbeType.Liveness, "/alive")
     .WithExternalHttpEndpoints();
+
+// The model: a deployment's parameter, and in a run the value of ConnectionStrings:openai when the AppHost's
+// configuration (user secrets, environment) has one; an unset one would keep the API waiting for its value.
+if (builder.ExecutionContext.IsPublishMode || !string.IsNullOrEmpty(builder.Configuration["ConnectionStrings:openai"]))
+{
+    api.WithReference(builder.AddConnectionString("openai"));
+}
+
+// Docker Compose and Kubernetes, besides Aspire's own manifest: `--publisher docker-compose|kubernetes` or `aspire publish`.
+builder.AddDeploymentTargets();
 
 builder.Build().Run();

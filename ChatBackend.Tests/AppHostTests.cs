@@ -1,15 +1,18 @@
 using System.Diagnostics;
 using System.Net;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using ChatBackend.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatBackend.Tests;
 
 /// <summary>
-/// The AppHost's own app model, run from its entry point as Aspire.Hosting.Testing does: a real MySQL server
-/// (the local binary, as on a machine without a container runtime), the migrator and the API as child processes.
+/// The AppHost's real app model through Aspire.Hosting.Testing: DCP runs a real MySQL server (the local binary, as on a
+/// machine without a container runtime), the migrator and the API, on random ports.
 /// </summary>
-[System.Runtime.Versioning.SupportedOSPlatform("linux")] // /proc, signals, file modes: the machines this runs on
+[System.Runtime.Versioning.SupportedOSPlatform("linux")] // /proc and file modes: the machines this runs on
 public sealed class AppHostTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromMinutes(2);
@@ -21,13 +24,14 @@ public sealed class AppHostTests : IDisposable
     {
         string conversationId;
         List<int> children;
-        await using (var run = await StartAsync())
+        await using (var app = await StartAsync())
         {
-            var app = run.Application;
             await app.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", Timeout());
-            Assert.Equal(KnownResourceStates.Finished, app.ResourceNotifications.Get("migrator")!.State);
-            Assert.Equal(0, app.ResourceNotifications.Get("migrator")!.ExitCode);
-            using var client = new HttpClient { BaseAddress = app.GetEndpoint("apiservice") };
+            var migrator = await SnapshotAsync(app, "migrator");
+            Assert.Equal(KnownResourceStates.Finished, migrator.State?.Text);
+            Assert.Equal(0, migrator.ExitCode);
+            Assert.Equal(KnownResourceStates.Running, (await SnapshotAsync(app, "chatdb")).State?.Text);
+            using var client = app.CreateHttpClient("apiservice");
             var user = Chat.NewUserId();
 
             conversationId = (await client.SendOkAsync("Hello from JSON", user)).Str("conversation_id");
@@ -35,27 +39,23 @@ public sealed class AppHostTests : IDisposable
             {
                 await query.ExpectAsync(HttpStatusCode.OK);
             }
-            var history = await client.HistoryAsync(conversationId, user);
-            Assert.Equal(4, history.Int("message_count"));
+            Assert.Equal(4, (await client.HistoryAsync(conversationId, user)).Int("message_count"));
 
-            Assert.False(File.Exists(Path.Combine(_data, "mysql", "init.sql")), "The file that set the root password outlived the first start.");
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_data, "mysql", "password")));
-            children = [.. new[] { "mysql", "apiservice" }.Select(name => app.ResourceNotifications.Get(name)!.ProcessId!.Value)];
-            AssertAspireEnvironment(Environment(children[1]), app.GetEndpoint("apiservice"));
-            Assert.All(children, pid => Assert.True(IsAlive(pid)));
+            Assert.False(File.Exists(Path.Combine(_data, "mysql", "init.sql")), "The file that set the root password outlived the start.");
+            children = [await ProcessIdAsync(app, "mysql"), await ProcessIdAsync(app, "apiservice")];
+            AssertAspireEnvironment(Environment(children[1]), await app.GetConnectionStringAsync("chatdb", Timeout()));
             await app.StopAsync(Timeout());
-            Assert.Equal(KnownResourceStates.Exited, app.ResourceNotifications.Get("mysql")!.State);
         }
+        await WaitUntilAsync(() => children.All(pid => !IsAlive(pid)), TimeSpan.FromSeconds(15));
         Assert.All(children, pid => Assert.False(IsAlive(pid), $"Process {pid} outlived the AppHost."));
 
         await using (var again = await StartAsync())
         {
-            var app = again.Application;
-            await app.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", Timeout());
-            using var client = new HttpClient { BaseAddress = app.GetEndpoint("apiservice") };
+            await again.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", Timeout());
+            using var client = again.CreateHttpClient("apiservice");
             var history = await client.HistoryAsync(conversationId);
             Assert.Equal("Hello from JSON", history.GetProperty("messages")[0].Str("message"));
-            await app.StopAsync(Timeout());
+            await again.StopAsync(Timeout());
         }
     }
 
@@ -65,14 +65,13 @@ public sealed class AppHostTests : IDisposable
         await using var existing = await MySqlServer.StartAsync();
         var connectionString = existing.ConnectionString("apphost_existing");
 
-        await using var run = await StartAsync(extraArgs: [$"--ConnectionStrings:chatdb={connectionString}"]);
-        var app = run.Application;
+        await using var app = await StartAsync(extraArgs: [$"--ConnectionStrings:chatdb={connectionString}"]);
         await app.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", Timeout());
 
-        Assert.Null(app.ResourceNotifications.Get("mysql")!.ProcessId);
-        Assert.Contains(app.ResourceLogs.GetLines("mysql"), line => line.Text.Contains("an existing server", StringComparison.Ordinal));
+        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
+        Assert.DoesNotContain(model.Resources, resource => resource.Name == "mysql");
         Assert.False(Directory.Exists(Path.Combine(_data, "mysql")));
-        using var client = new HttpClient { BaseAddress = app.GetEndpoint("apiservice") };
+        using var client = app.CreateHttpClient("apiservice");
         var conversationId = (await client.SendOkAsync("stored on the existing server", Chat.NewUserId())).Str("conversation_id");
         await using var connection = new MySqlConnector.MySqlConnection(connectionString + ";Pooling=false");
         await connection.OpenAsync();
@@ -83,80 +82,85 @@ public sealed class AppHostTests : IDisposable
     }
 
     [Fact]
-    public async Task AFailingMigratorKeepsTheApiFromStartingAndSaysWhy()
+    public async Task AFailingMigratorKeepsTheApiFromStarting()
     {
-        await using var run = await StartAsync(builder =>
+        await using var app = await StartAsync(builder =>
         {
-            var migrator = (ProjectResource)builder.Resources.Single(resource => resource.Name == "migrator");
+            var migrator = builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(resource => resource.Name == "migrator"));
             // A server that is not there, and little patience for it: the migrator exits 1.
-            migrator.Environment["Migrator__ServerWaitTimeout"] = "00:00:01";
-            migrator.References.Clear();
-            migrator.Environment["ConnectionStrings__chatdb"] = "Server=127.0.0.1;Port=1;User ID=root;Password=x;Database=chatdb";
+            migrator.WithEnvironment("Migrator__ServerWaitTimeout", "00:00:01")
+                .WithEnvironment("ConnectionStrings__chatdb", "Server=127.0.0.1;Port=1;User ID=root;Password=x;Database=chatdb");
         });
-        var app = run.Application;
 
-        var api = await app.ResourceNotifications.WaitForResourceAsync("apiservice", snapshot => snapshot.IsTerminal, Timeout());
+        var api = await app.ResourceNotifications.WaitForResourceAsync("apiservice",
+            update => KnownResourceStates.TerminalStates.Contains(update.Snapshot.State?.Text), Timeout());
 
-        Assert.Equal(KnownResourceStates.Exited, app.ResourceNotifications.Get("migrator")!.State);
-        Assert.Equal(KnownResourceStates.FailedToStart, api.State);
-        Assert.Equal("Resource 'migrator' has entered the 'Exited' state with exit code '1', expected '0'.", api.Reason);
-        Assert.Null(api.ProcessId);
-        Assert.Contains(app.ResourceLogs.GetLines("migrator"), line => line.Text.Contains("Database migration failed", StringComparison.Ordinal));
+        var migrator = await SnapshotAsync(app, "migrator");
+        Assert.Equal(KnownResourceStates.Finished, migrator.State?.Text);
+        Assert.Equal(1, migrator.ExitCode);
+        Assert.Equal(KnownResourceStates.FailedToStart, api.Snapshot.State?.Text);
+        Assert.Null(api.Snapshot.Properties.FirstOrDefault(property => property.Name == PidProperty)?.Value);
         await app.StopAsync(Timeout());
     }
 
     [Fact]
-    public async Task WithNoServerBinaryNoContainerRuntimeAndNoConnectionStringOneMessageNamesTheThreeWays()
+    public async Task WithNoServerBinaryNoContainerRuntimeAndNoConnectionStringTheAppHostStopsWithOneMessageThatNamesTheThreeWays()
     {
-        await using var run = await StartAsync(extraArgs: ["--AppHost:ContainerRuntime=none", "--AppHost:MySqlServer=none"]);
-        var app = run.Application;
+        var testing = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ChatBackend_AppHost>(
+            [$"--AppHost:DataDirectory={_data}", "--AppHost:ContainerRuntime=none", "--AppHost:MySqlServer=none"], Timeout());
+        await using var app = await testing.BuildAsync(Timeout());
 
-        var mysql = await app.ResourceNotifications.WaitForResourceAsync("mysql", snapshot => snapshot.IsTerminal, Timeout());
+        var thrown = await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync(Timeout()));
 
-        Assert.Equal(KnownResourceStates.FailedToStart, mysql.State);
-        Assert.Contains("docker or podman", mysql.Reason);
-        Assert.Contains("mysqld or mariadbd", mysql.Reason);
-        Assert.Contains("ConnectionStrings:chatdb", mysql.Reason);
-        var api = await app.ResourceNotifications.WaitForResourceAsync("apiservice", snapshot => snapshot.IsTerminal, Timeout());
-        Assert.Equal(KnownResourceStates.FailedToStart, api.State);
-        await app.StopAsync(Timeout());
+        var failure = Assert.IsType<DistributedApplicationException>(thrown is AggregateException all ? all.InnerExceptions.Single() : thrown);
+        Assert.Contains("docker or podman", failure.Message);
+        Assert.Contains("mysqld or mariadbd", failure.Message);
+        Assert.Contains("ConnectionStrings:chatdb", failure.Message);
     }
 
-    private async Task<StartedApp> StartAsync(Action<IDistributedApplicationBuilder>? configure = null, string[]? extraArgs = null)
+    private async Task<DistributedApplication> StartAsync(Action<IDistributedApplicationTestingBuilder>? configure = null, string[]? extraArgs = null)
     {
-        string[] args = [$"--AppHost:DataDirectory={_data}", "--AppHost:RandomizePorts=true", "--AppHost:ContainerRuntime=none", .. extraArgs ?? []];
+        string[] args = [$"--AppHost:DataDirectory={_data}", "--AppHost:ContainerRuntime=none", .. extraArgs ?? []];
         var testing = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ChatBackend_AppHost>(args, Timeout());
-        configure?.Invoke(testing.Builder);
-        var application = testing.Build();
-        await application.StartAsync(Timeout());
-        return new StartedApp(testing, application);
+        configure?.Invoke(testing);
+        var app = await testing.BuildAsync(Timeout());
+        await app.StartAsync(Timeout());
+        return app;
     }
 
     private static CancellationToken Timeout() => new CancellationTokenSource(Bound).Token;
 
-    // What Aspire gives a project in run mode (ASPIRE.md §1.6), as the child process really received it.
-    private static void AssertAspireEnvironment(IReadOnlyDictionary<string, string> environment, Uri endpoint)
+    // The snapshot property that holds an executable's process id (KnownProperties.Executable.Pid, internal to Aspire).
+    private const string PidProperty = "executable.pid";
+
+    private static async Task<CustomResourceSnapshot> SnapshotAsync(DistributedApplication app, string name) =>
+        (await app.ResourceNotifications.WaitForResourceAsync(name, _ => true, Timeout())).Snapshot;
+
+    private static async Task<int> ProcessIdAsync(DistributedApplication app, string name) =>
+        Convert.ToInt32((await SnapshotAsync(app, name)).Properties.Single(property => property.Name == PidProperty).Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+
+    // What Aspire gives a project in run mode (ASPIRE.md §1.6), as the API process really received it.
+    private static void AssertAspireEnvironment(IReadOnlyDictionary<string, string> environment, string? connectionString)
     {
-        Assert.StartsWith("Server=localhost;Port=", environment["ConnectionStrings__chatdb"]);
-        Assert.EndsWith(";Database=chatdb", environment["ConnectionStrings__chatdb"]);
+        Assert.Equal(connectionString, environment["ConnectionStrings__chatdb"]);
+        Assert.StartsWith("Server=localhost;Port=", connectionString);
+        Assert.EndsWith(";Database=chatdb", connectionString);
         Assert.Equal("localhost", environment["CHATDB_HOST"]);
         Assert.Equal("root", environment["CHATDB_USERNAME"]);
         Assert.Equal("chatdb", environment["CHATDB_DATABASENAME"]);
+        Assert.StartsWith("mysql://root:", environment["CHATDB_URI"]);
         Assert.StartsWith("jdbc:mysql://localhost:", environment["CHATDB_JDBCCONNECTIONSTRING"]);
         Assert.Equal("apiservice", environment["OTEL_SERVICE_NAME"]);
-        Assert.Matches("^service.instance.id=[a-z]{8}$", environment["OTEL_RESOURCE_ATTRIBUTES"]);
-        Assert.Equal(endpoint.GetLeftPart(UriPartial.Authority), environment["ASPNETCORE_URLS"]);
-        Assert.Equal("http", environment["DOTNET_LAUNCH_PROFILE"]);
         Assert.Equal("Development", environment["ASPNETCORE_ENVIRONMENT"]);
-        Assert.Equal("simple", environment["LOGGING__CONSOLE__FORMATTERNAME"]);
-        Assert.Equal("true", environment["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"]);
         Assert.False(environment.ContainsKey("ConnectionStrings__openai"), "An unset model connection is not passed on.");
     }
 
     private static Dictionary<string, string> Environment(int pid) =>
         File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
             .Select(entry => entry.Split('=', 2))
-            .ToDictionary(parts => parts[0], parts => parts.Length > 1 ? parts[1] : "");
+            .GroupBy(parts => parts[0])
+            .ToDictionary(group => group.Key, group => group.Last().Length > 1 ? group.Last()[1] : "");
 
     private static bool IsAlive(int pid)
     {
@@ -168,6 +172,15 @@ public sealed class AppHostTests : IDisposable
         catch (ArgumentException)
         {
             return false;
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan limit)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition() && deadline.Elapsed < limit)
+        {
+            await Task.Delay(100);
         }
     }
 

@@ -13,29 +13,22 @@ public static class AppHostPublisher
 
     public static readonly string[] Secrets = [Password, ModelKey];
 
-    public static async Task PublishAsync(string publisher, string outputPath, params (string Name, string Value)[] environment)
+    public static async Task<string> PublishAsync(string publisher, string outputPath)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = Path.GetTempPath(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { new Projects.ChatBackend_AppHost().TargetPath, "--publisher", publisher, "--output-path", outputPath })
+        var start = AppHostProcess.StartInfo();
+        foreach (var argument in new[] { "--publisher", publisher, "--output-path", outputPath })
         {
             start.ArgumentList.Add(argument);
         }
         start.Environment["Parameters__mysql-password"] = Password;
         start.Environment["ConnectionStrings__openai"] = $"Endpoint=https://example.invalid/v1;Key={ModelKey};Model=gpt-4o-mini";
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
         using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
-        Assert.True(process.ExitCode == 0, output);
-        Assert.Contains($"Published {publisher} to:", output);
+        var text = await output + await errors;
+        Assert.True(process.ExitCode == 0, text);
+        return text;
     }
 
     /// <summary>Every file under <paramref name="directory"/>, by relative path, with its bytes.</summary>

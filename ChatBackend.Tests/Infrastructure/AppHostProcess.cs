@@ -1,0 +1,36 @@
+using System.Diagnostics;
+
+namespace ChatBackend.Tests.Infrastructure;
+
+/// <summary>The AppHost as its own process, from its own build output (the configuration the tests were built in).</summary>
+public static class AppHostProcess
+{
+    public static string Directory => Projects.ChatBackend_AppHost.ProjectPath;
+
+    // The tests run from bin/{Configuration}/{TargetFramework}; the AppHost was built beside them in the same one.
+    public static string Dll
+    {
+        get
+        {
+            var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            return Path.Combine(Directory, "bin", framework.Parent!.Name, framework.Name, "ChatBackend.AppHost.dll");
+        }
+    }
+
+    /// <summary><c>dotnet ChatBackend.AppHost.dll</c> in the AppHost's folder, its output redirected.</summary>
+    public static ProcessStartInfo StartInfo(string program = "dotnet")
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            WorkingDirectory = Directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        if (program != "dotnet")
+        {
+            start.ArgumentList.Add("dotnet");
+        }
+        start.ArgumentList.Add(Dll);
+        return start;
+    }
+}
