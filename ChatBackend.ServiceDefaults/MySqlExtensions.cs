@@ -5,9 +5,8 @@ using MySqlConnector;
 
 namespace Microsoft.Extensions.Hosting;
 
-// Our stand-in for Aspire's Aspire.MySqlConnector client integration (ASPIRE.md §3.2), which cannot be installed here:
-// the same configuration keys, the same registrations. Moving to the real package means deleting this file and
-// calling its AddMySqlDataSource instead.
+// Kept only because Aspire.MySqlConnector is not served here: its AddMySqlDataSource, with the same keys and
+// registrations (and the original's DB_* variables as a fallback). Moving to the package means deleting this file.
 public static class MySqlExtensions
 {
     public const string HealthCheckName = "MySql";
@@ -26,6 +25,9 @@ public static class MySqlExtensions
 
         builder.Services.AddSingleton(services => new MySqlDataSourceBuilder(connectionString)
             .UseLoggerFactory(services.GetService<Logging.ILoggerFactory>())
+            // The stable database conventions: the legacy ones put the connection string on every span, a cost of
+            // each exported span and no use to a reader.
+            .ConfigureTracing(tracing => tracing.WithSemanticConventionsKinds(MySqlConnectorSemanticConventionsKinds.Stable))
             .Build());
 
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(

@@ -3,9 +3,9 @@
 #   (a) new-conversation sends in the query-string form   (b) follow-up sends   (c) history reads of 100 messages
 #   (d) the same data path without HTTP (bench/DataPath), the ceiling for (a)
 #   (e) 1,000 sends at once to a second API whose model (bench/Burst fake-model) takes 1 s per reply
-#   (f) (a) again on an API that exports its telemetry to the dashboard (bench/Dashboard host: the AppHost's hosting
-#       layer with no resources) while a generator sends it BENCH_SPANS (5,000) more spans a second
-#   (g) the dashboard's traces page (100 traces) over a store of 100,000 spans
+#   (f) (a) on a second API that exports its telemetry to the Aspire dashboard (standalone, from the AppHost's
+#       Aspire.Dashboard.Sdk package) and on a third that exports nothing, alternately, BENCH_ROUNDS (3) times each
+#   (g) seconds from `dotnet run` of the built AppHost to the API healthy: a first start (new data) and a second
 # Prints requests/s, p50 and p99 for (a)-(d) and the ratio (a)/(d); for (e) the wall time and the peak of database
 # connections. Figures go into bench/README.md by hand.
 set -euo pipefail
@@ -100,77 +100,68 @@ if wanted e; then
     burst "http://127.0.0.1:$model_api_port" "$burst" "$connection" | grep '^RESULT')
 fi
 
-dashboard="$root/bench/Dashboard/bin/Release/net10.0/ChatBackend.Bench.Dashboard.dll"
-dashboard_ui=$((db_port + 4))
-dashboard_grpc=$((db_port + 5))
-dashboard_http=$((db_port + 7))
-start_dashboard() { # data directory: the dashboard alone, its OTLP key and browser token both "bench"
-  ${BENCH_DASHBOARD_PREFIX:-} dotnet "$dashboard" host "--ASPNETCORE_URLS=http://127.0.0.1:$dashboard_ui" \
-    "--ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://127.0.0.1:$dashboard_grpc" \
-    "--ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL=http://127.0.0.1:$dashboard_http" --AppHost:OtlpApiKey=bench \
-    --ASPIRE_DASHBOARD_FRONTEND_BROWSERTOKEN=bench "--AppHost:DataDirectory=$1" >/dev/null &
+rounds=${BENCH_ROUNDS:-3}
+if wanted f; then
+  aspire_dashboard=$(find "${NUGET_PACKAGES:-$HOME/.nuget/packages}/aspire.dashboard.sdk.linux-x64" -name Aspire.Dashboard -type f | sort | tail -1)
+  [ -x "$aspire_dashboard" ] || die "The Aspire dashboard was not found in the NuGet cache; build ChatBackend.AppHost first."
+  dashboard_ui=$((db_port + 4))
+  dashboard_otlp=$((db_port + 5))
+  log "(f) (a) exporting to the Aspire dashboard ($aspire_dashboard) and without export, $rounds rounds each"
+  # As under the AppHost: an OTLP API key, the browser token, Aspire's Development delays of 1 s.
+  (cd "$(dirname "$aspire_dashboard")" && exec env ASPNETCORE_URLS="http://127.0.0.1:$dashboard_ui" \
+    ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://127.0.0.1:$dashboard_otlp" ASPIRE_ALLOW_UNSECURED_TRANSPORT=true \
+    Dashboard__Otlp__AuthMode=ApiKey Dashboard__Otlp__PrimaryApiKey=bench \
+    Dashboard__Frontend__AuthMode=BrowserToken Dashboard__Frontend__BrowserToken=bench \
+    Logging__LogLevel__Default=Warning ./Aspire.Dashboard >/dev/null) &
   pids+=($!)
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$dashboard_ui/" && break; sleep 0.2; done
-  curl -s -o /dev/null "http://127.0.0.1:$dashboard_ui/" || die "The dashboard on port $dashboard_ui did not start."
-}
-stop_last() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; }
-dashboard_status() { # what the store holds and dropped, as JSON
-  curl -s -c "$work/cookies" -o /dev/null "http://127.0.0.1:$dashboard_ui/login?t=bench"
-  curl -s -b "$work/cookies" "http://127.0.0.1:$dashboard_ui/api/status"
-}
-spans=${BENCH_SPANS:-5000}
-if wanted f; then
   export_api_port=$((db_port + 6))
-  log "(f) (a) on an API exporting to the dashboard, plus $spans generated spans/s"
-  start_dashboard "$work/dashboard-f"
-  dashboard_f=${pids[-1]}
-  # BENCH_EXPORT=0: the same second API without export, the control for the position of (f) in the run.
-  if [ "${BENCH_EXPORT:-1}" = 1 ]; then
-    # BENCH_PROTOCOL=http/protobuf: the API exports over HTTP instead of gRPC (what Aspire sets).
-    protocol=${BENCH_PROTOCOL:-grpc}
-    otlp_port=$([ "$protocol" = grpc ] && echo "$dashboard_grpc" || echo "$dashboard_http")
-    start_api "$export_api_port" "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$otlp_port" "OTEL_EXPORTER_OTLP_PROTOCOL=$protocol" \
-      OTEL_EXPORTER_OTLP_HEADERS=x-otlp-api-key=bench OTEL_SERVICE_NAME=apiservice \
-      OTEL_BSP_SCHEDULE_DELAY=1000 OTEL_BLRP_SCHEDULE_DELAY=1000 OTEL_METRIC_EXPORT_INTERVAL=1000 ${BENCH_API_OTEL:-}
-  else
-    start_api "$export_api_port"
-  fi
-  before=$(dashboard_status)
-  if [ "$spans" -gt 0 ]; then
-    ${BENCH_DASHBOARD_PREFIX:-} dotnet "$dashboard" spans "http://127.0.0.1:$dashboard_grpc" bench "$spans" $((duration + 5)) > "$work/spans.txt" &
-    generator=$!
-  fi
-  wrk -t"$threads" -c"$connections" -d3s -s "$root/bench/new-conversation.lua" "http://127.0.0.1:$export_api_port" >/dev/null
-  results[f]=$(wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$root/bench/new-conversation.lua" "http://127.0.0.1:$export_api_port" | grep '^RESULT')
-  if [ "$spans" -gt 0 ]; then wait "$generator"; fi
-  sleep 3
-  after=$(dashboard_status)
-  written=$(( $(grep -o '"written":[0-9]*' <<<"$after" | cut -d: -f2) - $(grep -o '"written":[0-9]*' <<<"$before" | cut -d: -f2) ))
-  dropped=$(grep -o '"droppedSpans":[0-9]*' <<<"$after" | cut -d: -f2)
-  ingest_seconds=$((duration + 8))
-  # (g) starts its own dashboard on the same ports.
-  kill "$dashboard_f" 2>/dev/null || true
-  wait "$dashboard_f" 2>/dev/null || true
+  plain_api_port=$((db_port + 7))
+  start_api "$export_api_port" "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$dashboard_otlp" OTEL_EXPORTER_OTLP_PROTOCOL=grpc \
+    OTEL_EXPORTER_OTLP_HEADERS=x-otlp-api-key=bench OTEL_SERVICE_NAME=apiservice \
+    OTEL_BSP_SCHEDULE_DELAY=1000 OTEL_BLRP_SCHEDULE_DELAY=1000 OTEL_METRIC_EXPORT_INTERVAL=1000 ${BENCH_API_OTEL:-}
+  start_api "$plain_api_port"
+  wrk_rps() { wrk -t"$threads" -c"$connections" -d"$1" -s "$root/bench/new-conversation.lua" "$2" | grep '^RESULT' | sed -E 's/.*rps=([0-9.]+).*/\1/'; }
+  # Longer warm-ups than (a)'s: the first seconds of both APIs (JIT, pools, the dashboard's first batches) run slow.
+  wrk_rps 10s "http://127.0.0.1:$export_api_port" >/dev/null
+  wrk_rps 10s "http://127.0.0.1:$plain_api_port" >/dev/null
+  exported=() plain=()
+  for _ in $(seq 1 "$rounds"); do
+    exported+=("$(wrk_rps "${duration}s" "http://127.0.0.1:$export_api_port")")
+    plain+=("$(wrk_rps "${duration}s" "http://127.0.0.1:$plain_api_port")")
+  done
+  # That the export really flows: the API's OTLP connections to the dashboard.
+  otlp_connections=$(ss -Htn state established "( dport = :$dashboard_otlp )" | wc -l)
 fi
 if wanted g; then
-  log "(g) the traces page over 100,000 stored spans"
-  start_dashboard "$work/dashboard-g"
-  dotnet "$dashboard" fill "http://127.0.0.1:$dashboard_grpc" bench 100000 >/dev/null
-  for _ in $(seq 1 100); do grep -q '"spans":100000' <<<"$(dashboard_status)" && break; sleep 0.2; done
-  results[g]=$(dotnet "$dashboard" page "http://127.0.0.1:$dashboard_ui" bench 50 | grep '^RESULT')
-  stop_last
+  log "(g) the AppHost, from dotnet run to the API healthy"
+  apphost_data="$work/apphost"
+  time_apphost() { # seconds until http://localhost:5380/health answers 200, then SIGTERM (a script's background job ignores SIGINT)
+    local start end
+    start=$(date +%s.%N)
+    # Its own MySQL (the local server), not the bench's: the bench's connection string is not inherited.
+    env -u ConnectionStrings__chatdb dotnet run --no-build -c Release --project "$root/ChatBackend.AppHost" -- \
+      "--AppHost:DataDirectory=$apphost_data" >/dev/null 2>&1 &
+    local apphost=$!
+    for _ in $(seq 1 1200); do curl -sf http://localhost:5380/health >/dev/null && break; sleep 0.1; done
+    end=$(date +%s.%N)
+    pkill -TERM -P "$apphost" 2>/dev/null || true   # the AppHost, child of dotnet run
+    wait "$apphost" 2>/dev/null || true
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }'
+  }
+  apphost_first=$(time_apphost)
+  apphost_second=$(time_apphost)
 fi
 
 field() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${results[$1]}"; }
 echo
 printf '%-52s %10s %9s %9s %7s\n' "run" "req/s" "p50 ms" "p99 ms" "errors"
-for key in $(tr -d 'eg' <<<"$only"); do
+for key in $(tr -d 'efg' <<<"$only"); do
   case $key in
     a) label="(a) new-conversation sends (query string)";;
     b) label="(b) follow-up sends";;
     c) label="(c) history reads, 100 messages";;
     d) label="(d) data path without HTTP (ceiling)";;
-    f) label="(f) (a) exporting to the dashboard, +$spans spans/s";;
   esac
   printf '%-52s %10s %9s %9s %7s\n' "$label" "$(field $key rps)" "$(field $key p50_ms)" "$(field $key p99_ms)" "$(field $key errors)"
 done
@@ -184,17 +175,16 @@ if wanted e; then
   echo "    database connections: peak open $(field e peak_open_connections), peak running a statement" \
     "$(field e peak_running_connections); the pool's maximum is 100 (MySqlConnector's default)"
 fi
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 if wanted f; then
   echo
-  echo "(f) the dashboard stored $written telemetry items in about $ingest_seconds s" \
-    "($((written / ingest_seconds)) a second; the generator: $(sed -E 's/RESULT //' "$work/spans.txt" 2>/dev/null)); spans dropped: $dropped"
-  if wanted a; then
-    awk -v a="$(field a rps)" -v f="$(field f rps)" 'BEGIN { printf "    (f)/(a) = %.0f%% of the throughput without export\n", 100 * f / a }'
-  fi
+  echo "(f) sends/s exporting to the Aspire dashboard: ${exported[*]}; without export: ${plain[*]}" \
+    "(OTLP connections to the dashboard at the end: $otlp_connections)"
+  awk -v e="$(median "${exported[@]}")" -v p="$(median "${plain[@]}")" \
+    'BEGIN { printf "    medians %.0f and %.0f: with export %.0f%% of without\n", e, p, 100 * e / p }'
 fi
 if wanted g; then
   echo
-  echo "(g) traces page over 100,000 spans: p50 $(field g page_p50_ms) ms, p99 $(field g page_p99_ms) ms for all its requests;" \
-    "the 100-trace query p50 $(field g traces_api_p50_ms) ms"
+  echo "(g) dotnet run of the built AppHost to the API healthy: ${apphost_first} s (new data), ${apphost_second} s (its data again)"
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $("$server" --version | head -1)"

@@ -1,0 +1,326 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using ChatBackend.Tests.Infrastructure;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace ChatBackend.Tests;
+
+/// <summary>
+/// The AppHost as its own process, as a developer runs it (in a terminal session of its own, the launch profile's
+/// settings on free ports): how it ends, that everything it started ends with it, and the real Aspire dashboard it
+/// serves, in Debian's Chromium driven by Playwright.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")] // /proc and signals: the machines this runs on
+public sealed partial class AppHostProcessTests : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(2);
+
+    private readonly string _data = Directory.CreateTempSubdirectory("chatbackend-apphost-process-").FullName;
+
+    [Fact]
+    public async Task CtrlCToTheProcessGroupStopsEveryChildTheDatabaseCleanlyAndTheAppHostExitsZero()
+    {
+        using var appHost = await StartAppHostAsync();
+        var processes = appHost.Family();
+        Assert.Contains(processes, pid => Command(pid).Contains("mariadbd", StringComparison.Ordinal));
+        Assert.Contains(processes, pid => Command(pid).Contains("/dcp", StringComparison.Ordinal));
+        var signalled = DateTime.UtcNow;
+
+        Assert.Equal(0, Signal(-appHost.Process.Id, "INT")); // Ctrl+C in a terminal: SIGINT to the foreground process group
+        await appHost.Process.WaitForExitAsync().WaitAsync(Bound);
+
+        Assert.Equal(0, appHost.Process.ExitCode);
+        await WaitUntilAsync(() => processes.All(pid => !Directory.Exists($"/proc/{pid}")), TimeSpan.FromSeconds(15));
+        Assert.All(processes, pid => Assert.False(Directory.Exists($"/proc/{pid}"), $"Process {pid} outlived the AppHost."));
+        // InnoDB writes its buffer pool dump only in a clean shutdown (innodb_buffer_pool_dump_at_shutdown, on by default).
+        Assert.True(File.GetLastWriteTimeUtc(Path.Combine(_data, "mysql", "data", "ib_buffer_pool")) >= signalled,
+            "The database was not shut down cleanly.");
+    }
+
+    [Fact]
+    public async Task WhenTheAppHostIsKilledNothingItStartedRunsFifteenSecondsLater()
+    {
+        using var appHost = await StartAppHostAsync();
+        var processes = appHost.Family().Where(pid => pid != appHost.Process.Id).ToList();
+        Assert.Contains(processes, pid => Command(pid).Contains("mariadbd", StringComparison.Ordinal));
+
+        Assert.Equal(0, Signal(appHost.Process.Id, "KILL"));
+
+        await WaitUntilAsync(() => processes.All(pid => !Directory.Exists($"/proc/{pid}")), TimeSpan.FromSeconds(15));
+        Assert.All(processes, pid => Assert.False(Directory.Exists($"/proc/{pid}"),
+            $"{Command(pid)} ({pid}) still runs 15 s after its AppHost was killed."));
+    }
+
+    [Fact]
+    public async Task ThePrintedLoginLinkOpensTheDashboardWithTheFourResourcesAndAChatTurnsTrace()
+    {
+        using var appHost = await StartAppHostAsync();
+        var login = LoginLink().Match(await appHost.WaitForLineAsync(line => LoginLink().IsMatch(line)).WaitAsync(Bound) ?? "").Value;
+        Assert.NotEmpty(login);
+        // A chat turn whose trace id we choose, so that its trace is ours among all the others.
+        var traceId = RandomNumberGenerator.GetHexString(32, lowercase: true);
+        using (var client = new HttpClient { BaseAddress = appHost.ApiUrl })
+        {
+            client.DefaultRequestHeaders.Add("traceparent", $"00-{traceId}-{RandomNumberGenerator.GetHexString(16, lowercase: true)}-01");
+            await client.SendOkAsync("Hello, dashboard", Chat.NewUserId());
+        }
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath(),
+            Headless = true,
+            // As this machine's probe starts it: no sandbox as root, and no background calls to a closed network.
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"],
+        });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1600, Height = 1000 } });
+        await page.GotoAsync(login);
+        foreach (var resource in new[] { "mysql", "chatdb", "migrator", "apiservice" })
+        {
+            await Expect(page.GetByText(resource, new() { Exact = true }).First).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        }
+        await ScreenshotAsync(page, "resources");
+
+        var dashboard = new Uri(login).GetLeftPart(UriPartial.Authority);
+        await page.GotoAsync($"{dashboard}/traces/detail/{traceId}");
+        await Expect(page.GetByText("chat turn").First).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await ScreenshotAsync(page, "trace-detail");
+        // The model call under the turn is a GenAI span: its details carry the gen_ai attributes.
+        await page.GetByText("chat offline").First.ClickAsync();
+        await Expect(page.GetByText("gen_ai.operation.name").First).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await ScreenshotAsync(page, "genai-span");
+    }
+
+    private async Task<RunningAppHost> StartAppHostAsync()
+    {
+        // In a session of its own, as in a terminal: its process group is its own, and Ctrl+C signals all of that group.
+        var start = AppHostProcess.StartInfo("setsid");
+        foreach (var argument in new[] { $"--AppHost:DataDirectory={_data}", "--AppHost:ContainerRuntime=none", "--DcpPublisher:RandomizePorts=true" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        // The launch profile's settings, on ports of its own.
+        start.Environment["DOTNET_ENVIRONMENT"] = "Development";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        start.Environment["ASPNETCORE_URLS"] = $"http://localhost:{FreePort()}";
+        start.Environment["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = $"http://localhost:{FreePort()}";
+        start.Environment["ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"] = $"http://localhost:{FreePort()}";
+        start.Environment["ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL"] = $"http://localhost:{FreePort()}";
+        start.Environment["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true";
+        var appHost = new RunningAppHost(Process.Start(start)!);
+        try
+        {
+            await appHost.WaitForApiAsync().WaitAsync(Bound);
+            return appHost;
+        }
+        catch
+        {
+            appHost.Dispose();
+            throw;
+        }
+    }
+
+    private static string ChromiumPath() =>
+        Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } configured ? configured : "/usr/bin/chromium";
+
+    private static async Task ScreenshotAsync(IPage page, string name)
+    {
+        var directory = Environment.GetEnvironmentVariable("DASHBOARD_SCREENSHOTS")
+            ?? Path.Combine(Projects.ChatBackend_AppHost.ProjectPath, "..", "artifacts", "dashboard-screenshots");
+        Directory.CreateDirectory(directory);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(directory, $"{name}.png"), FullPage = true });
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string Command(int pid) => ReadOrEmpty($"/proc/{pid}/cmdline").Replace('\0', ' ');
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    // A negative pid signals its process group.
+    private static int Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", $"-{signal} -- {pid}");
+        kill.WaitForExit();
+        return kill.ExitCode;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan limit)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition() && deadline.Elapsed < limit)
+        {
+            await Task.Delay(100);
+        }
+    }
+
+    public void Dispose() => Directory.Delete(_data, recursive: true);
+
+    [GeneratedRegex(@"http://\S+/login\?t=[0-9a-f]+")]
+    private static partial Regex LoginLink();
+
+    private sealed class RunningAppHost : IDisposable
+    {
+        private readonly List<string> _output = [];
+        private readonly List<(Func<string, bool> Match, TaskCompletionSource<string?> Found)> _waiters = [];
+        private readonly Lock _lock = new();
+
+        public RunningAppHost(Process process)
+        {
+            Process = process;
+            process.OutputDataReceived += (_, line) => Add(line.Data);
+            process.ErrorDataReceived += (_, line) => Add(line.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            process.Exited += (_, _) => Add(null);
+            process.EnableRaisingEvents = true;
+        }
+
+        public Process Process { get; }
+
+        /// <summary>Where the API process itself listens (DCP's proxy port is random in this run).</summary>
+        public Uri ApiUrl { get; private set; } = null!;
+
+        /// <summary>
+        /// The AppHost and all it started: DCP, which runs in a session of its own and watches the AppHost
+        /// (<c>--monitor PID</c>), and every descendant of either.
+        /// </summary>
+        public List<int> Family()
+        {
+            var processes = Directory.EnumerateDirectories("/proc")
+                .Select(Path.GetFileName)
+                .Where(name => name!.All(char.IsDigit))
+                .Select(name => int.Parse(name!, System.Globalization.CultureInfo.InvariantCulture))
+                .Select(pid => (Pid: pid, Parent: ParentOf(pid)))
+                .Where(process => process.Parent is not null)
+                .ToList();
+            var family = new HashSet<int> { Process.Id };
+            family.UnionWith(processes.Where(process => Command(process.Pid).Contains($"--monitor {Process.Id} ", StringComparison.Ordinal)).Select(process => process.Pid));
+            for (var added = true; added;)
+            {
+                var children = processes.Where(process => family.Contains(process.Parent!.Value) && !family.Contains(process.Pid)).Select(process => process.Pid).ToList();
+                family.UnionWith(children);
+                added = children.Count > 0;
+            }
+            return [.. family];
+        }
+
+        // The fourth field of /proc/PID/stat, counted after the name in parentheses.
+        private static int? ParentOf(int pid)
+        {
+            var stat = ReadOrEmpty($"/proc/{pid}/stat");
+            return stat.Length == 0 ? null
+                : int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        // The API runs once its /health answers 200, at the address DCP gave its process.
+        public async Task WaitForApiAsync()
+        {
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            while (!Process.HasExited)
+            {
+                var api = Family().FirstOrDefault(pid => Command(pid).Contains("ChatBackend.ApiService/bin", StringComparison.Ordinal));
+                var urls = api == 0 ? null : ReadOrEmpty($"/proc/{api}/environ").Split('\0')
+                    .FirstOrDefault(entry => entry.StartsWith("ASPNETCORE_URLS=", StringComparison.Ordinal))?["ASPNETCORE_URLS=".Length..];
+                if (urls is not null)
+                {
+                    ApiUrl = new Uri(urls.Split(';')[0]);
+                    try
+                    {
+                        using var health = await client.GetAsync(new Uri(ApiUrl, "/health"));
+                        if (health.StatusCode == HttpStatusCode.OK)
+                        {
+                            return;
+                        }
+                    }
+                    catch (HttpRequestException)
+                    {
+                        // Not listening yet.
+                    }
+                }
+                await Task.Delay(250);
+            }
+            throw new InvalidOperationException("The AppHost exited before the API was healthy:\n" + string.Join("\n", _output));
+        }
+
+        // The first line that matches, or null when the process ends first.
+        public Task<string?> WaitForLineAsync(Func<string, bool> match)
+        {
+            lock (_lock)
+            {
+                var found = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (_output.FirstOrDefault(match) is { } line)
+                {
+                    found.SetResult(line);
+                }
+                else if (Process.HasExited)
+                {
+                    found.SetResult(null);
+                }
+                else
+                {
+                    _waiters.Add((match, found));
+                }
+                return found.Task;
+            }
+        }
+
+        private void Add(string? line)
+        {
+            lock (_lock)
+            {
+                if (line is not null)
+                {
+                    _output.Add(line);
+                }
+                foreach (var waiter in _waiters.Where(w => line is null || w.Match(line)).ToList())
+                {
+                    waiter.Found.TrySetResult(line);
+                    _waiters.Remove(waiter);
+                }
+            }
+        }
+
+        // Whatever a failed test left running goes, DCP's session included.
+        public void Dispose()
+        {
+            foreach (var pid in Family())
+            {
+                try
+                {
+                    using var process = System.Diagnostics.Process.GetProcessById(pid);
+                    process.Kill();
+                }
+                catch (Exception exception) when (exception is ArgumentException or InvalidOperationException)
+                {
+                    // Gone already.
+                }
+            }
+            Process.Dispose();
+        }
+    }
+}
