@@ -55,6 +55,18 @@ public sealed class AppHostTests : IDisposable
             using var client = again.CreateHttpClient("apiservice");
             var history = await client.HistoryAsync(conversationId);
             Assert.Equal("Hello from JSON", history.GetProperty("messages")[0].Str("message"));
+
+            // Restart, as the dashboard's button does: a new server process on the same port and data.
+            var before = await ProcessIdAsync(again, "mysql");
+            var restart = await again.ResourceCommands.ExecuteCommandAsync("mysql", KnownResourceCommands.RestartCommand, Timeout());
+            Assert.True(restart.Success, restart.Message);
+            await again.ResourceNotifications.WaitForResourceAsync("mysql",
+                update => update.Snapshot.State?.Text == KnownResourceStates.Running && Pid(update.Snapshot) is { } pid && pid != before, Timeout());
+            Assert.False(IsAlive(before), "The first server process outlived the restart.");
+            // The API's pooled connections died with the old server: a read may need a second try (issue: reliability).
+            await WaitUntilAsync(() => client.GetAsync($"/get-conversation-history/{conversationId}").Result.StatusCode == HttpStatusCode.OK,
+                TimeSpan.FromSeconds(30));
+            Assert.Equal("Hello from JSON", (await client.HistoryAsync(conversationId)).GetProperty("messages")[0].Str("message"));
             await again.StopAsync(Timeout());
         }
     }
@@ -99,7 +111,7 @@ public sealed class AppHostTests : IDisposable
         Assert.Equal(KnownResourceStates.Finished, migrator.State?.Text);
         Assert.Equal(1, migrator.ExitCode);
         Assert.Equal(KnownResourceStates.FailedToStart, api.Snapshot.State?.Text);
-        Assert.Null(api.Snapshot.Properties.FirstOrDefault(property => property.Name == PidProperty)?.Value);
+        Assert.Null(Pid(api.Snapshot));
         await app.StopAsync(Timeout());
     }
 
@@ -136,9 +148,12 @@ public sealed class AppHostTests : IDisposable
     private static async Task<CustomResourceSnapshot> SnapshotAsync(DistributedApplication app, string name) =>
         (await app.ResourceNotifications.WaitForResourceAsync(name, _ => true, Timeout())).Snapshot;
 
-    private static async Task<int> ProcessIdAsync(DistributedApplication app, string name) =>
-        Convert.ToInt32((await SnapshotAsync(app, name)).Properties.Single(property => property.Name == PidProperty).Value,
-            System.Globalization.CultureInfo.InvariantCulture);
+    private static async Task<int> ProcessIdAsync(DistributedApplication app, string name) => Pid(await SnapshotAsync(app, name))!.Value;
+
+    private static int? Pid(CustomResourceSnapshot snapshot) =>
+        snapshot.Properties.FirstOrDefault(property => property.Name == PidProperty)?.Value is { } value
+            ? Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture)
+            : null;
 
     // What Aspire gives a project in run mode (ASPIRE.md §1.6), as the API process really received it.
     private static void AssertAspireEnvironment(IReadOnlyDictionary<string, string> environment, string? connectionString)
