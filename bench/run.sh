@@ -25,7 +25,8 @@ db_port=$((20000 + RANDOM % 20000))
 api_port=$((db_port + 1))
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Newest first: the APIs end before the dashboard they export to, and before the database.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
 }
@@ -105,11 +106,16 @@ if wanted f; then
   aspire_dashboard=$(find "${NUGET_PACKAGES:-$HOME/.nuget/packages}/aspire.dashboard.sdk.linux-x64" -name Aspire.Dashboard -type f | sort | tail -1)
   [ -x "$aspire_dashboard" ] || die "The Aspire dashboard was not found in the NuGet cache; build ChatBackend.AppHost first."
   dashboard_ui=$((db_port + 4))
-  dashboard_otlp=$((db_port + 5))
-  log "(f) (a) exporting to the Aspire dashboard ($aspire_dashboard) and without export, $rounds rounds each"
+  dashboard_grpc=$((db_port + 5))
+  dashboard_http=$((db_port + 8))
+  # BENCH_PROTOCOL: what the API exports with: grpc (what the AppHost gives its projects) or http/protobuf.
+  protocol=${BENCH_PROTOCOL:-grpc}
+  dashboard_otlp=$([ "$protocol" = grpc ] && echo "$dashboard_grpc" || echo "$dashboard_http")
+  log "(f) (a) exporting ($protocol) to the Aspire dashboard ($aspire_dashboard) and without export, $rounds rounds each"
   # As under the AppHost: an OTLP API key, the browser token, Aspire's Development delays of 1 s.
   (cd "$(dirname "$aspire_dashboard")" && exec env ASPNETCORE_URLS="http://127.0.0.1:$dashboard_ui" \
-    ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://127.0.0.1:$dashboard_otlp" ASPIRE_ALLOW_UNSECURED_TRANSPORT=true \
+    ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://127.0.0.1:$dashboard_grpc" \
+    ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL="http://127.0.0.1:$dashboard_http" ASPIRE_ALLOW_UNSECURED_TRANSPORT=true \
     Dashboard__Otlp__AuthMode=ApiKey Dashboard__Otlp__PrimaryApiKey=bench \
     Dashboard__Frontend__AuthMode=BrowserToken Dashboard__Frontend__BrowserToken=bench \
     Logging__LogLevel__Default=Warning ./Aspire.Dashboard >/dev/null) &
@@ -117,7 +123,7 @@ if wanted f; then
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$dashboard_ui/" && break; sleep 0.2; done
   export_api_port=$((db_port + 6))
   plain_api_port=$((db_port + 7))
-  start_api "$export_api_port" "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$dashboard_otlp" OTEL_EXPORTER_OTLP_PROTOCOL=grpc \
+  start_api "$export_api_port" "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$dashboard_otlp" "OTEL_EXPORTER_OTLP_PROTOCOL=$protocol" \
     OTEL_EXPORTER_OTLP_HEADERS=x-otlp-api-key=bench OTEL_SERVICE_NAME=apiservice \
     OTEL_BSP_SCHEDULE_DELAY=1000 OTEL_BLRP_SCHEDULE_DELAY=1000 OTEL_METRIC_EXPORT_INTERVAL=1000 ${BENCH_API_OTEL:-}
   start_api "$plain_api_port"
@@ -178,7 +184,7 @@ fi
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 if wanted f; then
   echo
-  echo "(f) sends/s exporting to the Aspire dashboard: ${exported[*]}; without export: ${plain[*]}" \
+  echo "(f) sends/s exporting ($protocol) to the Aspire dashboard: ${exported[*]}; without export: ${plain[*]}" \
     "(OTLP connections to the dashboard at the end: $otlp_connections)"
   awk -v e="$(median "${exported[@]}")" -v p="$(median "${plain[@]}")" \
     'BEGIN { printf "    medians %.0f and %.0f: with export %.0f%% of without\n", e, p, 100 * e / p }'
