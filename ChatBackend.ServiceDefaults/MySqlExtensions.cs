@@ -100,7 +100,7 @@ public static class MySqlExtensions
         }
     }
 
-    // COM_PING on a pooled connection rather than "SELECT 1": it checks the server answers without running a
+    // COM_PING rather than "SELECT 1": it checks the server answers without running a
     // statement (the check an Aspire maintainer asked the MySQL health check to use).
     private sealed class MySqlHealthCheck(MySqlDataSource dataSource) : IHealthCheck
     {
@@ -108,8 +108,7 @@ public static class MySqlExtensions
         {
             try
             {
-                await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-                return await connection.PingAsync(cancellationToken)
+                return await dataSource.PingAsync(cancellationToken)
                     ? HealthCheckResult.Healthy()
                     : new HealthCheckResult(context.Registration.FailureStatus, "The database did not answer a ping.");
             }

@@ -63,7 +63,7 @@ public sealed class AppHostTests : IDisposable
             await again.ResourceNotifications.WaitForResourceAsync("mysql",
                 update => update.Snapshot.State?.Text == KnownResourceStates.Running && Pid(update.Snapshot) is { } pid && pid != before, Timeout());
             Assert.False(IsAlive(before), "The first server process outlived the restart.");
-            // The API's pooled connections died with the old server: a read may need a second try (issue: reliability).
+            // Running is not yet accepting connections: the new server may still be starting up.
             await WaitUntilAsync(() => client.GetAsync($"/get-conversation-history/{conversationId}").Result.StatusCode == HttpStatusCode.OK,
                 TimeSpan.FromSeconds(30));
             Assert.Equal("Hello from JSON", (await client.HistoryAsync(conversationId)).GetProperty("messages")[0].Str("message"));

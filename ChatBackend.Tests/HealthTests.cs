@@ -69,4 +69,27 @@ public sealed class HealthTests : IAsyncLifetime
         var after = await _client.SendOkAsync("after the outage", userId, conversationId, "outage-1");
         Assert.Equal(4, after.Int("message_count"));
     }
+
+    [Fact]
+    public async Task AfterTheDatabaseRestartsWhileTheApiIsIdleHealthIsHealthyAndNoSendFails()
+    {
+        // Twenty sends at once leave that many connections in the pool, all of which die with the server.
+        var userId = Chat.NewUserId();
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => _client.SendOkAsync($"before the restart {i}", userId)));
+
+        await _server.StopAsync();
+        await _server.StartAgainAsync();
+
+        using (var health = await _client.GetAsync("/health"))
+        {
+            Assert.Equal("Healthy", (await health.ExpectAsync(HttpStatusCode.OK)).Str("status"));
+        }
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 20; i++)
+        {
+            using var send = await _client.SendJsonAsync($"after the restart {i}", userId, Chat.NewMessageId(), conversationId: null);
+            statuses.Add(send.StatusCode);
+        }
+        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
+    }
 }

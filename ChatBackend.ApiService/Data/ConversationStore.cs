@@ -71,19 +71,21 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         long userId, string? conversationId, string messageId, string message, int tokenCount, TimeSpan abandonedAfter,
         CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        try
+        return await dataSource.RunAsync(async connection =>
         {
-            return conversationId is null
-                ? await StartConversationAsync(connection, userId, messageId, message, tokenCount, cancellationToken)
-                : await ContinueConversationAsync(
-                    connection, userId, conversationId, messageId, message, tokenCount, abandonedAfter, cancellationToken);
-        }
-        catch
-        {
-            await RollbackAsync(connection);
-            throw;
-        }
+            try
+            {
+                return conversationId is null
+                    ? await StartConversationAsync(connection, userId, messageId, message, tokenCount, cancellationToken)
+                    : await ContinueConversationAsync(
+                        connection, userId, conversationId, messageId, message, tokenCount, abandonedAfter, cancellationToken);
+            }
+            catch
+            {
+                await RollbackAsync(connection);
+                throw;
+            }
+        }, cancellationToken);
     }
 
     // Transactions travel as one batch, START TRANSACTION and COMMIT included, so that a transaction costs one
@@ -263,18 +265,20 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             ORDER BY message_no DESC
             LIMIT @limit
             """;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new MySqlCommand(sql, connection);
-        command.Parameters.AddWithValue("@conv", conversationId);
-        command.Parameters.AddWithValue("@before", beforeMessageNo);
-        command.Parameters.AddWithValue("@limit", limit);
-        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
-        var messages = new List<ContextMessage>();
-        while (await reader.ReadAsync(cancellationToken))
+        return await dataSource.RunAsync<IReadOnlyList<ContextMessage>>(async connection =>
         {
-            messages.Add(new ContextMessage(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), NullableInt(reader, 3)));
-        }
-        return messages;
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@before", beforeMessageNo);
+            command.Parameters.AddWithValue("@limit", limit);
+            await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
+            var messages = new List<ContextMessage>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                messages.Add(new ContextMessage(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), NullableInt(reader, 3)));
+            }
+            return messages;
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -306,42 +310,44 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             SELECT message_count FROM conversation_store WHERE conv_id = @conv;
             COMMIT;
             """;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new MySqlCommand(reply is null ? withoutReply : withReply, connection);
-        command.Parameters.AddWithValue("@conv", turn.ConversationId);
-        command.Parameters.AddWithValue("@no", turn.MessageNo);
-        command.Parameters.AddWithValue("@status", status.ToString());
-        command.Parameters.AddWithValue("@error", status == MessageStatus.Cancelled ? "cancelled" : null);
-        command.Parameters.AddWithValue("@elapsed", elapsedMs);
-        if (reply is not null)
+        return await dataSource.RunAsync(async connection =>
         {
-            command.Parameters.AddWithValue("@reply_no", turn.ReplyNo);
-            command.Parameters.AddWithValue("@reply_id", reply.MessageId);
-            command.Parameters.AddWithValue("@reply", reply.Text);
-            command.Parameters.AddWithValue("@reply_tokens", reply.TokenCount);
-            command.Parameters.AddWithValue("@model", reply.Model);
-            command.Parameters.AddWithValue("@input_tokens", reply.InputTokens);
-            command.Parameters.AddWithValue("@output_tokens", reply.OutputTokens);
-            command.Parameters.AddWithValue("@finish_reason", reply.FinishReason);
-            command.Parameters.AddWithValue("@ttft", reply.TimeToFirstTokenMs);
-        }
-        try
-        {
-            var messageCount = 0;
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            await using var command = new MySqlCommand(reply is null ? withoutReply : withReply, connection);
+            command.Parameters.AddWithValue("@conv", turn.ConversationId);
+            command.Parameters.AddWithValue("@no", turn.MessageNo);
+            command.Parameters.AddWithValue("@status", status.ToString());
+            command.Parameters.AddWithValue("@error", status == MessageStatus.Cancelled ? "cancelled" : null);
+            command.Parameters.AddWithValue("@elapsed", elapsedMs);
+            if (reply is not null)
             {
-                if (await reader.ReadAsync(cancellationToken))
-                {
-                    messageCount = reader.GetInt32(0);
-                }
+                command.Parameters.AddWithValue("@reply_no", turn.ReplyNo);
+                command.Parameters.AddWithValue("@reply_id", reply.MessageId);
+                command.Parameters.AddWithValue("@reply", reply.Text);
+                command.Parameters.AddWithValue("@reply_tokens", reply.TokenCount);
+                command.Parameters.AddWithValue("@model", reply.Model);
+                command.Parameters.AddWithValue("@input_tokens", reply.InputTokens);
+                command.Parameters.AddWithValue("@output_tokens", reply.OutputTokens);
+                command.Parameters.AddWithValue("@finish_reason", reply.FinishReason);
+                command.Parameters.AddWithValue("@ttft", reply.TimeToFirstTokenMs);
             }
-            return messageCount;
-        }
-        catch
-        {
-            await RollbackAsync(connection);
-            throw;
-        }
+            try
+            {
+                var messageCount = 0;
+                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                {
+                    if (await reader.ReadAsync(cancellationToken))
+                    {
+                        messageCount = reader.GetInt32(0);
+                    }
+                }
+                return messageCount;
+            }
+            catch
+            {
+                await RollbackAsync(connection);
+                throw;
+            }
+        }, cancellationToken);
     }
 
     /// <summary>Marks a turn's message Error with the time the failed call took and why; the client may retry it.</summary>
@@ -351,13 +357,15 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             UPDATE message_store SET Status = 'Error', error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending'
             """;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new MySqlCommand(sql, connection);
-        command.Parameters.AddWithValue("@conv", turn.ConversationId);
-        command.Parameters.AddWithValue("@no", turn.MessageNo);
-        command.Parameters.AddWithValue("@elapsed", elapsedMs);
-        command.Parameters.AddWithValue("@error", errorCode);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", turn.ConversationId);
+            command.Parameters.AddWithValue("@no", turn.MessageNo);
+            command.Parameters.AddWithValue("@elapsed", elapsedMs);
+            command.Parameters.AddWithValue("@error", errorCode);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -370,12 +378,14 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             SELECT m.Status FROM message_store m JOIN conversation_store c ON c.conv_id = m.conv_id
             WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role = 'user' AND c.user_id = @user
             """;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new MySqlCommand(sql, connection);
-        command.Parameters.AddWithValue("@conv", conversationId);
-        command.Parameters.AddWithValue("@mid", messageId);
-        command.Parameters.AddWithValue("@user", userId);
-        return await command.ExecuteScalarAsync(cancellationToken) is string status ? Enum.Parse<MessageStatus>(status) : null;
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@mid", messageId);
+            command.Parameters.AddWithValue("@user", userId);
+            return await command.ExecuteScalarAsync(cancellationToken) is string status ? Enum.Parse<MessageStatus>(status) : (MessageStatus?)null;
+        }, cancellationToken);
     }
 
     /// <summary>A conversation with every stored message in order, or null when it does not exist or is not the given user's.</summary>
@@ -387,17 +397,19 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
                    model, input_tokens, output_tokens, finish_reason, time_to_first_token, error_code
             FROM message_store WHERE conv_id = @conv ORDER BY message_no;
             """;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new MySqlCommand(sql, connection);
-        command.Parameters.AddWithValue("@conv", conversationId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken) || (userId is { } user && reader.GetInt64(0) != user))
+        return await dataSource.RunAsync(async connection =>
         {
-            return null;
-        }
-        var messageCount = reader.GetInt32(1);
-        await reader.NextResultAsync(cancellationToken);
-        return new Conversation(conversationId, messageCount, await ReadMessagesAsync(reader, cancellationToken));
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken) || (userId is { } user && reader.GetInt64(0) != user))
+            {
+                return null;
+            }
+            var messageCount = reader.GetInt32(1);
+            await reader.NextResultAsync(cancellationToken);
+            return new Conversation(conversationId, messageCount, await ReadMessagesAsync(reader, cancellationToken));
+        }, cancellationToken);
     }
 
     // Ends a transaction that a failed or short-cut batch left open; the connection goes back to the pool either way.

@@ -1,0 +1,64 @@
+using MySqlConnector;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class MySqlDataSourceExtensions
+{
+    /// <summary>
+    /// Runs one unit of work (one statement, or one transaction in one batch) on a pooled connection, and again on
+    /// another when the connection it was handed had died with its server.
+    /// </summary>
+    /// <remarks>
+    /// Nothing checks a pooled connection as it is handed out (<c>Connection Reset=false</c>), so each one that died
+    /// with its server (a restart while the API was idle) fails at its first use, before the new server has run any of
+    /// the unit, and is then discarded: the unit runs again on the next, as many times as the pool can hold dead
+    /// connections. Each such failure is immediate (the socket is closed); a server that is down fails the open
+    /// instead, which ends the loop.
+    /// </remarks>
+    public static async Task<T> RunAsync<T>(
+        this MySqlDataSource dataSource, Func<MySqlConnection, Task<T>> unit, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            try
+            {
+                return await unit(connection);
+            }
+            catch (MySqlException exception) when (IsDeadConnection(exception) && !cancellationToken.IsCancellationRequested
+                && attempt <= MaximumPoolSize(dataSource))
+            {
+                // The next attempt takes another pooled connection, or opens a fresh one.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the server answers a ping (COM_PING, no statement run), moving past pooled connections that died with
+    /// their server as <see cref="RunAsync{T}"/> does: on one of those a ping answers false rather than throwing.
+    /// </summary>
+    public static async Task<bool> PingAsync(this MySqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            if (await connection.PingAsync(cancellationToken))
+            {
+                return true;
+            }
+            if (cancellationToken.IsCancellationRequested || attempt > MaximumPoolSize(dataSource))
+            {
+                return false;
+            }
+        }
+    }
+
+    // The connection itself failed (no server error number: the socket was closed or reset); a command timeout is not
+    // that, since the server may still be running the command.
+    private static bool IsDeadConnection(MySqlException exception) =>
+        exception.Number == 0 && exception.ErrorCode != MySqlErrorCode.CommandTimeoutExpired;
+
+    // Read only when a connection has failed, so the connection string is not parsed on the way of every unit.
+    private static uint MaximumPoolSize(MySqlDataSource dataSource) =>
+        new MySqlConnectionStringBuilder(dataSource.ConnectionString).MaximumPoolSize;
+}
