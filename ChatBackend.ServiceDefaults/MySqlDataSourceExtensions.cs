@@ -4,9 +4,14 @@ namespace Microsoft.Extensions.Hosting;
 
 public static class MySqlDataSourceExtensions
 {
+    /// <summary>How many times a unit that lost a deadlock or waited out a lock runs in all before its error stands.</summary>
+    private const int LockConflictAttempts = 3;
+
     /// <summary>
     /// Runs one unit of work (one statement, or one transaction in one batch) on a pooled connection, and again on
-    /// another when the connection it was handed had died with its server.
+    /// another when the connection it was handed had died with its server, or when the unit lost a deadlock (1213) or
+    /// waited out a lock (1205): a unit ends its transaction on any failure (the caller rolls back), so running it
+    /// again is safe.
     /// </summary>
     /// <remarks>
     /// Nothing checks a pooled connection as it is handed out (<c>Connection Reset=false</c>), so each one that died
@@ -18,6 +23,7 @@ public static class MySqlDataSourceExtensions
     public static async Task<T> RunAsync<T>(
         this MySqlDataSource dataSource, Func<MySqlConnection, Task<T>> unit, CancellationToken cancellationToken)
     {
+        var lockConflicts = 0;
         for (var attempt = 1; ; attempt++)
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -29,6 +35,12 @@ public static class MySqlDataSourceExtensions
                 && attempt <= MaximumPoolSize(dataSource))
             {
                 // The next attempt takes another pooled connection, or opens a fresh one.
+            }
+            catch (MySqlException exception) when (IsLockConflict(exception) && ++lockConflicts < LockConflictAttempts
+                && !cancellationToken.IsCancellationRequested)
+            {
+                // Jitter, growing with each conflict, so that the transactions that collided do not collide again.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 50) * lockConflicts), cancellationToken);
             }
         }
     }
@@ -57,6 +69,9 @@ public static class MySqlDataSourceExtensions
     // that, since the server may still be running the command.
     private static bool IsDeadConnection(MySqlException exception) =>
         exception.Number == 0 && exception.ErrorCode != MySqlErrorCode.CommandTimeoutExpired;
+
+    private static bool IsLockConflict(MySqlException exception) =>
+        exception.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout;
 
     // Read only when a connection has failed, so the connection string is not parsed on the way of every unit.
     private static uint MaximumPoolSize(MySqlDataSource dataSource) =>

@@ -9,13 +9,14 @@ public sealed class HealthTests : IAsyncLifetime
     private MySqlServer _server = null!;
     private ApiFactory _api = null!;
     private HttpClient _client = null!;
+    private string _connectionString = null!;
 
     public async Task InitializeAsync()
     {
         _server = await MySqlServer.StartAsync();
-        var connectionString = _server.ConnectionString(await _server.CreateDatabaseAsync("health"));
-        await DatabaseFixture.MigrateAsync(connectionString);
-        _api = new ApiFactory(connectionString + ";Connection Timeout=3");
+        _connectionString = _server.ConnectionString(await _server.CreateDatabaseAsync("health"));
+        await DatabaseFixture.MigrateAsync(_connectionString);
+        _api = new ApiFactory(_connectionString + ";Connection Timeout=3");
         _client = _api.CreateHttpClient();
     }
 
@@ -91,5 +92,34 @@ public sealed class HealthTests : IAsyncLifetime
             statuses.Add(send.StatusCode);
         }
         Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
+    }
+
+    [Fact]
+    public async Task ASendThatWaitsOutAConversationsLockRunsAgainAndSucceeds()
+    {
+        await using var holder = new MySqlConnector.MySqlConnection(_connectionString + ";Pooling=false");
+        await holder.OpenAsync();
+        // Sessions opened from now on give up on a lock after 1 s (1205) instead of 50 s.
+        await Execute(holder, "SET GLOBAL innodb_lock_wait_timeout = 1");
+        var userId = Chat.NewUserId();
+        var conversationId = (await _client.SendOkAsync("before the lock", userId)).Str("conversation_id");
+
+        // Another transaction holds the conversation's row for 1.5 s: the send's first try waits out its lock.
+        await Execute(holder, "START TRANSACTION");
+        await Execute(holder, $"SELECT message_count FROM conversation_store WHERE conv_id = '{conversationId}' FOR UPDATE");
+        var send = _client.SendJsonAsync("behind the lock", userId, Chat.NewMessageId(), conversationId);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await Execute(holder, "COMMIT");
+
+        using var response = await send;
+        Assert.Equal(4, (await response.ExpectAsync(HttpStatusCode.OK)).Int("message_count"));
+        var history = await _client.HistoryAsync(conversationId);
+        Assert.Equal(4, history.GetProperty("messages").GetArrayLength());
+    }
+
+    private static async Task Execute(MySqlConnector.MySqlConnection connection, string sql)
+    {
+        await using var command = new MySqlConnector.MySqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 }
