@@ -10,8 +10,7 @@ public static class MySqlDataSourceExtensions
     /// <summary>
     /// Runs one unit of work (one statement, or one transaction in one batch) on a pooled connection, and again on
     /// another when the connection it was handed had died with its server, or when the unit lost a deadlock (1213) or
-    /// waited out a lock (1205): a unit ends its transaction on any failure (the caller rolls back), so running it
-    /// again is safe.
+    /// waited out a lock (1205). Any failure rolls back what the unit left open, so running it again is safe.
     /// </summary>
     /// <remarks>
     /// Nothing checks a pooled connection as it is handed out (<c>Connection Reset=false</c>), so each one that died
@@ -31,17 +30,24 @@ public static class MySqlDataSourceExtensions
             {
                 return await unit(connection);
             }
-            catch (MySqlException exception) when (IsDeadConnection(exception) && !cancellationToken.IsCancellationRequested
-                && attempt <= MaximumPoolSize(dataSource))
+            catch (Exception exception)
             {
-                // The next attempt takes another pooled connection, or opens a fresh one.
+                await connection.RollbackAsync();
+                if (exception is not MySqlException failure || cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+                if (IsDeadConnection(failure) && attempt <= MaximumPoolSize(dataSource))
+                {
+                    continue; // The next attempt takes another pooled connection, or opens a fresh one.
+                }
+                if (!IsLockConflict(failure) || ++lockConflicts >= LockConflictAttempts)
+                {
+                    throw;
+                }
             }
-            catch (MySqlException exception) when (IsLockConflict(exception) && ++lockConflicts < LockConflictAttempts
-                && !cancellationToken.IsCancellationRequested)
-            {
-                // Jitter, growing with each conflict, so that the transactions that collided do not collide again.
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 50) * lockConflicts), cancellationToken);
-            }
+            // Jitter, growing with each conflict, so that the transactions that collided do not collide again.
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 50) * lockConflicts), cancellationToken);
         }
     }
 
@@ -62,6 +68,27 @@ public static class MySqlDataSourceExtensions
             {
                 return false;
             }
+        }
+    }
+
+    /// <summary>
+    /// Ends a transaction that a failed or short-cut batch left open (nothing when none is), so that the connection
+    /// goes back to the pool clean; a broken connection needs nothing, its server has rolled back already.
+    /// </summary>
+    public static async Task RollbackAsync(this MySqlConnection connection)
+    {
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            return;
+        }
+        try
+        {
+            await using var rollback = new MySqlCommand("ROLLBACK", connection);
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (MySqlException)
+        {
+            // The connection is broken; the server has rolled the transaction back already.
         }
     }
 

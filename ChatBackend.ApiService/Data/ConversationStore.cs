@@ -71,21 +71,11 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         long userId, string? conversationId, string messageId, string message, int tokenCount, TimeSpan abandonedAfter,
         CancellationToken cancellationToken)
     {
-        return await dataSource.RunAsync(async connection =>
-        {
-            try
-            {
-                return conversationId is null
-                    ? await StartConversationAsync(connection, userId, messageId, message, tokenCount, cancellationToken)
-                    : await ContinueConversationAsync(
-                        connection, userId, conversationId, messageId, message, tokenCount, abandonedAfter, cancellationToken);
-            }
-            catch
-            {
-                await RollbackAsync(connection);
-                throw;
-            }
-        }, cancellationToken);
+        return await dataSource.RunAsync(async connection => conversationId is null
+            ? await StartConversationAsync(connection, userId, messageId, message, tokenCount, cancellationToken)
+            : await ContinueConversationAsync(
+                connection, userId, conversationId, messageId, message, tokenCount, abandonedAfter, cancellationToken),
+            cancellationToken);
     }
 
     // Transactions travel as one batch, START TRANSACTION and COMMIT included, so that a transaction costs one
@@ -120,7 +110,7 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             }
             catch (MySqlException exception) when (exception.Number == DuplicateKey && attempt < 3)
             {
-                await RollbackAsync(connection);
+                await connection.RollbackAsync();
             }
         }
     }
@@ -183,7 +173,7 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         // Another user's conversation answers exactly like a missing one: ids are not confirmed to strangers.
         if (owner != userId)
         {
-            await RollbackAsync(connection);
+            await connection.RollbackAsync();
             return new BeginTurnResult.ConversationNotFound();
         }
 
@@ -231,7 +221,7 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         }
         if (answer is not null)
         {
-            await RollbackAsync(connection);
+            await connection.RollbackAsync();
             return answer;
         }
 
@@ -330,23 +320,15 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
                 command.Parameters.AddWithValue("@finish_reason", reply.FinishReason);
                 command.Parameters.AddWithValue("@ttft", reply.TimeToFirstTokenMs);
             }
-            try
+            var messageCount = 0;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
-                var messageCount = 0;
-                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                if (await reader.ReadAsync(cancellationToken))
                 {
-                    if (await reader.ReadAsync(cancellationToken))
-                    {
-                        messageCount = reader.GetInt32(0);
-                    }
+                    messageCount = reader.GetInt32(0);
                 }
-                return messageCount;
             }
-            catch
-            {
-                await RollbackAsync(connection);
-                throw;
-            }
+            return messageCount;
         }, cancellationToken);
     }
 
@@ -410,24 +392,6 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             await reader.NextResultAsync(cancellationToken);
             return new Conversation(conversationId, messageCount, await ReadMessagesAsync(reader, cancellationToken));
         }, cancellationToken);
-    }
-
-    // Ends a transaction that a failed or short-cut batch left open; the connection goes back to the pool either way.
-    private static async Task RollbackAsync(MySqlConnection connection)
-    {
-        if (connection.State != ConnectionState.Open)
-        {
-            return;
-        }
-        try
-        {
-            await using var rollback = new MySqlCommand("ROLLBACK", connection);
-            await rollback.ExecuteNonQueryAsync(CancellationToken.None);
-        }
-        catch (MySqlException)
-        {
-            // The connection is broken; the server has rolled the transaction back already.
-        }
     }
 
     // Reads the rest of the reader's current result set as messages.
