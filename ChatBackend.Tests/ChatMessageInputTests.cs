@@ -1,4 +1,6 @@
 using ChatBackend.ApiService.Apis;
+using ChatBackend.ApiService.Chat;
+using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace ChatBackend.Tests;
@@ -12,7 +14,7 @@ public sealed class ChatMessageInputTests
         var input = ChatMessageInput.From([new("message", "hi"), new("user_id", "7"), new("message_id", ""), new("conversation_id", " ")]);
 
         Assert.True(input.TryValidate(100, out var request, out _));
-        Assert.Equal(new ChatMessageRequest("hi", 7, null, null), request);
+        Assert.Equal(new TurnRequest("hi", 7, null, null), request);
     }
 
     [Fact]
@@ -51,8 +53,8 @@ public sealed class ConnectionDefaultsTests
         var silent = new MySqlConnector.MySqlConnectionStringBuilder("Server=db;Database=chatdb");
         var explicitReset = new MySqlConnector.MySqlConnectionStringBuilder("Server=db;Database=chatdb;Connection Reset=true");
 
-        ChatBackend.ApiService.Data.ConversationStore.ApplyConnectionDefaults(silent);
-        ChatBackend.ApiService.Data.ConversationStore.ApplyConnectionDefaults(explicitReset);
+        ChatDatabase.ApplyConnectionDefaults(silent);
+        ChatDatabase.ApplyConnectionDefaults(explicitReset);
 
         Assert.False(silent.ConnectionReset);
         Assert.True(explicitReset.ConnectionReset);

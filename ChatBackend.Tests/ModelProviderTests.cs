@@ -97,7 +97,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
 
         // The budget holds, and the next older turn would not have fitted.
         var tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o-mini");
-        int Cost(string text) => tokenizer.CountTokens(text) + ConversationContext.MessageOverhead;
+        int Cost(string text) => tokenizer.CountTokens(text) + PromptBuilder.MessageOverhead;
         var used = messages.Sum(message => Cost(message.Content));
         Assert.True(used <= budget, $"{used} tokens sent, budget {budget}.");
         var olderTurn = sent[sent.Count - 2 - keptTurns];
@@ -270,11 +270,11 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         // The API as its own process, as it is deployed: it must exit at start, before serving anything.
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = Path.GetDirectoryName(typeof(ConversationContext).Assembly.Location)!,
+            WorkingDirectory = Path.GetDirectoryName(typeof(PromptBuilder).Assembly.Location)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.ArgumentList.Add(typeof(ConversationContext).Assembly.Location);
+        start.ArgumentList.Add(typeof(PromptBuilder).Assembly.Location);
         start.ArgumentList.Add("--urls=http://127.0.0.1:0");
         start.Environment["ConnectionStrings__openai"] = connectionString;
         start.Environment["ConnectionStrings__chatdb"] = ConnectionString;

@@ -9,9 +9,6 @@ namespace ChatBackend.ApiService.Apis;
 
 public static class ChatApi
 {
-    private const string StoredForRetry =
-        "The message is stored; send it again with the same conversation_id and message_id to retry.";
-
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/chat-message", SendMessageAsync)
@@ -67,33 +64,33 @@ public static class ChatApi
     }
 
     public static async Task<Results<Ok<ChatMessageResponse>, ValidationProblem, ProblemHttpResult>> SendMessageAsync(
-        ChatMessageInput input, ChatTurnService chat, ConversationContext context, IOptions<ChatOptions> options,
+        ChatMessageInput input, ChatTurnService chat, PromptBuilder prompts, IOptions<ChatTurnOptions> options,
         CancellationToken cancellationToken)
     {
-        if (Validate(input, context, options.Value, out var request) is { } invalid)
+        if (Validate(input, prompts, options.Value, out var request) is { } invalid)
         {
             return invalid;
         }
         return await chat.SendAsync(request, cancellationToken) switch
         {
-            TurnOutcome.Answered(var response) => TypedResults.Ok(response),
-            var other => ProblemFor(other),
+            TurnOutcome.Answered(var answered) => TypedResults.Ok(ChatMessageResponse.From(answered)),
+            var other => Problems.For(other),
         };
     }
 
     public static async Task<Results<ChatEventStream, ValidationProblem, ProblemHttpResult>> StreamMessageAsync(
-        ChatMessageInput input, ChatTurnService chat, ConversationContext context, IOptions<ChatOptions> options,
+        ChatMessageInput input, ChatTurnService chat, PromptBuilder prompts, IOptions<ChatTurnOptions> options,
         CancellationToken cancellationToken)
     {
-        if (Validate(input, context, options.Value, out var request) is { } invalid)
+        if (Validate(input, prompts, options.Value, out var request) is { } invalid)
         {
             return invalid;
         }
         return await chat.BeginAsync(request, streaming: true, cancellationToken) switch
         {
             TurnOutcome.Started(var run) => new ChatEventStream(run, options.Value.HeartbeatInterval),
-            TurnOutcome.Answered(var response) => new ChatEventStream(response),
-            var other => ProblemFor(other),
+            TurnOutcome.Answered(var answered) => new ChatEventStream(ChatMessageResponse.From(answered)),
+            var other => Problems.For(other),
         };
     }
 
@@ -109,38 +106,31 @@ public static class ChatApi
         {
             CancelOutcome.Stopped(TurnOutcome.Cancelled(_, _, var partialReply)) =>
                 TypedResults.Ok(new CancelResponse(conversationId, messageId, nameof(MessageStatus.Cancelled), partialReply)),
-            CancelOutcome.Stopped(TurnOutcome.Answered(var response)) =>
-                TypedResults.Ok(new CancelResponse(conversationId, messageId, nameof(MessageStatus.Success), response.Message)),
+            CancelOutcome.Stopped(TurnOutcome.Answered(var answered)) =>
+                TypedResults.Ok(new CancelResponse(conversationId, messageId, nameof(MessageStatus.Success), answered.Reply.Text)),
             CancelOutcome.Stopped => TypedResults.Ok(new CancelResponse(conversationId, messageId, nameof(MessageStatus.Error), null)),
-            CancelOutcome.NotRunning(var status) => TurnProblem(
-                StatusCodes.Status409Conflict, "Message is not being answered",
-                $"No reply is being generated for this message here; its status is {status}.", conversationId, messageId,
-                ("status", status.ToString())),
-            _ => TypedResults.Problem(
-                statusCode: StatusCodes.Status404NotFound,
-                title: "Message not found",
-                detail: "No message with this message_id exists in this user's conversation.",
-                extensions: new Dictionary<string, object?> { ["field"] = ChatMessageInput.MessageIdField }),
+            CancelOutcome.NotRunning(var status) => Problems.NotRunning(conversationId, messageId, status),
+            _ => Problems.MessageNotFound(),
         };
     }
 
     // Field rules first, then the context budget: a message that alone cannot fit is refused before any database work.
     private static ValidationProblem? Validate(
-        ChatMessageInput input, ConversationContext context, ChatOptions options, out ChatMessageRequest request)
+        ChatMessageInput input, PromptBuilder prompts, ChatTurnOptions options, out TurnRequest request)
     {
         if (!input.TryValidate(options.MaxMessageLength, out request, out var errors))
         {
             return TypedResults.ValidationProblem(errors);
         }
-        var tokens = context.Count(request.Message);
-        if (!context.Fits(tokens))
+        var tokens = prompts.Count(request.Message);
+        if (!prompts.Fits(tokens))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {
                 [ChatMessageInput.MessageField] =
                 [
-                    $"The message is {tokens} tokens long; with the system prompt ({context.SystemPromptTokens} tokens) " +
-                    $"a request may take at most {context.Budget} tokens (Chat:HistoryTokenBudget).",
+                    $"The message is {tokens} tokens long; with the system prompt ({prompts.SystemPromptTokens} tokens) " +
+                    $"a request may take at most {prompts.Budget} tokens (Chat:HistoryTokenBudget).",
                 ],
             });
         }
@@ -148,42 +138,10 @@ public static class ChatApi
         return null;
     }
 
-    /// <summary>The problem details of a turn that did not produce a reply.</summary>
-    public static ProblemHttpResult ProblemFor(TurnOutcome outcome) => outcome switch
-    {
-        TurnOutcome.ConversationNotFound => ConversationNotFound(),
-        TurnOutcome.StillInProgress(var conversationId, var messageId) => TurnProblem(
-            StatusCodes.Status409Conflict, "Message is still being answered",
-            "A message with this message_id is being answered now; send it again once that has finished.",
-            conversationId, messageId),
-        TurnOutcome.MessageIdReused(var conversationId, var messageId) => TurnProblem(
-            StatusCodes.Status409Conflict, "message_id already used",
-            "This message_id was already used in this conversation for a different message.",
-            conversationId, messageId),
-        TurnOutcome.ModelFailed(var conversationId, var messageId, var reason) => TurnProblem(
-            StatusCodes.Status502BadGateway, "The model provider failed",
-            $"{reason} {StoredForRetry}",
-            conversationId, messageId),
-        TurnOutcome.ModelTimedOut(var conversationId, var messageId) => TurnProblem(
-            StatusCodes.Status504GatewayTimeout, "The model provider timed out",
-            $"The model did not answer in time. {StoredForRetry}",
-            conversationId, messageId),
-        TurnOutcome.ServerStopping(var conversationId, var messageId) => TurnProblem(
-            StatusCodes.Status503ServiceUnavailable, "The server is shutting down",
-            $"The server stopped before the model answered. {StoredForRetry}",
-            conversationId, messageId),
-        TurnOutcome.Cancelled(var conversationId, var messageId, _) => TurnProblem(
-            StatusCodes.Status409Conflict, "The reply was cancelled",
-            "The reply was stopped by a cancel; what was generated is stored with status Cancelled. Send the message " +
-            "again with the same message_id for a new reply.",
-            conversationId, messageId),
-        _ => throw new InvalidOperationException($"A turn outcome with a reply has no problem: {outcome.GetType().Name}."),
-    };
-
     public static async Task<Results<Ok<ConversationHistoryResponse>, ValidationProblem, ProblemHttpResult>> GetHistoryAsync(
         [FromRoute(Name = "conversation_id")] string conversationId,
         [FromQuery(Name = "user_id")] string? userId,
-        ConversationStore store,
+        ConversationQueries conversations,
         CancellationToken cancellationToken)
     {
         long? owner = null;
@@ -199,10 +157,10 @@ public static class ChatApi
             owner = parsed;
         }
 
-        var conversation = await store.GetConversationAsync(conversationId, owner, cancellationToken);
+        var conversation = await conversations.GetConversationAsync(conversationId, owner, cancellationToken);
         if (conversation is null)
         {
-            return ConversationNotFound();
+            return Problems.ConversationNotFound();
         }
 
         return TypedResults.Ok(new ConversationHistoryResponse(
@@ -212,27 +170,5 @@ public static class ChatApi
                 message.Role, message.Message, message.MessageNo, message.MessageId, message.Status.ToString(),
                 message.ElapsedMs, message.CreatedAt, message.Model, message.FinishReason,
                 TokenUsage.From(message.InputTokens, message.OutputTokens), message.TimeToFirstTokenMs, message.ErrorCode))]));
-    }
-
-    private static ProblemHttpResult ConversationNotFound() => TypedResults.Problem(
-        statusCode: StatusCodes.Status404NotFound,
-        title: "Conversation not found",
-        detail: "No conversation with this conversation_id exists for this user_id.",
-        extensions: new Dictionary<string, object?> { ["field"] = ChatMessageInput.ConversationIdField });
-
-    private static ProblemHttpResult TurnProblem(
-        int status, string title, string detail, string conversationId, string messageId, (string Name, object Value)? extra = null)
-    {
-        var extensions = new Dictionary<string, object?>
-        {
-            ["field"] = ChatMessageInput.MessageIdField,
-            ["conversation_id"] = conversationId,
-            ["message_id"] = messageId,
-        };
-        if (extra is var (name, value))
-        {
-            extensions[name] = value;
-        }
-        return TypedResults.Problem(statusCode: status, title: title, detail: detail, extensions: extensions);
     }
 }

@@ -26,9 +26,10 @@ public sealed record ChatMessageResponse(
     [property: JsonPropertyName("time_to_first_token_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     int? TimeToFirstTokenMs)
 {
-    public static ChatMessageResponse From(string conversationId, string messageId, ReplyRecord reply, int messageCount) => new(
-        reply.Text, conversationId, messageId, reply.MessageId, messageCount, reply.ElapsedMs, reply.Model, reply.FinishReason,
-        TokenUsage.From(reply.InputTokens, reply.OutputTokens), reply.TimeToFirstTokenMs);
+    public static ChatMessageResponse From(AnsweredTurn answered) => new(
+        answered.Reply.Text, answered.ConversationId, answered.MessageId, answered.Reply.MessageId, answered.MessageCount,
+        answered.Reply.ElapsedMs, answered.Reply.Model, answered.Reply.FinishReason,
+        TokenUsage.From(answered.Reply.InputTokens, answered.Reply.OutputTokens), answered.Reply.TimeToFirstTokenMs);
 }
 
 /// <summary>The tokens a reply cost, as the provider counted them.</summary>

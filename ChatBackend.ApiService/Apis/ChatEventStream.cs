@@ -2,11 +2,9 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using ChatBackend.ApiService.Chat;
-using ChatBackend.ApiService.Extensions;
 using Microsoft.AspNetCore.Http.Features;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 using Microsoft.AspNetCore.Http.Metadata;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace ChatBackend.ApiService.Apis;
@@ -115,24 +113,19 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         }
         catch (Exception exception)
         {
-            var unavailable = DatabaseUnavailableHandler.IsDatabaseUnavailable(exception);
             var logger = httpContext.RequestServices.GetRequiredService<ILogger<ChatEventStream>>();
             LogStreamFailed(logger, run.Turn.ConversationId, exception.GetType().Name);
-            await writer.WriteAsync("error", new ProblemDetails
-            {
-                Status = unavailable ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
-                Title = unavailable ? "The database is unavailable" : "An unexpected error occurred",
-            });
+            await writer.WriteAsync("error", Problems.ForException(exception));
             return;
         }
 
         if (outcome is TurnOutcome.Answered(var answered))
         {
-            await writer.WriteAsync("done", StreamDone.From(answered));
+            await writer.WriteAsync("done", StreamDone.From(ChatMessageResponse.From(answered)));
         }
         else
         {
-            await writer.WriteAsync("error", ChatApi.ProblemFor(outcome).ProblemDetails);
+            await writer.WriteAsync("error", Problems.For(outcome).ProblemDetails);
         }
     }
 

@@ -5,7 +5,7 @@ namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
 /// Tags each span of a chat turn (the gen_ai <c>chat {model}</c> span and the HTTP call beneath it) with the
-/// conversation id that the turn's own span carries. ChatOptions.ConversationId would do it too, but the OpenAI
+/// conversation id that the turn's own span carries. Microsoft.Extensions.AI.ChatOptions.ConversationId would do it too, but the OpenAI
 /// Responses client sends that to the provider as a response id.
 /// </summary>
 public sealed class ConversationIdEnricher : BaseProcessor<Activity>

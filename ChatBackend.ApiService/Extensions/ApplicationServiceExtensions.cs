@@ -9,11 +9,12 @@ public static class ApplicationServiceExtensions
     /// <summary>The API's own services: the database, the chat options and turn, the model, errors and OpenAPI.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddMySqlDataSource("chatdb", ConversationStore.ApplyConnectionDefaults);
-        builder.Services.AddSingleton<ConversationStore>();
+        builder.AddMySqlDataSource(ChatDatabase.ConnectionName, ChatDatabase.ApplyConnectionDefaults);
+        builder.Services.AddSingleton<TurnStore>();
+        builder.Services.AddSingleton<ConversationQueries>();
 
-        builder.Services.AddOptions<Chat.ChatOptions>()
-            .BindConfiguration(Chat.ChatOptions.SectionName)
+        builder.Services.AddOptions<ChatTurnOptions>()
+            .BindConfiguration(ChatTurnOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<ChatTurnService>();
@@ -21,7 +22,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddHostedService(services => services.GetRequiredService<RunningTurns>());
         builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddSource(ChatTurnService.ActivitySource.Name));
 
-        builder.Services.AddSingleton<ConversationContext>();
+        builder.Services.AddSingleton<PromptBuilder>();
         builder.AddChatModel();
 
         // Text in any script reads as itself in responses (they are JSON, never embedded in HTML).

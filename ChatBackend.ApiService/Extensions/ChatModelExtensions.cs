@@ -43,7 +43,7 @@ public static partial class ChatModelExtensions
 #pragma warning restore EXTEXP0001
             .AddResilienceHandler("model-retries", (pipeline, context) =>
             {
-                var chat = context.ServiceProvider.GetRequiredService<IOptions<Chat.ChatOptions>>().Value;
+                var chat = context.ServiceProvider.GetRequiredService<IOptions<ChatTurnOptions>>().Value;
                 if (chat.MaxRetries > 0)
                 {
                     pipeline.AddRetry(new HttpRetryStrategyOptions
@@ -79,7 +79,7 @@ public static partial class ChatModelExtensions
             return new OfflineChatClient();
         }
 
-        var timeout = services.GetRequiredService<IOptions<Chat.ChatOptions>>().Value.Timeout;
+        var timeout = services.GetRequiredService<IOptions<ChatTurnOptions>>().Value.Timeout;
         var transport = new HttpClientPipelineTransport(
             services.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName));
         var noRetries = new ClientRetryPolicy(maxRetries: 0);
@@ -105,7 +105,7 @@ public static partial class ChatModelExtensions
 
     // Says at start which model answers, so that an unconfigured server is noticed before its first reply.
     private sealed partial class ModelStartupReport(
-        IOptions<ModelOptions> model, ConversationContext context, ILogger<ModelStartupReport> logger) : IHostedService
+        IOptions<ModelOptions> model, PromptBuilder prompts, ILogger<ModelStartupReport> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
@@ -116,7 +116,7 @@ public static partial class ChatModelExtensions
             }
             else
             {
-                LogModel(connection.Describe(), context.Budget);
+                LogModel(connection.Describe(), prompts.Budget);
             }
             return Task.CompletedTask;
         }

@@ -3,7 +3,7 @@ using System.Globalization;
 using ChatBackend.ApiService.Data;
 using MySqlConnector;
 
-// The bench's helper, on the API's own data path (ConversationStore), with no HTTP in between:
+// The bench's helper, on the API's own data path (TurnStore), with no HTTP in between:
 //   turns CONNECTION_STRING SECONDS CONCURRENCY   the ceiling (d): new-conversation turns, the same two
 //                                                  transactions per turn as POST /chat-message does
 //   seed CONNECTION_STRING CONVERSATIONS TURNS FILE  makes conversations with TURNS turns each and writes
@@ -16,9 +16,9 @@ if (args is not [var mode, var connectionString, ..])
 }
 
 var connectionStringBuilder = new MySqlConnectionStringBuilder(connectionString);
-ConversationStore.ApplyConnectionDefaults(connectionStringBuilder);
+ChatDatabase.ApplyConnectionDefaults(connectionStringBuilder);
 await using var dataSource = new MySqlDataSource(connectionStringBuilder.ConnectionString);
-var store = new ConversationStore(dataSource);
+var store = new TurnStore(dataSource);
 var abandonedAfter = TimeSpan.FromMinutes(2);
 const string Reply = "No language model is configured on this server, so this is an automatic reply.";
 const int TokenCount = 20; // what the API stores with each message; counting is not the data path's work

@@ -1,11 +1,9 @@
+using ChatBackend.ApiService.Data;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.Tokenizers;
 
 namespace ChatBackend.ApiService.Chat;
-
-/// <summary>An earlier message of the conversation as the context needs it, newest first.</summary>
-public sealed record ContextMessage(string Role, string Message, int MessageNo, int? TokenCount);
 
 /// <summary>
 /// What the model sees of a conversation: the system prompt, then the earlier turns as chat messages with their
@@ -13,7 +11,7 @@ public sealed record ContextMessage(string Role, string Message, int MessageNo, 
 /// Tokens are counted with the model's own encoding (o200k_base or cl100k_base; o200k_base for models that are not
 /// OpenAI's, whose count is then an estimate).
 /// </summary>
-public sealed class ConversationContext
+public sealed class PromptBuilder
 {
     /// <summary>Tokens a message costs beyond its text: its role and the separators around it.</summary>
     public const int MessageOverhead = 4;
@@ -40,7 +38,7 @@ public sealed class ConversationContext
     private readonly Tokenizer _tokenizer;
     private readonly string _systemPrompt;
 
-    public ConversationContext(IOptions<ModelOptions> model, IOptions<ChatOptions> chat)
+    public PromptBuilder(IOptions<ModelOptions> model, IOptions<ChatTurnOptions> chat)
     {
         var modelName = model.Value.Connection.Model;
         _tokenizer = TokenizerFor(modelName);

@@ -1,45 +1,7 @@
 using System.Data;
-using ChatBackend.ApiService.Chat;
 using MySqlConnector;
 
 namespace ChatBackend.ApiService.Data;
-
-public enum MessageStatus
-{
-    Pending,
-    Success,
-    Error,
-    Cancelled,
-}
-
-/// <summary>A turn whose user message is stored as Pending, with the number of its reply reserved.</summary>
-public sealed record StartedTurn(string ConversationId, string MessageId, int MessageNo, bool IsNewConversation)
-{
-    public int ReplyNo => MessageNo + 1;
-}
-
-/// <summary>A reply as stored: its text and what OpenAI's Response object records of it.</summary>
-public sealed record ReplyRecord(
-    string MessageId, string Text, int TokenCount, int ElapsedMs, string? Model, int? InputTokens, int? OutputTokens,
-    string? FinishReason, int? TimeToFirstTokenMs);
-
-/// <summary>A turn that was answered before: its stored reply.</summary>
-public sealed record AnsweredTurn(string ConversationId, string MessageId, ReplyRecord Reply, int MessageCount);
-
-public abstract record BeginTurnResult
-{
-    public sealed record Started(StartedTurn Turn) : BeginTurnResult;
-    public sealed record AlreadyAnswered(AnsweredTurn Turn) : BeginTurnResult;
-    public sealed record ConversationNotFound : BeginTurnResult;
-    public sealed record StillInProgress : BeginTurnResult;
-    public sealed record MessageIdReused : BeginTurnResult;
-}
-
-public sealed record StoredMessage(
-    string Role, string Message, int MessageNo, string MessageId, MessageStatus Status, int? ElapsedMs, DateTime CreatedAt,
-    string? Model, int? InputTokens, int? OutputTokens, string? FinishReason, int? TimeToFirstTokenMs, string? ErrorCode);
-
-public sealed record Conversation(string ConversationId, int MessageCount, IReadOnlyList<StoredMessage> Messages);
 
 /// <summary>
 /// The SQL of a chat turn (SPEC §4). A turn is two short transactions around the model call, and no connection is
@@ -49,23 +11,9 @@ public sealed record Conversation(string ConversationId, int MessageCount, IRead
 /// <item>store the reply and mark the message Success (or mark it Error), keeping message_count true.</item>
 /// </list>
 /// </summary>
-public sealed class ConversationStore(MySqlDataSource dataSource)
+public sealed class TurnStore(MySqlDataSource dataSource)
 {
     private const int DuplicateKey = 1062;
-
-    /// <summary>
-    /// The store's connection defaults, applied where the connection string is silent. Every unit of work here ends
-    /// its own transaction (COMMIT, or ROLLBACK on any failure) and sets no session state, so resetting each pooled
-    /// connection as it is opened (twice a turn) buys nothing; skipping it raised the data path's throughput by
-    /// about 40% in the bench. The TechEmpower ASP.NET MySQL apps run the same way.
-    /// </summary>
-    public static void ApplyConnectionDefaults(MySqlConnectionStringBuilder connectionString)
-    {
-        if (!connectionString.ContainsKey("Connection Reset"))
-        {
-            connectionString.ConnectionReset = false;
-        }
-    }
 
     public async Task<BeginTurnResult> BeginTurnAsync(
         long userId, string? conversationId, string messageId, string message, int tokenCount, TimeSpan abandonedAfter,
@@ -125,9 +73,9 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             START TRANSACTION;
             SELECT user_id, last_message_no FROM conversation_store WHERE conv_id = @conv FOR UPDATE;
             SELECT m.role, m.message_no, m.message, m.Status,
-                   TIMESTAMPDIFF(MICROSECOND, m.updated_at, UTC_TIMESTAMP(6)),
-                   c.message_count, r.message_id, r.message, r.token_count, r.elapsed_time, r.model,
-                   r.input_tokens, r.output_tokens, r.finish_reason, r.time_to_first_token
+                   TIMESTAMPDIFF(MICROSECOND, m.updated_at, UTC_TIMESTAMP(6)) AS age_us,
+                   c.message_count, r.message_id AS reply_id, r.message AS reply, r.token_count AS reply_tokens,
+                   r.elapsed_time, r.model, r.input_tokens, r.output_tokens, r.finish_reason, r.time_to_first_token
             FROM message_store m
             JOIN conversation_store c ON c.conv_id = m.conv_id
             LEFT JOIN message_store r ON r.conv_id = m.conv_id AND r.message_no = m.message_no + 1 AND r.role = 'assistant'
@@ -144,29 +92,29 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
         {
             if (await reader.ReadAsync(cancellationToken))
             {
-                owner = reader.GetInt64(0);
-                lastMessageNo = reader.GetInt32(1);
+                owner = reader.GetInt64("user_id");
+                lastMessageNo = reader.GetInt32("last_message_no");
             }
             await reader.NextResultAsync(cancellationToken);
             if (await reader.ReadAsync(cancellationToken))
             {
                 existing = new ExistingMessage(
-                    Role: reader.GetString(0),
-                    MessageNo: reader.GetInt32(1),
-                    Message: reader.GetString(2),
-                    Status: Enum.Parse<MessageStatus>(reader.GetString(3)),
-                    Age: TimeSpan.FromMicroseconds(reader.GetInt64(4)),
-                    MessageCount: reader.GetInt32(5),
-                    Reply: reader.IsDBNull(6) ? null : new ReplyRecord(
-                        MessageId: reader.GetString(6),
-                        Text: reader.GetString(7),
-                        TokenCount: reader.IsDBNull(8) ? 0 : reader.GetInt32(8),
-                        ElapsedMs: reader.IsDBNull(9) ? 0 : reader.GetInt32(9),
-                        Model: NullableString(reader, 10),
-                        InputTokens: NullableInt(reader, 11),
-                        OutputTokens: NullableInt(reader, 12),
-                        FinishReason: NullableString(reader, 13),
-                        TimeToFirstTokenMs: NullableInt(reader, 14)));
+                    Role: reader.GetString("role"),
+                    MessageNo: reader.GetInt32("message_no"),
+                    Message: reader.GetString("message"),
+                    Status: reader.GetStatus("Status"),
+                    Age: TimeSpan.FromMicroseconds(reader.GetInt64("age_us")),
+                    MessageCount: reader.GetInt32("message_count"),
+                    Reply: reader.GetNullableString("reply_id") is { } replyId ? new ReplyRecord(
+                        MessageId: replyId,
+                        Text: reader.GetString("reply"),
+                        TokenCount: reader.GetNullableInt32("reply_tokens") ?? 0,
+                        ElapsedMs: reader.GetNullableInt32("elapsed_time") ?? 0,
+                        Model: reader.GetNullableString("model"),
+                        InputTokens: reader.GetNullableInt32("input_tokens"),
+                        OutputTokens: reader.GetNullableInt32("output_tokens"),
+                        FinishReason: reader.GetNullableString("finish_reason"),
+                        TimeToFirstTokenMs: reader.GetNullableInt32("time_to_first_token")) : null);
             }
         }
 
@@ -265,7 +213,9 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             var messages = new List<ContextMessage>();
             while (await reader.ReadAsync(cancellationToken))
             {
-                messages.Add(new ContextMessage(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), NullableInt(reader, 3)));
+                messages.Add(new ContextMessage(
+                    reader.GetString("role"), reader.GetString("message"), reader.GetInt32("message_no"),
+                    reader.GetNullableInt32("token_count")));
             }
             return messages;
         }, cancellationToken);
@@ -325,7 +275,7 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             {
                 if (await reader.ReadAsync(cancellationToken))
                 {
-                    messageCount = reader.GetInt32(0);
+                    messageCount = reader.GetInt32("message_count");
                 }
             }
             return messageCount;
@@ -369,60 +319,6 @@ public sealed class ConversationStore(MySqlDataSource dataSource)
             return await command.ExecuteScalarAsync(cancellationToken) is string status ? Enum.Parse<MessageStatus>(status) : (MessageStatus?)null;
         }, cancellationToken);
     }
-
-    /// <summary>A conversation with every stored message in order, or null when it does not exist or is not the given user's.</summary>
-    public async Task<Conversation?> GetConversationAsync(string conversationId, long? userId, CancellationToken cancellationToken)
-    {
-        const string sql = """
-            SELECT user_id, message_count FROM conversation_store WHERE conv_id = @conv;
-            SELECT role, message, message_no, message_id, Status, elapsed_time, created_at,
-                   model, input_tokens, output_tokens, finish_reason, time_to_first_token, error_code
-            FROM message_store WHERE conv_id = @conv ORDER BY message_no;
-            """;
-        return await dataSource.RunAsync(async connection =>
-        {
-            await using var command = new MySqlCommand(sql, connection);
-            command.Parameters.AddWithValue("@conv", conversationId);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken) || (userId is { } user && reader.GetInt64(0) != user))
-            {
-                return null;
-            }
-            var messageCount = reader.GetInt32(1);
-            await reader.NextResultAsync(cancellationToken);
-            return new Conversation(conversationId, messageCount, await ReadMessagesAsync(reader, cancellationToken));
-        }, cancellationToken);
-    }
-
-    // Reads the rest of the reader's current result set as messages.
-    private static async Task<List<StoredMessage>> ReadMessagesAsync(MySqlDataReader reader, CancellationToken cancellationToken)
-    {
-        var messages = new List<StoredMessage>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            messages.Add(ReadMessage(reader));
-        }
-        return messages;
-    }
-
-    private static StoredMessage ReadMessage(MySqlDataReader reader) => new(
-        Role: reader.GetString(0),
-        Message: reader.GetString(1),
-        MessageNo: reader.GetInt32(2),
-        MessageId: reader.GetString(3),
-        Status: Enum.Parse<MessageStatus>(reader.GetString(4)),
-        ElapsedMs: NullableInt(reader, 5),
-        CreatedAt: DateTime.SpecifyKind(reader.GetDateTime(6), DateTimeKind.Utc),
-        Model: NullableString(reader, 7),
-        InputTokens: NullableInt(reader, 8),
-        OutputTokens: NullableInt(reader, 9),
-        FinishReason: NullableString(reader, 10),
-        TimeToFirstTokenMs: NullableInt(reader, 11),
-        ErrorCode: NullableString(reader, 12));
-
-    private static int? NullableInt(MySqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt32(ordinal);
-
-    private static string? NullableString(MySqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     private sealed record ExistingMessage(
         string Role, int MessageNo, string Message, MessageStatus Status, TimeSpan Age, int MessageCount, ReplyRecord? Reply);

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace ChatBackend.ApiService.Chat;
+namespace ChatBackend.ApiService.Data;
 
 /// <summary>Server-made ids from a cryptographic source, so that no id can be guessed from another.</summary>
 public static class Ids

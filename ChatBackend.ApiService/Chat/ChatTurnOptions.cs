@@ -2,7 +2,8 @@ using System.ComponentModel.DataAnnotations;
 
 namespace ChatBackend.ApiService.Chat;
 
-public sealed class ChatOptions
+/// <summary>The <c>Chat</c> section: the prompt, the limits and the time budget of a turn.</summary>
+public sealed class ChatTurnOptions
 {
     public const string SectionName = "Chat";
 

@@ -1,0 +1,102 @@
+using ChatBackend.ApiService.Chat;
+using ChatBackend.ApiService.Data;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace ChatBackend.ApiService.Apis;
+
+/// <summary>
+/// The one place where an outcome or an exception becomes problem details (status, title, the fields it names), for
+/// every endpoint, the exception handler and the event stream alike.
+/// </summary>
+public static class Problems
+{
+    private const string StoredForRetry =
+        "The message is stored; send it again with the same conversation_id and message_id to retry.";
+
+    /// <summary>Seconds a client should wait before trying again when the database is unavailable.</summary>
+    public const int DatabaseRetryAfterSeconds = 5;
+
+    /// <summary>The problem details of a turn that did not produce a reply.</summary>
+    public static ProblemHttpResult For(TurnOutcome outcome) => outcome switch
+    {
+        TurnOutcome.ConversationNotFound => ConversationNotFound(),
+        TurnOutcome.StillInProgress(var conversationId, var messageId) => Turn(
+            StatusCodes.Status409Conflict, "Message is still being answered",
+            "A message with this message_id is being answered now; send it again once that has finished.",
+            conversationId, messageId),
+        TurnOutcome.MessageIdReused(var conversationId, var messageId) => Turn(
+            StatusCodes.Status409Conflict, "message_id already used",
+            "This message_id was already used in this conversation for a different message.",
+            conversationId, messageId),
+        TurnOutcome.ModelFailed(var conversationId, var messageId, var reason) => Turn(
+            StatusCodes.Status502BadGateway, "The model provider failed",
+            $"{reason} {StoredForRetry}",
+            conversationId, messageId),
+        TurnOutcome.ModelTimedOut(var conversationId, var messageId) => Turn(
+            StatusCodes.Status504GatewayTimeout, "The model provider timed out",
+            $"The model did not answer in time. {StoredForRetry}",
+            conversationId, messageId),
+        TurnOutcome.ServerStopping(var conversationId, var messageId) => Turn(
+            StatusCodes.Status503ServiceUnavailable, "The server is shutting down",
+            $"The server stopped before the model answered. {StoredForRetry}",
+            conversationId, messageId),
+        TurnOutcome.Cancelled(var conversationId, var messageId, _) => Turn(
+            StatusCodes.Status409Conflict, "The reply was cancelled",
+            "The reply was stopped by a cancel; what was generated is stored with status Cancelled. Send the message " +
+            "again with the same message_id for a new reply.",
+            conversationId, messageId),
+        _ => throw new InvalidOperationException($"A turn outcome with a reply has no problem: {outcome.GetType().Name}."),
+    };
+
+    /// <summary>A cancel that found the message, but no reply being generated for it.</summary>
+    public static ProblemHttpResult NotRunning(string conversationId, string messageId, MessageStatus status) => Turn(
+        StatusCodes.Status409Conflict, "Message is not being answered",
+        $"No reply is being generated for this message here; its status is {status}.", conversationId, messageId,
+        ("status", status.ToString()));
+
+    public static ProblemHttpResult ConversationNotFound() => TypedResults.Problem(
+        statusCode: StatusCodes.Status404NotFound,
+        title: "Conversation not found",
+        detail: "No conversation with this conversation_id exists for this user_id.",
+        extensions: new Dictionary<string, object?> { ["field"] = ChatMessageInput.ConversationIdField });
+
+    public static ProblemHttpResult MessageNotFound() => TypedResults.Problem(
+        statusCode: StatusCodes.Status404NotFound,
+        title: "Message not found",
+        detail: "No message with this message_id exists in this user's conversation.",
+        extensions: new Dictionary<string, object?> { ["field"] = ChatMessageInput.MessageIdField });
+
+    /// <summary>
+    /// An exception as the client may see it: an unavailable database is a 503, anything else a bare 500. Never the
+    /// exception's text, SQL or a connection string.
+    /// </summary>
+    public static ProblemDetails ForException(Exception exception) => ChatDatabase.IsUnavailable(exception)
+        ? new ProblemDetails
+        {
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Title = "The database is unavailable",
+            Detail = "Nothing was lost that was acknowledged; try again shortly.",
+        }
+        : new ProblemDetails
+        {
+            Status = StatusCodes.Status500InternalServerError,
+            Title = "An unexpected error occurred",
+        };
+
+    private static ProblemHttpResult Turn(
+        int status, string title, string detail, string conversationId, string messageId, (string Name, object Value)? extra = null)
+    {
+        var extensions = new Dictionary<string, object?>
+        {
+            ["field"] = ChatMessageInput.MessageIdField,
+            ["conversation_id"] = conversationId,
+            ["message_id"] = messageId,
+        };
+        if (extra is var (name, value))
+        {
+            extensions[name] = value;
+        }
+        return TypedResults.Problem(statusCode: status, title: title, detail: detail, extensions: extensions);
+    }
+}

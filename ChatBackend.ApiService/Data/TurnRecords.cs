@@ -1,0 +1,35 @@
+namespace ChatBackend.ApiService.Data;
+
+public enum MessageStatus
+{
+    Pending,
+    Success,
+    Error,
+    Cancelled,
+}
+
+/// <summary>A turn whose user message is stored as Pending, with the number of its reply reserved.</summary>
+public sealed record StartedTurn(string ConversationId, string MessageId, int MessageNo, bool IsNewConversation)
+{
+    public int ReplyNo => MessageNo + 1;
+}
+
+/// <summary>A reply as stored: its text and what OpenAI's Response object records of it.</summary>
+public sealed record ReplyRecord(
+    string MessageId, string Text, int TokenCount, int ElapsedMs, string? Model, int? InputTokens, int? OutputTokens,
+    string? FinishReason, int? TimeToFirstTokenMs);
+
+/// <summary>A turn that was answered: its stored reply and the conversation's message count after it.</summary>
+public sealed record AnsweredTurn(string ConversationId, string MessageId, ReplyRecord Reply, int MessageCount);
+
+public abstract record BeginTurnResult
+{
+    public sealed record Started(StartedTurn Turn) : BeginTurnResult;
+    public sealed record AlreadyAnswered(AnsweredTurn Turn) : BeginTurnResult;
+    public sealed record ConversationNotFound : BeginTurnResult;
+    public sealed record StillInProgress : BeginTurnResult;
+    public sealed record MessageIdReused : BeginTurnResult;
+}
+
+/// <summary>An answered message of a conversation as the prompt needs it.</summary>
+public sealed record ContextMessage(string Role, string Message, int MessageNo, int? TokenCount);
