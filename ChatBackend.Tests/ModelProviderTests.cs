@@ -208,6 +208,37 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         Assert.Equal("timeout", stored.Str("error"));
     }
 
+    [Fact]
+    public async Task AProviderThatKeepsFailingUntilTheTimeRunsOutIsA502NamingItsFailureNotA504()
+    {
+        // Retry-After paces the attempts (t = 0 s, 2 s), so the 3-s limit falls in the wait after the second 500.
+        using var client = StartApi(new() { ["Chat:Timeout"] = "00:00:03", ["Chat:MaxRetries"] = "10" });
+        Fake.Enqueue(new FakeReply.Status(500, RetryAfter: "2"), new FakeReply.Status(500, RetryAfter: "2"));
+
+        using var response = await client.SendJsonAsync("hello", Chat.NewUserId(), Chat.NewMessageId());
+
+        var problem = await response.ExpectAsync(HttpStatusCode.BadGateway);
+        Assert.Contains("HTTP 500", problem.Str("detail"));
+        Assert.Equal(2, Fake.Requests.Count);
+        var stored = Assert.Single((await client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages").EnumerateArray());
+        Assert.Equal("Error", stored.Str("status"));
+        Assert.Equal("provider_error", stored.Str("error"));
+    }
+
+    [Fact]
+    public async Task AFailureThenAnAttemptStillRunningWhenTheTimeRunsOutIsA504()
+    {
+        using var client = StartApi(new() { ["Chat:Timeout"] = "00:00:02", ["Chat:MaxRetries"] = "10" });
+        Fake.Enqueue(new FakeReply.Status(500, RetryAfter: "1"), new FakeReply.Text(["too late"], Delay: TimeSpan.FromSeconds(10)));
+
+        using var response = await client.SendJsonAsync("hello", Chat.NewUserId(), Chat.NewMessageId());
+
+        var problem = await response.ExpectAsync(HttpStatusCode.GatewayTimeout);
+        Assert.Equal(2, Fake.Requests.Count);
+        var stored = Assert.Single((await client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages").EnumerateArray());
+        Assert.Equal("timeout", stored.Str("error"));
+    }
+
     [Theory]
     [InlineData("malformed JSON", "provider_error")]
     [InlineData("empty reply", "empty_reply")]

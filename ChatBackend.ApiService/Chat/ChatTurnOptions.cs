@@ -16,7 +16,10 @@ public sealed class ChatTurnOptions
     [Range(0.0, 2.0)]
     public float Temperature { get; set; } = 0.7f;
 
-    /// <summary>How long one model call may take before the turn fails with 504.</summary>
+    /// <summary>
+    /// How long a turn's model call may take, retries included: running out while the provider is being waited on is a
+    /// 504; running out while its answers kept failing is a 502.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -131,7 +131,7 @@ public sealed partial class ChatTurnService(
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
         {
-            return await EndEarlyAsync(run, stopwatch, partialReply: "");
+            return await EndEarlyAsync(run, stopwatch, partialReply: "", providerFailure: null);
         }
         catch (Exception exception)
         {
@@ -143,6 +143,7 @@ public sealed partial class ChatTurnService(
         var prompt = prompts.Build(history, request.Message, request.TokenCount);
         var chatOptions = new AiChatOptions { MaxOutputTokens = settings.MaxOutputTokens, Temperature = settings.Temperature };
         var generated = new StringBuilder();
+        var attempts = ProviderAttempts.Begin();
         int? timeToFirstTokenMs = null;
         ChatResponse response;
         try
@@ -169,7 +170,7 @@ public sealed partial class ChatTurnService(
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
         {
-            return await EndEarlyAsync(run, stopwatch, generated.ToString());
+            return await EndEarlyAsync(run, stopwatch, generated.ToString(), attempts.FailureNotRetried);
         }
         catch (Exception exception)
         {
@@ -212,8 +213,9 @@ public sealed partial class ChatTurnService(
         return new TurnOutcome.Answered(new AnsweredTurn(turn.ConversationId, turn.MessageId, reply, messageCount));
     }
 
-    // The turn's token fired: an explicit cancel, the host stopping, or the turn's time limit.
-    private async Task<TurnOutcome> EndEarlyAsync(TurnRun run, Stopwatch stopwatch, string partialReply)
+    // The turn's token fired: an explicit cancel, the host stopping, or the turn's time limit. A time limit that
+    // ended the retries of a failing provider is the provider's failure; one that cut a call short is a timeout.
+    private async Task<TurnOutcome> EndEarlyAsync(TurnRun run, Stopwatch stopwatch, string partialReply, string? providerFailure)
     {
         var turn = run.Turn;
         if (run.CancelRequested)
@@ -229,6 +231,12 @@ public sealed partial class ChatTurnService(
         {
             await FailAsync(turn, stopwatch, "server_stopping", exception: null);
             return new TurnOutcome.ServerStopping(turn.ConversationId, turn.MessageId);
+        }
+        if (providerFailure is not null)
+        {
+            await FailAsync(turn, stopwatch, "provider_error", exception: null);
+            return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId,
+                $"The model provider kept failing ({providerFailure}) until the turn's time ran out.");
         }
         await FailAsync(turn, stopwatch, "timeout", exception: null);
         return new TurnOutcome.ModelTimedOut(turn.ConversationId, turn.MessageId);

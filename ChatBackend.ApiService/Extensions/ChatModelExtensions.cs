@@ -38,10 +38,10 @@ public static partial class ChatModelExtensions
         // RemoveAllResilienceHandlers is marked for evaluation; it is the documented way to replace the handler
         // that ConfigureHttpClientDefaults gives every client.
 #pragma warning disable EXTEXP0001
-        builder.Services.AddHttpClient(HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .RemoveAllResilienceHandlers()
+        var modelHttp = builder.Services.AddHttpClient(HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
-            .AddResilienceHandler("model-retries", (pipeline, context) =>
+        modelHttp.AddResilienceHandler("model-retries", (pipeline, context) =>
             {
                 var chat = context.ServiceProvider.GetRequiredService<IOptions<ChatTurnOptions>>().Value;
                 if (chat.MaxRetries > 0)
@@ -60,6 +60,8 @@ public static partial class ChatModelExtensions
                     });
                 }
             });
+        // Inside the retries, so that it sees each attempt.
+        modelHttp.AddHttpMessageHandler(() => new ProviderAttemptsHandler());
 
         var captureContent = builder.Configuration.GetValue<bool>("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
         builder.Services.AddChatClient(CreateProviderClient)
@@ -101,6 +103,27 @@ public static partial class ChatModelExtensions
         // Local servers (Ollama, vLLM, LM Studio) need no key, but the SDK wants one.
         var client = new OpenAIClient(new ApiKeyCredential(connection.Key ?? "no-key"), options);
         return client.GetChatClient(connection.Model).AsIChatClient();
+    }
+
+    // Records each attempt in the turn's ProviderAttempts: whether the provider answered, failed, or is being waited on.
+    private sealed class ProviderAttemptsHandler : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var attempts = ProviderAttempts.Current;
+            attempts?.Started();
+            try
+            {
+                var response = await base.SendAsync(request, cancellationToken);
+                attempts?.Ended(response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}");
+                return response;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                attempts?.Ended(exception.GetType().Name);
+                throw;
+            }
+        }
     }
 
     // Says at start which model answers, so that an unconfigured server is noticed before its first reply.
