@@ -6,7 +6,6 @@ using ChatBackend.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.Tokenizers;
-using MySqlConnector;
 
 namespace ChatBackend.Tests;
 
@@ -326,14 +325,5 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         Assert.Equal(FakeOpenAIServer.PromptTokens, usage.Int("input_tokens"));
         Assert.Equal(FakeOpenAIServer.CompletionTokens, usage.Int("output_tokens"));
         Assert.Equal(FakeOpenAIServer.PromptTokens + FakeOpenAIServer.CompletionTokens, usage.Int("total_tokens"));
-    }
-
-    private async Task<long> ScalarAsync(string sql, object value)
-    {
-        await using var connection = new MySqlConnection(ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new MySqlCommand(sql, connection);
-        command.Parameters.AddWithValue(value is string ? "@mid" : "@user", value);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -17,7 +17,7 @@ public sealed class OpenApiTests(DatabaseFixture database)
 
         var send = paths.GetProperty("/chat-message").GetProperty("post");
         Assert.Equal(
-            ["200", "400", "404", "409", "502", "503", "504"],
+            ["200", "400", "404", "409", "422", "502", "503", "504"],
             send.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
         var content = send.GetProperty("requestBody").GetProperty("content");
         Assert.True(content.TryGetProperty("application/json", out _));
@@ -25,13 +25,16 @@ public sealed class OpenApiTests(DatabaseFixture database)
         Assert.Equal(
             ["conversation_id", "message", "message_count", "message_id", "user_id"],
             send.GetProperty("parameters").EnumerateArray().Where(p => p.Str("in") == "query").Select(p => p.Str("name")).Order());
+        Assert.Equal(
+            ["Idempotency-Key"],
+            send.GetProperty("parameters").EnumerateArray().Where(p => p.Str("in") == "header").Select(p => p.Str("name")));
 
         var stream = paths.GetProperty("/chat-message/stream").GetProperty("post");
         Assert.True(stream.GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty("text/event-stream", out _));
         Assert.Contains("event: start", stream.Str("description"));
         Assert.Contains("event: delta", stream.Str("description"));
         Assert.Contains("event: done", stream.Str("description"));
-        Assert.Equal(5, stream.GetProperty("parameters").GetArrayLength());
+        Assert.Equal(6, stream.GetProperty("parameters").GetArrayLength());
         var cancel = paths.GetProperty("/chat-message/cancel").GetProperty("post");
         Assert.Equal(
             ["conversation_id", "message_id", "user_id"],

@@ -19,9 +19,10 @@ public static class ChatApi
                 "query string); a body field wins over the same query field. message_id is the idempotency key within " +
                 "a conversation: sending it again returns the stored reply without calling the model again.")
             .Accepts<ChatMessageBody>("application/json", "application/x-www-form-urlencoded")
-            .WithMetadata(QueryStringFieldsMetadata.Send)
+            .WithMetadata(QueryStringFieldsMetadata.Send, IdempotencyKeyMetadata.Instance)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status502BadGateway)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .ProducesProblem(StatusCodes.Status504GatewayTimeout);
@@ -31,9 +32,10 @@ public static class ChatApi
             .WithSummary("Send a message and receive the reply as server-sent events while it is generated")
             .WithDescription(ChatEventStream.FormatDescription)
             .Accepts<ChatMessageBody>("application/json", "application/x-www-form-urlencoded")
-            .WithMetadata(QueryStringFieldsMetadata.Send)
+            .WithMetadata(QueryStringFieldsMetadata.Send, IdempotencyKeyMetadata.Instance)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         app.MapPost("/chat-message/cancel", CancelMessageAsync)

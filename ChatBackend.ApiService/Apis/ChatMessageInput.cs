@@ -13,15 +13,26 @@ public sealed partial class ChatMessageInput
     public const string MessageCountField = "message_count";
     public const string ConversationIdField = "conversation_id";
 
+    /// <summary>The IETF httpapi draft's header: the same key from the same user within 24 hours is the same turn.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
     private static readonly string[] Fields = [MessageField, UserIdField, MessageIdField, MessageCountField, ConversationIdField];
 
     private readonly RequestFields _fields;
+    private readonly string[] _idempotencyKeys;
 
-    private ChatMessageInput(RequestFields fields) => _fields = fields;
+    private ChatMessageInput(RequestFields fields, string[] idempotencyKeys)
+    {
+        _fields = fields;
+        _idempotencyKeys = idempotencyKeys;
+    }
 
-    public static ChatMessageInput From(IEnumerable<KeyValuePair<string, string?>> values) => new(RequestFields.From(Fields, values));
+    public static ChatMessageInput From(IEnumerable<KeyValuePair<string, string?>> values, params string[] idempotencyKeys) =>
+        new(RequestFields.From(Fields, values), idempotencyKeys);
 
-    public static async ValueTask<ChatMessageInput> BindAsync(HttpContext context) => new(await RequestFields.ReadAsync(context, Fields));
+    public static async ValueTask<ChatMessageInput> BindAsync(HttpContext context) => new(
+        await RequestFields.ReadAsync(context, Fields),
+        context.Request.Headers.TryGetValue(IdempotencyKeyHeader, out var keys) ? [.. keys.Select(key => key ?? "")] : []);
 
     public static bool IsMessageId(string value) => MessageIdPattern().IsMatch(value);
 
@@ -57,6 +68,8 @@ public sealed partial class ChatMessageInput
             errors[MessageCountField] = ["The message_count field must be a whole number when it is given."];
         }
 
+        var idempotencyKey = IdempotencyKey(errors);
+
         if (errors.Count > 0)
         {
             return false;
@@ -67,10 +80,40 @@ public sealed partial class ChatMessageInput
             message!,
             userId,
             messageId,
-            string.IsNullOrWhiteSpace(conversationId) ? null : conversationId.Trim());
+            string.IsNullOrWhiteSpace(conversationId) ? null : conversationId.Trim(),
+            IdempotencyKey: idempotencyKey);
         return true;
+    }
+
+    // One key of 1 to 255 printable ASCII characters, as the draft's quoted string or bare (as most clients send it).
+    private string? IdempotencyKey(Dictionary<string, string[]> errors)
+    {
+        if (_idempotencyKeys is [])
+        {
+            return null;
+        }
+        // A comma outside quotes is a list of keys (several headers arrive as one line joined by commas).
+        var key = _idempotencyKeys is [var only] ? only.Trim() : null;
+        if (key is ['"', .. var quoted, '"'])
+        {
+            key = quoted;
+        }
+        else if (key?.Contains(',') == true)
+        {
+            key = null;
+        }
+        if (key is null || !IdempotencyKeyPattern().IsMatch(key))
+        {
+            errors[IdempotencyKeyHeader] =
+                ["The Idempotency-Key header must be one key of 1 to 255 printable ASCII characters, quoted or not (a comma only in quotes)."];
+            return null;
+        }
+        return key;
     }
 
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}$")]
     private static partial Regex MessageIdPattern();
+
+    [GeneratedRegex("^[!-~]([ -~]{0,253}[!-~])?$")]
+    private static partial Regex IdempotencyKeyPattern();
 }

@@ -29,6 +29,11 @@ public static class Problems
             StatusCodes.Status409Conflict, "message_id already used",
             "This message_id was already used in this conversation for a different message.",
             conversationId, messageId),
+        TurnOutcome.IdempotencyKeyReused => TypedResults.Problem(
+            statusCode: StatusCodes.Status422UnprocessableEntity,
+            title: "Idempotency-Key already used",
+            detail: "This Idempotency-Key was used in the last 24 hours for a different request; use a new key for a new request.",
+            extensions: new Dictionary<string, object?> { ["field"] = ChatMessageInput.IdempotencyKeyHeader }),
         TurnOutcome.ModelFailed(var conversationId, var messageId, var reason) => Turn(
             StatusCodes.Status502BadGateway, "The model provider failed",
             $"{reason} {StoredForRetry}",

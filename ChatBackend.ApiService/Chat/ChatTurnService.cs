@@ -48,7 +48,7 @@ public sealed partial class ChatTurnService(
             var messageId = request.MessageId ?? Ids.NewMessageId();
             var begun = await store.BeginTurnAsync(
                 request.UserId, request.ConversationId, messageId, request.Message, request.TokenCount,
-                settings.AbandonedAfter, cancellationToken);
+                settings.AbandonedAfter, request.Idempotency(), cancellationToken);
 
             if (begun is not BeginTurnResult.Started(var turn))
             {
@@ -56,8 +56,11 @@ public sealed partial class ChatTurnService(
                 return begun switch
                 {
                     BeginTurnResult.AlreadyAnswered(var answered) => new TurnOutcome.Answered(answered),
-                    BeginTurnResult.StillInProgress => new TurnOutcome.StillInProgress(request.ConversationId!, messageId),
-                    BeginTurnResult.MessageIdReused => new TurnOutcome.MessageIdReused(request.ConversationId!, messageId),
+                    BeginTurnResult.StillInProgress(var conversationId, var runningId) =>
+                        new TurnOutcome.StillInProgress(conversationId, runningId),
+                    BeginTurnResult.MessageIdReused(var conversationId, var reusedId) =>
+                        new TurnOutcome.MessageIdReused(conversationId, reusedId),
+                    BeginTurnResult.IdempotencyKeyReused => new TurnOutcome.IdempotencyKeyReused(),
                     _ => new TurnOutcome.ConversationNotFound(),
                 };
             }

@@ -11,6 +11,7 @@ public abstract record TurnOutcome
     public sealed record ConversationNotFound : TurnOutcome;
     public sealed record StillInProgress(string ConversationId, string MessageId) : TurnOutcome;
     public sealed record MessageIdReused(string ConversationId, string MessageId) : TurnOutcome;
+    public sealed record IdempotencyKeyReused : TurnOutcome;
     public sealed record ModelFailed(string ConversationId, string MessageId, string Reason) : TurnOutcome;
     public sealed record ModelTimedOut(string ConversationId, string MessageId) : TurnOutcome;
     public sealed record ServerStopping(string ConversationId, string MessageId) : TurnOutcome;

@@ -1,7 +1,21 @@
+using System.Security.Cryptography;
+using System.Text;
+using ChatBackend.ApiService.Data;
+
 namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
 /// A validated send: what a turn works with. No <see cref="ConversationId"/> starts a conversation; no
 /// <see cref="MessageId"/> lets the server make one. <see cref="TokenCount"/> is the message's cost in tokens.
 /// </summary>
-public sealed record TurnRequest(string Message, long UserId, string? MessageId, string? ConversationId, int TokenCount = 0);
+public sealed record TurnRequest(
+    string Message, long UserId, string? MessageId, string? ConversationId, int TokenCount = 0, string? IdempotencyKey = null)
+{
+    /// <summary>
+    /// The Idempotency-Key with the fingerprint of what it was sent with: the message, the conversation and the
+    /// client's message_id (message_count is not part of the request's meaning).
+    /// </summary>
+    public IdempotencyKey? Idempotency() => IdempotencyKey is { } key
+        ? new IdempotencyKey(key, SHA256.HashData(Encoding.UTF8.GetBytes($"{Message}\0{ConversationId}\0{MessageId}")))
+        : null;
+}

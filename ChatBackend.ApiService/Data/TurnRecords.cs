@@ -27,9 +27,13 @@ public abstract record BeginTurnResult
     public sealed record Started(StartedTurn Turn) : BeginTurnResult;
     public sealed record AlreadyAnswered(AnsweredTurn Turn) : BeginTurnResult;
     public sealed record ConversationNotFound : BeginTurnResult;
-    public sealed record StillInProgress : BeginTurnResult;
-    public sealed record MessageIdReused : BeginTurnResult;
+    public sealed record StillInProgress(string ConversationId, string MessageId) : BeginTurnResult;
+    public sealed record MessageIdReused(string ConversationId, string MessageId) : BeginTurnResult;
+    public sealed record IdempotencyKeyReused : BeginTurnResult;
 }
+
+/// <summary>A client's Idempotency-Key, with the fingerprint of the request it came with.</summary>
+public sealed record IdempotencyKey(string Key, byte[] Fingerprint);
 
 /// <summary>An answered message of a conversation as the prompt needs it.</summary>
 public sealed record ContextMessage(string Role, string Message, int MessageNo, int? TokenCount);

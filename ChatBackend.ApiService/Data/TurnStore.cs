@@ -15,62 +15,177 @@ public sealed class TurnStore(MySqlDataSource dataSource)
 {
     private const int DuplicateKey = 1062;
 
+    /// <summary>
+    /// Stores the user's message as Pending in a new conversation (no <paramref name="conversationId"/>) or an
+    /// existing one, or finds the turn that <paramref name="messageId"/>, or <paramref name="idempotencyKey"/>, named
+    /// before.
+    /// </summary>
     public async Task<BeginTurnResult> BeginTurnAsync(
         long userId, string? conversationId, string messageId, string message, int tokenCount, TimeSpan abandonedAfter,
-        CancellationToken cancellationToken)
+        IdempotencyKey? idempotencyKey, CancellationToken cancellationToken)
     {
-        return await dataSource.RunAsync(async connection => conversationId is null
-            ? await StartConversationAsync(connection, userId, messageId, message, tokenCount, cancellationToken)
-            : await ContinueConversationAsync(
-                connection, userId, conversationId, messageId, message, tokenCount, abandonedAfter, cancellationToken),
+        return await dataSource.RunAsync(async connection => idempotencyKey is not null
+            ? await BeginKeyedTurnAsync(
+                connection, userId, conversationId, messageId, message, tokenCount, abandonedAfter, idempotencyKey, cancellationToken)
+            : conversationId is null
+                ? await StartConversationAsync(connection, userId, messageId, message, tokenCount, cancellationToken)
+                : await ContinueConversationAsync(
+                    connection, userId, conversationId, messageId, message, tokenCount, abandonedAfter, inTransaction: false,
+                    cancellationToken),
             cancellationToken);
     }
 
     // Transactions travel as one batch, START TRANSACTION and COMMIT included, so that a transaction costs one
     // round trip instead of three: the write path is bound by round trips and commits, not by the statements.
+    // A keyed send begins its transaction with the key's claim, and the batch that follows then leaves it out.
+    private const string BeginTransaction = "START TRANSACTION;\n";
 
     private static async Task<BeginTurnResult> StartConversationAsync(
         MySqlConnection connection, long userId, string messageId, string message, int tokenCount,
         CancellationToken cancellationToken)
     {
+        // A fresh id colliding with an existing one is a 1-in-10^18 event; try again rather than fail the send.
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await TryStartConversationAsync(
+                    connection, userId, Ids.NewConversationId(), messageId, message, tokenCount, inTransaction: false,
+                    lastTry: attempt == 3, cancellationToken) is { } started)
+            {
+                return started;
+            }
+        }
+    }
+
+    // Null when the conversation id is taken (the transaction is then rolled back), unless this is the last try.
+    private static async Task<BeginTurnResult?> TryStartConversationAsync(
+        MySqlConnection connection, long userId, string conversationId, string messageId, string message, int tokenCount,
+        bool inTransaction, bool lastTry, CancellationToken cancellationToken)
+    {
         const string sql = """
-            START TRANSACTION;
             INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no, created_at, updated_at)
             VALUES (@conv, @user, 1, 2, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, Status, created_at, updated_at)
             VALUES ('user', @conv, 1, @mid, @message, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             COMMIT;
             """;
-        // A fresh id colliding with an existing one is a 1-in-10^18 event; try again rather than fail the send.
+        const string transaction = BeginTransaction + sql;
+        await using var command = new MySqlCommand(inTransaction ? sql : transaction, connection);
+        command.Parameters.AddWithValue("@conv", conversationId);
+        command.Parameters.AddWithValue("@user", userId);
+        command.Parameters.AddWithValue("@mid", messageId);
+        command.Parameters.AddWithValue("@message", message);
+        command.Parameters.AddWithValue("@tokens", tokenCount);
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, 1, IsNewConversation: true));
+        }
+        catch (MySqlException exception) when (exception.Number == DuplicateKey && !lastTry)
+        {
+            await connection.RollbackAsync();
+            return null;
+        }
+    }
+
+    // A send with an Idempotency-Key: the turn the key named within 24 hours, or a new turn that claims the key in
+    // its own transaction, so that a key is recorded exactly when its turn is. Of two sends with one key at once,
+    // the second waits on the first's claim, then finds it.
+    private static async Task<BeginTurnResult> BeginKeyedTurnAsync(
+        MySqlConnection connection, long userId, string? conversationId, string messageId, string message, int tokenCount,
+        TimeSpan abandonedAfter, IdempotencyKey key, CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
-            var conversationId = Ids.NewConversationId();
-            await using var command = new MySqlCommand(sql, connection);
-            command.Parameters.AddWithValue("@conv", conversationId);
-            command.Parameters.AddWithValue("@user", userId);
-            command.Parameters.AddWithValue("@mid", messageId);
-            command.Parameters.AddWithValue("@message", message);
-            command.Parameters.AddWithValue("@tokens", tokenCount);
-            try
+            var earlier = await FindKeyedTurnAsync(connection, userId, key.Key, cancellationToken);
+            if (earlier is { Expired: false })
             {
-                await command.ExecuteNonQueryAsync(cancellationToken);
-                return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, 1, IsNewConversation: true));
+                return earlier.Fingerprint.AsSpan().SequenceEqual(key.Fingerprint)
+                    ? await ContinueConversationAsync(
+                        connection, userId, earlier.ConversationId, earlier.MessageId, message, tokenCount, abandonedAfter,
+                        inTransaction: false, cancellationToken)
+                    : new BeginTurnResult.IdempotencyKeyReused();
             }
-            catch (MySqlException exception) when (exception.Number == DuplicateKey && attempt < 3)
+
+            var target = conversationId ?? Ids.NewConversationId();
+            var lastTry = attempt == 3;
+            if (await TryClaimKeyAsync(connection, userId, key, target, messageId, replaceExpired: earlier is not null, lastTry, cancellationToken))
             {
-                await connection.RollbackAsync();
+                var begun = conversationId is null
+                    ? await TryStartConversationAsync(
+                        connection, userId, target, messageId, message, tokenCount, inTransaction: true, lastTry, cancellationToken)
+                    : await ContinueConversationAsync(
+                        connection, userId, conversationId, messageId, message, tokenCount, abandonedAfter, inTransaction: true,
+                        cancellationToken);
+                if (begun is not null)
+                {
+                    return begun;
+                }
             }
+        }
+    }
+
+    private static async Task<KeyedTurn?> FindKeyedTurnAsync(
+        MySqlConnection connection, long userId, string key, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            SELECT fingerprint, conv_id, message_id, created_at <= UTC_TIMESTAMP(6) - INTERVAL 1 DAY AS expired
+            FROM idempotency_key WHERE user_id = @user AND idem_key = @key
+            """;
+        await using var command = new MySqlCommand(sql, connection);
+        command.Parameters.AddWithValue("@user", userId);
+        command.Parameters.AddWithValue("@key", key);
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleRow, cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new KeyedTurn(
+            (byte[])reader.GetValue("fingerprint"), reader.GetString("conv_id"), reader.GetString("message_id"),
+            reader.GetBoolean("expired"));
+    }
+
+    // Starts the turn's transaction with the key's row; false (rolled back) when another send holds the key now.
+    private static async Task<bool> TryClaimKeyAsync(
+        MySqlConnection connection, long userId, IdempotencyKey key, string conversationId, string messageId,
+        bool replaceExpired, bool lastTry, CancellationToken cancellationToken)
+    {
+        const string claim = """
+            START TRANSACTION;
+            INSERT INTO idempotency_key (user_id, idem_key, fingerprint, conv_id, message_id, created_at)
+            VALUES (@user, @key, @fingerprint, @conv, @mid, UTC_TIMESTAMP(6));
+            """;
+        const string replace = """
+            START TRANSACTION;
+            DELETE FROM idempotency_key
+            WHERE user_id = @user AND idem_key = @key AND created_at <= UTC_TIMESTAMP(6) - INTERVAL 1 DAY;
+            INSERT INTO idempotency_key (user_id, idem_key, fingerprint, conv_id, message_id, created_at)
+            VALUES (@user, @key, @fingerprint, @conv, @mid, UTC_TIMESTAMP(6));
+            """;
+        await using var command = new MySqlCommand(replaceExpired ? replace : claim, connection);
+        command.Parameters.AddWithValue("@user", userId);
+        command.Parameters.AddWithValue("@key", key.Key);
+        command.Parameters.AddWithValue("@fingerprint", key.Fingerprint);
+        command.Parameters.AddWithValue("@conv", conversationId);
+        command.Parameters.AddWithValue("@mid", messageId);
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return true;
+        }
+        catch (MySqlException exception) when (exception.Number == DuplicateKey && !lastTry)
+        {
+            await connection.RollbackAsync();
+            return false;
         }
     }
 
     private static async Task<BeginTurnResult> ContinueConversationAsync(
         MySqlConnection connection, long userId, string conversationId, string messageId, string message, int tokenCount,
-        TimeSpan abandonedAfter, CancellationToken cancellationToken)
+        TimeSpan abandonedAfter, bool inTransaction, CancellationToken cancellationToken)
     {
         // The conversation row's lock serialises sends into one conversation: numbers are reserved in order and a
         // duplicate message_id is seen by whoever comes second.
         const string lookup = """
-            START TRANSACTION;
             SELECT user_id, last_message_no FROM conversation_store WHERE conv_id = @conv FOR UPDATE;
             SELECT m.role, m.message_no, m.message, m.Status,
                    TIMESTAMPDIFF(MICROSECOND, m.updated_at, UTC_TIMESTAMP(6)) AS age_us,
@@ -81,7 +196,8 @@ public sealed class TurnStore(MySqlDataSource dataSource)
             LEFT JOIN message_store r ON r.conv_id = m.conv_id AND r.message_no = m.message_no + 1 AND r.role = 'assistant'
             WHERE m.conv_id = @conv AND m.message_id = @mid;
             """;
-        await using var command = new MySqlCommand(lookup, connection);
+        const string transaction = BeginTransaction + lookup;
+        await using var command = new MySqlCommand(inTransaction ? lookup : transaction, connection);
         command.Parameters.AddWithValue("@conv", conversationId);
         command.Parameters.AddWithValue("@mid", messageId);
 
@@ -157,7 +273,7 @@ public sealed class TurnStore(MySqlDataSource dataSource)
         BeginTurnResult? answer = null;
         if (existing.Role != "user" || !string.Equals(existing.Message, message, StringComparison.Ordinal))
         {
-            answer = new BeginTurnResult.MessageIdReused();
+            answer = new BeginTurnResult.MessageIdReused(conversationId, messageId);
         }
         else if (existing is { Status: MessageStatus.Success, Reply: { } reply })
         {
@@ -165,7 +281,7 @@ public sealed class TurnStore(MySqlDataSource dataSource)
         }
         else if (existing.Status == MessageStatus.Pending && existing.Age <= abandonedAfter)
         {
-            answer = new BeginTurnResult.StillInProgress();
+            answer = new BeginTurnResult.StillInProgress(conversationId, messageId);
         }
         if (answer is not null)
         {
@@ -319,6 +435,8 @@ public sealed class TurnStore(MySqlDataSource dataSource)
             return await command.ExecuteScalarAsync(cancellationToken) is string status ? Enum.Parse<MessageStatus>(status) : (MessageStatus?)null;
         }, cancellationToken);
     }
+
+    private sealed record KeyedTurn(byte[] Fingerprint, string ConversationId, string MessageId, bool Expired);
 
     private sealed record ExistingMessage(
         string Role, int MessageNo, string Message, MessageStatus Status, TimeSpan Age, int MessageCount, ReplyRecord? Reply);

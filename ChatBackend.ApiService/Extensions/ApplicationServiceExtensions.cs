@@ -32,6 +32,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.Services.AddOpenApi(options => options
             .AddOperationTransformer(QueryStringFieldsMetadata.AddQueryParameters)
+            .AddOperationTransformer(IdempotencyKeyMetadata.AddHeaderParameter)
             .AddDocumentTransformer(HealthEndpointsDocument.Add));
         return builder;
     }

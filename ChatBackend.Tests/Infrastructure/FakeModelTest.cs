@@ -1,3 +1,5 @@
+using MySqlConnector;
+
 namespace ChatBackend.Tests.Infrastructure;
 
 /// <summary>
@@ -39,6 +41,16 @@ public abstract class FakeModelTest(DatabaseFixture database, string databasePre
         var api = new ApiFactory(ConnectionString, settings: all, configureServices: configureServices);
         _apis.Add(api);
         return api;
+    }
+
+    /// <summary>One number from this test's database; <paramref name="value"/> is @mid when a string, else @user.</summary>
+    protected async Task<long> ScalarAsync(string sql, object value)
+    {
+        await using var connection = new MySqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new MySqlCommand(sql, connection);
+        command.Parameters.AddWithValue(value is string ? "@mid" : "@user", value);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public async Task DisposeAsync()

@@ -26,7 +26,7 @@ const int TokenCount = 20; // what the API stores with each message; counting is
 async Task<string> TurnAsync(long userId, string? conversationId, string message)
 {
     var begun = (BeginTurnResult.Started)await store.BeginTurnAsync(
-        userId, conversationId, $"m-{Guid.NewGuid():n}", message, TokenCount, abandonedAfter, CancellationToken.None);
+        userId, conversationId, $"m-{Guid.NewGuid():n}", message, TokenCount, abandonedAfter, idempotencyKey: null, CancellationToken.None);
     if (conversationId is not null)
     {
         await store.GetContextAsync(begun.Turn.ConversationId, begun.Turn.MessageNo, 200, CancellationToken.None);
