@@ -42,39 +42,3 @@ public sealed class WritePathTests(DatabaseFixture database)
         Assert.All(replies, reply => Assert.StartsWith("echo: held ", reply.Str("message")));
     }
 }
-
-[Collection(DatabaseCollection.Name)]
-public sealed class ShutdownTests(DatabaseFixture database)
-{
-    [Fact]
-    public async Task AServerStoppingDuringTheModelCallAnswers503AndKeepsTheMessageForARetry()
-    {
-        var connectionString = await database.CreateMigratedDatabaseAsync("stopping");
-        var model = new ScriptedChatClient();
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        model.Behaviour = async (_, cancellationToken) =>
-        {
-            entered.TrySetResult();
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-            return "never";
-        };
-        var api = new ApiFactory(connectionString, model);
-        // A client of our own: the factory disposes the clients it made when it stops, which would cut the request.
-        using var client = new HttpClient { BaseAddress = api.CreateHttpClient().BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-
-        var send = client.SendJsonAsync("interrupted", Chat.NewUserId(), "stop-1");
-        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        var stopping = api.DisposeAsync().AsTask();
-        using var response = await send;
-        await stopping;
-
-        var problem = await response.ExpectAsync(HttpStatusCode.ServiceUnavailable);
-        Assert.Equal("stop-1", problem.Str("message_id"));
-        await using var connection = new MySqlConnector.MySqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new MySqlConnector.MySqlCommand(
-            "SELECT Status FROM message_store WHERE conv_id = @conv AND message_id = 'stop-1'", connection);
-        command.Parameters.AddWithValue("@conv", problem.Str("conversation_id"));
-        Assert.Equal("Error", await command.ExecuteScalarAsync());
-    }
-}

@@ -64,6 +64,16 @@ public sealed record StreamStart(
     [property: JsonPropertyName("conversation_id")] string ConversationId,
     [property: JsonPropertyName("message_id")] string MessageId);
 
+/// <summary>The last event of a stream whose reply could not be finished here: the client should send it again.</summary>
+public sealed record StreamResume(
+    [property: JsonPropertyName("conversation_id")] string ConversationId,
+    [property: JsonPropertyName("message_id")] string MessageId,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("detail")] string Detail)
+{
+    public const string ServerStopping = "server_stopping";
+}
+
 /// <summary>One piece of a streamed reply.</summary>
 public sealed record StreamDelta([property: JsonPropertyName("text")] string Text);
 

@@ -23,8 +23,10 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         "text/event-stream: `event: start` with {\"conversation_id\", \"message_id\"}; `event: delta` with " +
         "{\"text\"} for each piece of the reply as it arrives; then `event: done` with {\"conversation_id\", " +
         "\"message_id\", \"reply_message_id\", \"message_count\", \"model\", \"finish_reason\", \"usage\", " +
-        "\"elapsed_ms\", \"time_to_first_token_ms\"}, or `event: error` with a problem-details object (status 502, " +
-        "503, 504 or 409 for a cancelled reply) when the turn fails after the stream began. A `: keepalive` comment " +
+        "\"elapsed_ms\", \"time_to_first_token_ms\"}, or `event: error` with a problem-details object (status 502, 503 when " +
+        "the database failed, 504, or 409 for a cancelled reply) when the turn fails after the stream began, or `event: resume` with " +
+        "{\"conversation_id\", \"message_id\", \"reason\", \"detail\"} when the server shut down before the reply was " +
+        "finished: send the message again with the same ids for the whole reply. A `: keepalive` comment " +
         "is sent after 15 s without data. If the client disconnects, the reply is still generated and stored: read " +
         "it from the history. A message_id that was already answered streams its stored reply as a single delta.";
 
@@ -122,6 +124,12 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         if (outcome is TurnOutcome.Answered(var answered))
         {
             await writer.WriteAsync("done", StreamDone.From(ChatMessageResponse.From(answered)));
+        }
+        else if (outcome is TurnOutcome.ServerStopping(var conversationId, var messageId))
+        {
+            await writer.WriteAsync("resume", new StreamResume(conversationId, messageId, StreamResume.ServerStopping,
+                "This server is shutting down; the reply so far is stored. Send the message again with the same " +
+                "conversation_id and message_id for the whole reply."));
         }
         else
         {

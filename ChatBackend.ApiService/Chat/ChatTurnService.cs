@@ -19,7 +19,6 @@ public sealed partial class ChatTurnService(
     PromptBuilder prompts,
     RunningTurns runningTurns,
     IOptions<ChatTurnOptions> options,
-    IHostApplicationLifetime lifetime,
     ILogger<ChatTurnService> logger)
 {
     public static readonly ActivitySource ActivitySource = new(typeof(ChatTurnService).Assembly.GetName().Name!);
@@ -66,7 +65,7 @@ public sealed partial class ChatTurnService(
             }
 
             activity?.SetTag(ConversationIdEnricher.TagName, turn.ConversationId);
-            var run = new TurnRun(turn, request.UserId, streaming, lifetime.ApplicationStopping, settings.Timeout);
+            var run = new TurnRun(turn, request.UserId, streaming, settings.Timeout);
             runningTurns.Add(run);
             // Task.Run carries this turn's span as the current activity; the request's own flow is left as it was.
             _ = Task.Run(() => run.RunAsync(() => RunAsync(run, request, activity)), CancellationToken.None);
@@ -211,7 +210,8 @@ public sealed partial class ChatTurnService(
         activity?.SetTag("gen_ai.usage.output_tokens", reply.OutputTokens);
         activity?.SetTag(TimeToFirstTokenTag, reply.TimeToFirstTokenMs);
         // Stored even while the host stops: the model's work is done and the client will look for it.
-        var messageCount = await store.CompleteTurnAsync(turn, reply, MessageStatus.Success, reply.ElapsedMs, CancellationToken.None);
+        var messageCount = await store.CompleteTurnAsync(
+            turn, reply, MessageStatus.Success, reply.ElapsedMs, errorCode: null, CancellationToken.None);
         LogTurnAnswered(turn.ConversationId, turn.MessageNo, reply.Model, reply.InputTokens, reply.OutputTokens, reply.ElapsedMs);
         return new TurnOutcome.Answered(new AnsweredTurn(turn.ConversationId, turn.MessageId, reply, messageCount));
     }
@@ -221,18 +221,20 @@ public sealed partial class ChatTurnService(
     private async Task<TurnOutcome> EndEarlyAsync(TurnRun run, Stopwatch stopwatch, string partialReply, string? providerFailure)
     {
         var turn = run.Turn;
+        var elapsedMs = (int)stopwatch.ElapsedMilliseconds;
+        var partial = partialReply.Length == 0 ? null : new ReplyRecord(
+            Ids.NewReplyId(), partialReply, prompts.Count(partialReply), elapsedMs, null, null, null, null, null);
         if (run.CancelRequested)
         {
-            var elapsedMs = (int)stopwatch.ElapsedMilliseconds;
-            var partial = partialReply.Length == 0 ? null : new ReplyRecord(
-                Ids.NewReplyId(), partialReply, prompts.Count(partialReply), elapsedMs, null, null, null, null, null);
             LogTurnCancelled(turn.ConversationId, turn.MessageNo, partialReply.Length, elapsedMs);
-            await store.CompleteTurnAsync(turn, partial, MessageStatus.Cancelled, elapsedMs, CancellationToken.None);
+            await store.CompleteTurnAsync(turn, partial, MessageStatus.Cancelled, elapsedMs, "cancelled", CancellationToken.None);
             return new TurnOutcome.Cancelled(turn.ConversationId, turn.MessageId, partialReply);
         }
         if (run.Stopping)
         {
-            await FailAsync(turn, stopwatch, "server_stopping", exception: null);
+            // Kept as Error with what was generated: a retry with the same message_id replaces it with a whole reply.
+            LogTurnStopped(turn.ConversationId, turn.MessageNo, partialReply.Length, elapsedMs);
+            await store.CompleteTurnAsync(turn, partial, MessageStatus.Error, elapsedMs, "server_stopping", CancellationToken.None);
             return new TurnOutcome.ServerStopping(turn.ConversationId, turn.MessageId);
         }
         if (providerFailure is not null)
@@ -275,6 +277,10 @@ public sealed partial class ChatTurnService(
     [LoggerMessage(Level = LogLevel.Information,
         Message = "The turn of conversation {ConversationId}, message {MessageNo} was answered by {Model} ({InputTokens} tokens in, {OutputTokens} out) in {ElapsedMs} ms.")]
     private partial void LogTurnAnswered(string conversationId, int messageNo, string? model, int? inputTokens, int? outputTokens, int elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "The turn of conversation {ConversationId}, message {MessageNo} was stopped by the server's shutdown after {Characters} characters and {ElapsedMs} ms.")]
+    private partial void LogTurnStopped(string conversationId, int messageNo, int characters, int elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "The turn of conversation {ConversationId}, message {MessageNo} was cancelled after {Characters} characters and {ElapsedMs} ms.")]

@@ -1,33 +1,93 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 
 namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
-/// The turns running in this process, found by conversation and message id for a cancel, and awaited when the host
-/// stops so that each one stores its end (its reply, or Error) before the process exits.
+/// The turns running in this process, found by conversation and message id for a cancel. When the host stops, they get
+/// its shutdown timeout to finish; those that cannot are stopped shortly before it ends, so that they store what they
+/// generated and their responses (a 503, a stream's resume event) still reach the client before the server closes.
 /// </summary>
-public sealed class RunningTurns : IHostedService
+public sealed partial class RunningTurns(
+    IOptions<HostOptions> host, IHostApplicationLifetime lifetime, ILogger<RunningTurns> logger) : IHostedService, IDisposable
 {
-    private readonly ConcurrentDictionary<(string ConversationId, string MessageId), TurnRun> _runs = new();
+    /// <summary>What is kept of the shutdown timeout for storing the stopped turns and ending their responses.</summary>
+    public static readonly TimeSpan EndingReserve = TimeSpan.FromSeconds(2);
 
-    public void Add(TurnRun run) => _runs[(run.Turn.ConversationId, run.Turn.MessageId)] = run;
+    private readonly ConcurrentDictionary<(string ConversationId, string MessageId), TurnRun> _runs = new();
+    private readonly CancellationTokenSource _deadline = new();
+    private CancellationTokenRegistration _onStopping;
+    private CancellationTokenRegistration _onDeadline;
+
+    public void Add(TurnRun run)
+    {
+        _runs[(run.Turn.ConversationId, run.Turn.MessageId)] = run;
+        if (_deadline.IsCancellationRequested)
+        {
+            run.Stop();
+        }
+    }
 
     public void Remove(TurnRun run) => _runs.TryRemove(new((run.Turn.ConversationId, run.Turn.MessageId), run));
 
     public TurnRun? Find(string conversationId, string messageId) => _runs.GetValueOrDefault((conversationId, messageId));
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    // The server stops first and waits for its open requests until the shutdown timeout, so the clock starts when
+    // the host begins stopping, not when this service is told to stop.
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _onDeadline = _deadline.Token.Register(StopUnfinished);
+        _onStopping = lifetime.ApplicationStopping.Register(() =>
+        {
+            var timeout = host.Value.ShutdownTimeout;
+            var grace = timeout > EndingReserve * 2 ? timeout - EndingReserve : timeout / 2;
+            if (!_runs.IsEmpty)
+            {
+                LogDraining(_runs.Count, grace.TotalSeconds);
+            }
+            _deadline.CancelAfter(grace);
+        });
+        return Task.CompletedTask;
+    }
 
-    // The host has signalled ApplicationStopping already, which ends every generation; what is left is storing.
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         try
         {
             await Task.WhenAll(_runs.Values.Select(run => run.Completion)).WaitAsync(cancellationToken);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception)
         {
-            // A turn whose database write failed; its request has reported that already.
+            // A turn whose store failed was reported by its request; a wait that ran out ends here.
         }
     }
+
+    public void Dispose()
+    {
+        _onStopping.Dispose();
+        _onDeadline.Dispose();
+        _deadline.Dispose();
+    }
+
+    private void StopUnfinished()
+    {
+        var unfinished = _runs.Values.ToArray();
+        if (unfinished.Length == 0)
+        {
+            return;
+        }
+        LogStopping(unfinished.Length);
+        foreach (var run in unfinished)
+        {
+            run.Stop();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Shutting down: waiting up to {Seconds} s for the {Count} replies being generated.")]
+    private partial void LogDraining(int count, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Shutting down: {Count} replies could not finish in time; their partial text is stored and their streams told to resume.")]
+    private partial void LogStopping(int count);
 }

@@ -7,19 +7,16 @@ namespace ChatBackend.ApiService.Chat;
 public sealed class TurnRun : IDisposable
 {
     private readonly Channel<string>? _deltas;
-    private readonly CancellationTokenSource _cancellation;
-    private readonly CancellationToken _stopping;
+    private readonly CancellationTokenSource _cancellation = new();
     private readonly TaskCompletionSource<TurnOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public TurnRun(StartedTurn turn, long userId, bool streaming, CancellationToken stopping, TimeSpan timeout)
+    public TurnRun(StartedTurn turn, long userId, bool streaming, TimeSpan timeout)
     {
         Turn = turn;
         UserId = userId;
-        _stopping = stopping;
         // Unbounded, yet never large: a reply is at most Chat:MaxOutputTokens long. Nobody may be reading it any more
         // (the client went away) and the generation must not wait for a reader.
         _deltas = streaming ? Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true }) : null;
-        _cancellation = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         _cancellation.CancelAfter(timeout);
     }
 
@@ -35,16 +32,28 @@ public sealed class TurnRun : IDisposable
     /// <summary>How the turn ended. Faults only when the database failed.</summary>
     public Task<TurnOutcome> Completion => _completion.Task;
 
-    /// <summary>Fires on a cancel, on the turn's time limit and when the host stops.</summary>
+    /// <summary>Fires on a cancel, on the turn's time limit, and when the host stops before the turn could finish.</summary>
     public CancellationToken Token => _cancellation.Token;
 
     public bool CancelRequested { get; private set; }
 
-    public bool Stopping => _stopping.IsCancellationRequested;
+    /// <summary>The host stopped the turn: its shutdown timeout ran out before the reply was finished.</summary>
+    public bool Stopping { get; private set; }
 
     public void Cancel()
     {
         CancelRequested = true;
+        Fire();
+    }
+
+    public void Stop()
+    {
+        Stopping = true;
+        Fire();
+    }
+
+    private void Fire()
+    {
         try
         {
             _cancellation.Cancel();

@@ -338,11 +338,12 @@ public sealed class TurnStore(MySqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Ends a turn as Success with its reply, or as Cancelled with what was generated (if anything). Returns the
-    /// conversation's message count.
+    /// Ends a turn as Success with its reply, or as Cancelled or Error (with <paramref name="errorCode"/>) with what
+    /// was generated, if anything. Returns the conversation's message count.
     /// </summary>
     public async Task<int> CompleteTurnAsync(
-        StartedTurn turn, ReplyRecord? reply, MessageStatus status, int elapsedMs, CancellationToken cancellationToken)
+        StartedTurn turn, ReplyRecord? reply, MessageStatus status, int elapsedMs, string? errorCode,
+        CancellationToken cancellationToken)
     {
         // The conversation row is locked first, exclusively: inserting the reply first would take a shared lock
         // on it (the foreign-key check) and two replies upgrading their shared locks at once deadlock.
@@ -372,7 +373,7 @@ public sealed class TurnStore(MySqlDataSource dataSource)
             command.Parameters.AddWithValue("@conv", turn.ConversationId);
             command.Parameters.AddWithValue("@no", turn.MessageNo);
             command.Parameters.AddWithValue("@status", status.ToString());
-            command.Parameters.AddWithValue("@error", status == MessageStatus.Cancelled ? "cancelled" : null);
+            command.Parameters.AddWithValue("@error", errorCode);
             command.Parameters.AddWithValue("@elapsed", elapsedMs);
             if (reply is not null)
             {
