@@ -117,6 +117,58 @@ public sealed class HealthTests : IAsyncLifetime
         Assert.Equal(4, history.GetProperty("messages").GetArrayLength());
     }
 
+    [Fact]
+    public async Task ASendThatLosesADeadlockRunsAgainAndSucceeds()
+    {
+        var userId = Chat.NewUserId();
+        var conversationId = (await _client.SendOkAsync("before the deadlock", userId)).Str("conversation_id");
+        await using var other = new MySqlConnector.MySqlConnection(_connectionString + ";Pooling=false");
+        await other.OpenAsync();
+        await Execute(other, "CREATE TABLE IF NOT EXISTS deadlock_weight (id INT PRIMARY KEY)");
+
+        // The other transaction is made the heavier (InnoDB rolls back the lighter), takes the conversation's message
+        // rows and the gap after them, so that the send, holding the conversation row, waits to insert its message;
+        // then it asks for the conversation row: a cycle, and the send's transaction is the victim (1213).
+        await Execute(other, "START TRANSACTION");
+        await Execute(other, "INSERT INTO deadlock_weight (id) WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i FROM n");
+        await Execute(other, $"SELECT message_no FROM message_store WHERE conv_id = '{conversationId}' FOR UPDATE");
+        var send = _client.SendJsonAsync("into the deadlock", userId, Chat.NewMessageId(), conversationId);
+        if (await Task.WhenAny(send, WaitForLockWaitAsync(other)) == send)
+        {
+            Assert.Fail($"The send did not wait on the lock: {await (await send).Content.ReadAsStringAsync()}");
+        }
+        await Execute(other, $"SELECT message_count FROM conversation_store WHERE conv_id = '{conversationId}' FOR UPDATE");
+        await Task.Delay(200);
+        await Execute(other, "ROLLBACK");
+
+        using var response = await send.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(4, (await response.ExpectAsync(HttpStatusCode.OK)).Int("message_count"));
+        Assert.Contains("LATEST DETECTED DEADLOCK", await InnoDbStatusAsync(other));
+        Assert.Equal(4, (await _client.HistoryAsync(conversationId)).GetProperty("messages").GetArrayLength());
+    }
+
+    private static async Task WaitForLockWaitAsync(MySqlConnector.MySqlConnection connection)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            await using var command = new MySqlConnector.MySqlCommand(
+                "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'", connection);
+            if (Convert.ToInt64(await command.ExecuteScalarAsync(timeout.Token), System.Globalization.CultureInfo.InvariantCulture) > 0)
+            {
+                return;
+            }
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+
+    private static async Task<string> InnoDbStatusAsync(MySqlConnector.MySqlConnection connection)
+    {
+        await using var command = new MySqlConnector.MySqlCommand("SHOW ENGINE INNODB STATUS", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? reader.GetString("Status") : "";
+    }
+
     private static async Task Execute(MySqlConnector.MySqlConnection connection, string sql)
     {
         await using var command = new MySqlConnector.MySqlCommand(sql, connection);

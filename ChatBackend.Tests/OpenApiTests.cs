@@ -34,7 +34,14 @@ public sealed class OpenApiTests(DatabaseFixture database)
         Assert.Contains("event: start", stream.Str("description"));
         Assert.Contains("event: delta", stream.Str("description"));
         Assert.Contains("event: done", stream.Str("description"));
-        Assert.Equal(6, stream.GetProperty("parameters").GetArrayLength());
+        Assert.Equal(7, stream.GetProperty("parameters").GetArrayLength());
+        Assert.Contains("Last-Event-ID", stream.GetProperty("parameters").EnumerateArray().Select(p => p.Str("name")));
+        var resume = paths.GetProperty("/conversations/{conversation_id}/messages/{message_id}/stream").GetProperty("get");
+        Assert.Equal(["200", "400", "404", "503"], resume.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+        Assert.True(resume.GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty("text/event-stream", out _));
+        Assert.Equal(
+            ["Last-Event-ID", "conversation_id", "last_event_id", "message_id", "user_id"],
+            resume.GetProperty("parameters").EnumerateArray().Select(p => p.Str("name")).Order(StringComparer.Ordinal));
         var cancel = paths.GetProperty("/chat-message/cancel").GetProperty("post");
         Assert.Equal(
             ["conversation_id", "message_id", "user_id"],

@@ -9,6 +9,9 @@ namespace ChatBackend.ApiService.Apis;
 
 public static class ChatApi
 {
+    /// <summary>The header a client resumes a stream with (the id of the last event it received).</summary>
+    public const string LastEventIdHeader = "Last-Event-ID";
+
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/chat-message", SendMessageAsync)
@@ -36,6 +39,19 @@ public static class ChatApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        app.MapGet("/conversations/{conversation_id}/messages/{message_id}/stream", ResumeStreamAsync)
+            .WithName("ResumeReplyStream")
+            .WithSummary("Resume the reply stream of a message, on any instance")
+            .WithDescription(
+                "The events after Last-Event-ID (the header, or last_event_id in the query), then the live ones while " +
+                "the reply is generated (here or on another instance, followed through the database), then done; or the " +
+                "stored reply at once when it is finished. A `restart` event says the text so far was replaced by a new " +
+                "attempt (its instance died and this one took it over). Same events as /chat-message/stream.")
+            .Produces(StatusCodes.Status200OK, typeof(string), ChatEventStream.ContentType)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         app.MapPost("/chat-message/cancel", CancelMessageAsync)
@@ -81,20 +97,67 @@ public static class ChatApi
     }
 
     public static async Task<Results<ChatEventStream, ValidationProblem, ProblemHttpResult>> StreamMessageAsync(
-        ChatMessageInput input, ChatTurnService chat, PromptBuilder prompts, IOptions<ChatTurnOptions> options,
-        CancellationToken cancellationToken)
+        ChatMessageInput input, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, ChatTurnService chat,
+        ReplyFollower follower, PromptBuilder prompts, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
     {
         if (Validate(input, prompts, options.Value, out var request) is { } invalid)
         {
             return invalid;
         }
+        if (!StreamPosition.TryParse(lastEventId, out var from))
+        {
+            return InvalidLastEventId();
+        }
+        var heartbeat = options.Value.HeartbeatInterval;
         return await chat.BeginAsync(request, streaming: true, cancellationToken) switch
         {
-            TurnOutcome.Started(var run) => new ChatEventStream(run, options.Value.HeartbeatInterval),
-            TurnOutcome.Answered(var answered) => new ChatEventStream(ChatMessageResponse.From(answered)),
+            TurnOutcome.Started(var run) => new ChatEventStream(
+                run.Turn.ConversationId, run.Turn.MessageId, follower.FollowAsync(run, from, CancellationToken.None), heartbeat),
+            TurnOutcome.Answered(var answered) => new ChatEventStream(
+                answered.ConversationId, answered.MessageId, ReplyFollower.Replay(answered, from), heartbeat),
+            // Being answered (here or elsewhere): the stream resumes it rather than refusing.
+            TurnOutcome.StillInProgress(var conversationId, var messageId) => new ChatEventStream(
+                conversationId, messageId, follower.FollowAsync(request.UserId, conversationId, messageId, from, CancellationToken.None),
+                heartbeat),
             var other => Problems.For(other),
         };
     }
+
+    public static async Task<Results<ChatEventStream, ValidationProblem, ProblemHttpResult>> ResumeStreamAsync(
+        [FromRoute(Name = "conversation_id")] string conversationId,
+        [FromRoute(Name = "message_id")] string messageId,
+        [FromQuery(Name = "user_id")] string? userId,
+        [FromHeader(Name = LastEventIdHeader)] string? lastEventId,
+        [FromQuery(Name = "last_event_id")] string? lastEventIdQuery,
+        ReplyProgressStore progress, ReplyFollower follower, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
+    {
+        if (RequiredUserId(userId) is not { } owner)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [ChatMessageInput.UserIdField] = ["The user_id field is required and must be a whole number of at least 1."],
+            });
+        }
+        if (!StreamPosition.TryParse(lastEventId ?? lastEventIdQuery, out var from))
+        {
+            return InvalidLastEventId();
+        }
+        if (await progress.GetReplyStateAsync(conversationId, owner, messageId, cancellationToken) is null)
+        {
+            return Problems.MessageNotFound();
+        }
+        return new ChatEventStream(
+            conversationId, messageId, follower.FollowAsync(owner, conversationId, messageId, from, CancellationToken.None),
+            options.Value.HeartbeatInterval);
+    }
+
+    private static long? RequiredUserId(string? userId) =>
+        long.TryParse(userId, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed >= 1 ? parsed : null;
+
+    private static ValidationProblem InvalidLastEventId() => TypedResults.ValidationProblem(new Dictionary<string, string[]>
+    {
+        [LastEventIdHeader] = ["Last-Event-ID must be the id of an event of this stream (attempt.offset, e.g. 0.42)."],
+    });
 
     public static async Task<Results<Ok<CancelResponse>, ValidationProblem, ProblemHttpResult>> CancelMessageAsync(
         CancelInput input, ChatTurnService chat, CancellationToken cancellationToken)

@@ -72,7 +72,11 @@ public sealed record StreamResume(
     [property: JsonPropertyName("detail")] string Detail)
 {
     public const string ServerStopping = "server_stopping";
+    public const string TakenOver = "taken_over";
 }
+
+/// <summary>The text sent so far was replaced: a new attempt of the reply starts from its beginning.</summary>
+public sealed record StreamRestart([property: JsonPropertyName("attempt")] int Attempt);
 
 /// <summary>One piece of a streamed reply.</summary>
 public sealed record StreamDelta([property: JsonPropertyName("text")] string Text);

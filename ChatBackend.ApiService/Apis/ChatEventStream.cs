@@ -10,8 +10,9 @@ using Microsoft.Extensions.Options;
 namespace ChatBackend.ApiService.Apis;
 
 /// <summary>
-/// A reply as server-sent events: <c>start</c>, a <c>delta</c> per piece as the model produces it, then <c>done</c>
-/// (or <c>error</c>). A client that goes away stops only the sending: the turn runs on and stores its reply.
+/// A reply as server-sent events: <c>start</c>, a <c>delta</c> per piece as the model produces it, each with an id
+/// to resume from, then <c>done</c> (or <c>error</c>, or <c>resume</c>). A client that goes away stops only the
+/// sending: the turn runs on and stores its reply.
 /// </summary>
 public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
 {
@@ -32,19 +33,19 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
 
     private static readonly byte[] KeepAlive = ": keepalive\n\n"u8.ToArray();
 
-    private readonly TurnRun? _run;
-    private readonly ChatMessageResponse? _answered;
+    private readonly string _conversationId;
+    private readonly string _messageId;
+    private readonly IAsyncEnumerable<ReplyEvent> _events;
     private readonly TimeSpan _heartbeat;
 
-    /// <summary>Streams a running turn.</summary>
-    public ChatEventStream(TurnRun run, TimeSpan heartbeat)
+    /// <summary>Streams the reply to a message as <paramref name="events"/> follow it.</summary>
+    public ChatEventStream(string conversationId, string messageId, IAsyncEnumerable<ReplyEvent> events, TimeSpan heartbeat)
     {
-        _run = run;
+        _conversationId = conversationId;
+        _messageId = messageId;
+        _events = events;
         _heartbeat = heartbeat;
     }
-
-    /// <summary>Streams a reply stored before (a retried message_id) as one piece.</summary>
-    public ChatEventStream(ChatMessageResponse answered) => _answered = answered;
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {
@@ -60,81 +61,81 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         var writer = new EventWriter(response, json, aborted);
         try
         {
-            if (_answered is { } answered)
-            {
-                await writer.WriteAsync("start", new StreamStart(answered.ConversationId, answered.MessageId));
-                await writer.WriteAsync("delta", new StreamDelta(answered.Message));
-                await writer.WriteAsync("done", StreamDone.From(answered));
-                return;
-            }
-
-            var run = _run!;
-            await writer.WriteAsync("start", new StreamStart(run.Turn.ConversationId, run.Turn.MessageId));
-            await RelayDeltasAsync(run, writer, aborted);
-            await WriteEndAsync(run, writer, httpContext);
+            await writer.WriteAsync("start", new StreamStart(_conversationId, _messageId), id: null);
+            await RelayAsync(writer, httpContext, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            // The client went away. The turn goes on and stores its reply; the client finds it in the history.
+            // The client went away. The turn goes on and stores its reply; the client resumes it or reads the history.
         }
     }
 
-    private async Task RelayDeltasAsync(TurnRun run, EventWriter writer, CancellationToken aborted)
+    private async Task RelayAsync(EventWriter writer, HttpContext httpContext, CancellationToken aborted)
     {
-        var deltas = run.Deltas;
-        Task<bool>? waiting = null;
-        while (true)
-        {
-            waiting ??= deltas.WaitToReadAsync(aborted).AsTask();
-            var quiet = Task.Delay(_heartbeat, aborted);
-            if (await Task.WhenAny(waiting, quiet) == quiet)
-            {
-                aborted.ThrowIfCancellationRequested();
-                await writer.WriteRawAsync(KeepAlive);
-                continue;
-            }
-            if (!await waiting)
-            {
-                return;
-            }
-            waiting = null;
-            while (deltas.TryRead(out var piece))
-            {
-                await writer.WriteAsync("delta", new StreamDelta(piece), flush: false);
-            }
-            await writer.FlushAsync();
-        }
-    }
-
-    private static async Task WriteEndAsync(TurnRun run, EventWriter writer, HttpContext httpContext)
-    {
-        TurnOutcome outcome;
+        var events = _events.GetAsyncEnumerator(aborted);
+        Task<bool>? next = null;
         try
         {
-            outcome = await run.Completion;
+            while (true)
+            {
+                next ??= events.MoveNextAsync().AsTask();
+                var quiet = Task.Delay(_heartbeat, aborted);
+                if (await Task.WhenAny(next, quiet) == quiet)
+                {
+                    aborted.ThrowIfCancellationRequested();
+                    await writer.WriteRawAsync(KeepAlive);
+                    continue;
+                }
+                bool more;
+                try
+                {
+                    more = await next;
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException || !aborted.IsCancellationRequested)
+                {
+                    var logger = httpContext.RequestServices.GetRequiredService<ILogger<ChatEventStream>>();
+                    LogStreamFailed(logger, _conversationId, exception.GetType().Name);
+                    await writer.WriteAsync("error", Problems.ForException(exception), id: null);
+                    return;
+                }
+                next = null;
+                if (!more)
+                {
+                    return;
+                }
+                await WriteAsync(writer, events.Current);
+            }
         }
-        catch (Exception exception)
+        finally
         {
-            var logger = httpContext.RequestServices.GetRequiredService<ILogger<ChatEventStream>>();
-            LogStreamFailed(logger, run.Turn.ConversationId, exception.GetType().Name);
-            await writer.WriteAsync("error", Problems.ForException(exception));
-            return;
+            if (next is not null)
+            {
+                await next.ContinueWith(static _ => { }, TaskScheduler.Default);
+            }
+            await events.DisposeAsync();
         }
+    }
 
-        if (outcome is TurnOutcome.Answered(var answered))
+    private static Task WriteAsync(EventWriter writer, ReplyEvent item)
+    {
+        var id = item.Position.ToString();
+        return item switch
         {
-            await writer.WriteAsync("done", StreamDone.From(ChatMessageResponse.From(answered)));
-        }
-        else if (outcome is TurnOutcome.ServerStopping(var conversationId, var messageId))
-        {
-            await writer.WriteAsync("resume", new StreamResume(conversationId, messageId, StreamResume.ServerStopping,
-                "This server is shutting down; the reply so far is stored. Send the message again with the same " +
-                "conversation_id and message_id for the whole reply."));
-        }
-        else
-        {
-            await writer.WriteAsync("error", Problems.For(outcome).ProblemDetails);
-        }
+            ReplyEvent.Delta(var text, _) => writer.WriteAsync("delta", new StreamDelta(text), id),
+            ReplyEvent.Restarted(var position) => writer.WriteAsync("restart", new StreamRestart(position.Attempt), id),
+            ReplyEvent.Ended(TurnOutcome.Answered(var answered), _) =>
+                writer.WriteAsync("done", StreamDone.From(ChatMessageResponse.From(answered)), id),
+            ReplyEvent.Ended(TurnOutcome.ServerStopping(var conversationId, var messageId), _) =>
+                writer.WriteAsync("resume", new StreamResume(conversationId, messageId, StreamResume.ServerStopping,
+                    "This server is shutting down; the reply so far is stored. Send the message again with the same " +
+                    "conversation_id and message_id for the whole reply."), id),
+            ReplyEvent.Ended(TurnOutcome.TakenOver(var conversationId, var messageId), _) =>
+                writer.WriteAsync("resume", new StreamResume(conversationId, messageId, StreamResume.TakenOver,
+                    "Another server took this reply over; resume it with Last-Event-ID at " +
+                    $"/conversations/{conversationId}/messages/{messageId}/stream."), id),
+            ReplyEvent.Ended(var outcome, _) => writer.WriteAsync("error", Problems.For(outcome).ProblemDetails, id),
+            _ => throw new InvalidOperationException($"Unknown reply event {item.GetType().Name}."),
+        };
     }
 
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
@@ -146,22 +147,19 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
     // Writes events in the text/event-stream format. The data is one line of JSON: JSON text never holds a raw line break.
     private sealed class EventWriter(HttpResponse response, JsonSerializerOptions json, CancellationToken aborted)
     {
-        public async Task WriteAsync<T>(string eventName, T data, bool flush = true)
+        public async Task WriteAsync<T>(string eventName, T data, string? id)
         {
-            var text = $"event: {eventName}\ndata: {JsonSerializer.Serialize(data, json)}\n\n";
+            var text = id is null
+                ? $"event: {eventName}\ndata: {JsonSerializer.Serialize(data, json)}\n\n"
+                : $"id: {id}\nevent: {eventName}\ndata: {JsonSerializer.Serialize(data, json)}\n\n";
             await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), aborted);
-            if (flush)
-            {
-                await FlushAsync();
-            }
+            await response.Body.FlushAsync(aborted);
         }
 
         public async Task WriteRawAsync(byte[] bytes)
         {
             await response.Body.WriteAsync(bytes, aborted);
-            await FlushAsync();
+            await response.Body.FlushAsync(aborted);
         }
-
-        public Task FlushAsync() => response.Body.FlushAsync(aborted);
     }
 }

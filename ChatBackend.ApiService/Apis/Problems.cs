@@ -51,6 +51,10 @@ public static class Problems
             "The reply was stopped by a cancel; what was generated is stored with status Cancelled. Send the message " +
             "again with the same message_id for a new reply.",
             conversationId, messageId),
+        TurnOutcome.TakenOver(var conversationId, var messageId) => Turn(
+            StatusCodes.Status409Conflict, "The reply is generated elsewhere",
+            "Another server took this turn over after this one fell silent; send it again with the same ids for its reply.",
+            conversationId, messageId),
         _ => throw new InvalidOperationException($"A turn outcome with a reply has no problem: {outcome.GetType().Name}."),
     };
 

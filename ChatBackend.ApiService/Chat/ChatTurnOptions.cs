@@ -51,8 +51,19 @@ public sealed class ChatTurnOptions
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// A message still Pending this long after its model call should have ended belongs to a turn whose process
-    /// died; a retry with the same message_id may then take it over instead of getting 409 forever.
+    /// How often an instance writes the text of its running replies so far, and with it their heartbeat, for the other
+    /// instances: to resume a stream, to cancel, and to take over a turn whose instance died. Zero turns it off.
     /// </summary>
-    public TimeSpan AbandonedAfter => Timeout + TimeSpan.FromSeconds(30);
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    public bool ProgressEnabled => ProgressInterval > TimeSpan.Zero;
+
+    /// <summary>
+    /// A Pending turn silent this long belongs to an instance that died; a retry or a resume takes it over. With
+    /// progress writes, a dozen missed intervals (3 s at least); without them, the turn's whole time limit and 30 s.
+    /// </summary>
+    public TimeSpan AbandonedAfter => ProgressEnabled
+        ? TimeSpan.FromTicks(Math.Max(ProgressInterval.Ticks * 12, TimeSpan.FromSeconds(3).Ticks))
+        : Timeout + TimeSpan.FromSeconds(30);
 }

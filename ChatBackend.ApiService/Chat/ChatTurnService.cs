@@ -15,6 +15,7 @@ namespace ChatBackend.ApiService.Chat;
 /// </summary>
 public sealed partial class ChatTurnService(
     TurnStore store,
+    ReplyProgressStore progress,
     IChatClient chatClient,
     PromptBuilder prompts,
     RunningTurns runningTurns,
@@ -78,7 +79,10 @@ public sealed partial class ChatTurnService(
         }
     }
 
-    /// <summary>Stops a running turn of the user's; what was generated is stored as Cancelled.</summary>
+    /// <summary>
+    /// Stops a running turn of the user's; what was generated is stored as Cancelled. A turn of another instance is
+    /// flagged in the database, which that instance sees with its next progress write; this waits for its end.
+    /// </summary>
     public async Task<CancelOutcome> CancelAsync(
         long userId, string conversationId, string messageId, CancellationToken cancellationToken)
     {
@@ -87,8 +91,34 @@ public sealed partial class ChatTurnService(
             run.Cancel();
             return new CancelOutcome.Stopped(await run.Completion.WaitAsync(cancellationToken));
         }
-        var status = await store.GetMessageStatusAsync(conversationId, userId, messageId, cancellationToken);
-        return status is { } known ? new CancelOutcome.NotRunning(known) : new CancelOutcome.NotFound();
+        var state = await progress.GetReplyStateAsync(conversationId, userId, messageId, cancellationToken);
+        var settings = options.Value;
+        if (state is null)
+        {
+            return new CancelOutcome.NotFound();
+        }
+        if (state.Status != MessageStatus.Pending || !settings.ProgressEnabled)
+        {
+            return new CancelOutcome.NotRunning(state.Status);
+        }
+
+        await progress.RequestCancelAsync(new ProgressKey(conversationId, state.MessageNo, state.Attempt), cancellationToken);
+        // Its instance sees the flag within an interval, then stores the end; a silent one never will.
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < settings.ProgressInterval * 4 + TimeSpan.FromSeconds(2))
+        {
+            await Task.Delay(settings.ProgressInterval / 2, cancellationToken);
+            state = await progress.GetReplyStateAsync(conversationId, userId, messageId, cancellationToken);
+            if (state is null)
+            {
+                return new CancelOutcome.NotFound();
+            }
+            if (state.Status != MessageStatus.Pending)
+            {
+                return new CancelOutcome.Stopped(ReplyStates.Outcome(state));
+            }
+        }
+        return new CancelOutcome.NotRunning(MessageStatus.Pending);
     }
 
     private async Task<TurnOutcome> RunAsync(TurnRun run, TurnRequest request, Activity? activity)
@@ -111,7 +141,7 @@ public sealed partial class ChatTurnService(
             }
             finally
             {
-                run.EndDeltas();
+                run.EndText();
                 runningTurns.Remove(run);
                 run.Dispose();
             }
@@ -160,7 +190,7 @@ public sealed partial class ChatTurnService(
                     {
                         timeToFirstTokenMs ??= (int)stopwatch.ElapsedMilliseconds;
                         generated.Append(piece);
-                        run.WriteDelta(piece);
+                        run.Append(piece);
                     }
                 }
                 response = updates.ToChatResponse();
@@ -187,7 +217,8 @@ public sealed partial class ChatTurnService(
             return new TurnOutcome.ModelFailed(
                 turn.ConversationId, turn.MessageId, "The model provider ended the reply without finishing it.");
         }
-        var text = response.Text;
+        // A stream's stored reply is exactly what its followers were sent.
+        var text = run.Streaming ? run.Text() : response.Text;
         if (string.IsNullOrWhiteSpace(text))
         {
             await FailAsync(turn, stopwatch, "empty_reply", exception: null);
@@ -210,10 +241,14 @@ public sealed partial class ChatTurnService(
         activity?.SetTag("gen_ai.usage.output_tokens", reply.OutputTokens);
         activity?.SetTag(TimeToFirstTokenTag, reply.TimeToFirstTokenMs);
         // Stored even while the host stops: the model's work is done and the client will look for it.
-        var messageCount = await store.CompleteTurnAsync(
+        var completed = await store.CompleteTurnAsync(
             turn, reply, MessageStatus.Success, reply.ElapsedMs, errorCode: null, CancellationToken.None);
+        if (!completed.Stored)
+        {
+            return TakenOver(turn);
+        }
         LogTurnAnswered(turn.ConversationId, turn.MessageNo, reply.Model, reply.InputTokens, reply.OutputTokens, reply.ElapsedMs);
-        return new TurnOutcome.Answered(new AnsweredTurn(turn.ConversationId, turn.MessageId, reply, messageCount));
+        return new TurnOutcome.Answered(new AnsweredTurn(turn.ConversationId, turn.MessageId, reply, completed.MessageCount));
     }
 
     // The turn's token fired: an explicit cancel, the host stopping, or the turn's time limit. A time limit that
@@ -227,15 +262,15 @@ public sealed partial class ChatTurnService(
         if (run.CancelRequested)
         {
             LogTurnCancelled(turn.ConversationId, turn.MessageNo, partialReply.Length, elapsedMs);
-            await store.CompleteTurnAsync(turn, partial, MessageStatus.Cancelled, elapsedMs, "cancelled", CancellationToken.None);
-            return new TurnOutcome.Cancelled(turn.ConversationId, turn.MessageId, partialReply);
+            var cancelled = await store.CompleteTurnAsync(turn, partial, MessageStatus.Cancelled, elapsedMs, "cancelled", CancellationToken.None);
+            return cancelled.Stored ? new TurnOutcome.Cancelled(turn.ConversationId, turn.MessageId, partialReply) : TakenOver(turn);
         }
         if (run.Stopping)
         {
             // Kept as Error with what was generated: a retry with the same message_id replaces it with a whole reply.
             LogTurnStopped(turn.ConversationId, turn.MessageNo, partialReply.Length, elapsedMs);
-            await store.CompleteTurnAsync(turn, partial, MessageStatus.Error, elapsedMs, "server_stopping", CancellationToken.None);
-            return new TurnOutcome.ServerStopping(turn.ConversationId, turn.MessageId);
+            var stopped = await store.CompleteTurnAsync(turn, partial, MessageStatus.Error, elapsedMs, "server_stopping", CancellationToken.None);
+            return stopped.Stored ? new TurnOutcome.ServerStopping(turn.ConversationId, turn.MessageId) : TakenOver(turn);
         }
         if (providerFailure is not null)
         {
@@ -245,6 +280,13 @@ public sealed partial class ChatTurnService(
         }
         await FailAsync(turn, stopwatch, "timeout", exception: null);
         return new TurnOutcome.ModelTimedOut(turn.ConversationId, turn.MessageId);
+    }
+
+    // Another instance counted this turn as abandoned and took it over; its attempt stores the end, not this one.
+    private TurnOutcome TakenOver(StartedTurn turn)
+    {
+        LogTurnTakenOver(turn.ConversationId, turn.MessageNo, turn.Attempt);
+        return new TurnOutcome.TakenOver(turn.ConversationId, turn.MessageId);
     }
 
     private async Task FailAsync(StartedTurn turn, Stopwatch stopwatch, string errorCode, Exception? exception)
@@ -277,6 +319,10 @@ public sealed partial class ChatTurnService(
     [LoggerMessage(Level = LogLevel.Information,
         Message = "The turn of conversation {ConversationId}, message {MessageNo} was answered by {Model} ({InputTokens} tokens in, {OutputTokens} out) in {ElapsedMs} ms.")]
     private partial void LogTurnAnswered(string conversationId, int messageNo, string? model, int? inputTokens, int? outputTokens, int elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "The turn of conversation {ConversationId}, message {MessageNo} (attempt {Attempt}) was taken over by another instance; its end is not stored.")]
+    private partial void LogTurnTakenOver(string conversationId, int messageNo, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "The turn of conversation {ConversationId}, message {MessageNo} was stopped by the server's shutdown after {Characters} characters and {ElapsedMs} ms.")]

@@ -9,12 +9,14 @@ namespace ChatBackend.ApiService.Chat;
 /// generated and their responses (a 503, a stream's resume event) still reach the client before the server closes.
 /// </summary>
 public sealed partial class RunningTurns(
-    IOptions<HostOptions> host, IHostApplicationLifetime lifetime, ILogger<RunningTurns> logger) : IHostedService, IDisposable
+    IOptions<HostOptions> host, IOptions<ChatTurnOptions> options, IHostApplicationLifetime lifetime, ILogger<RunningTurns> logger)
+    : IHostedService, IDisposable
 {
     /// <summary>What is kept of the shutdown timeout for storing the stopped turns and ending their responses.</summary>
     public static readonly TimeSpan EndingReserve = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentDictionary<(string ConversationId, string MessageId), TurnRun> _runs = new();
+    private readonly ConcurrentQueue<TurnRun> _ended = new();
     private readonly CancellationTokenSource _deadline = new();
     private CancellationTokenRegistration _onStopping;
     private CancellationTokenRegistration _onDeadline;
@@ -28,7 +30,28 @@ public sealed partial class RunningTurns(
         }
     }
 
-    public void Remove(TurnRun run) => _runs.TryRemove(new((run.Turn.ConversationId, run.Turn.MessageId), run));
+    public void Remove(TurnRun run)
+    {
+        // Kept for the progress writer, which clears their rows.
+        if (_runs.TryRemove(new((run.Turn.ConversationId, run.Turn.MessageId), run)) && options.Value.ProgressEnabled)
+        {
+            _ended.Enqueue(run);
+        }
+    }
+
+    /// <summary>The turns running now.</summary>
+    public ICollection<TurnRun> Runs => _runs.Values;
+
+    /// <summary>The turns that ended since the last call.</summary>
+    public List<TurnRun> TakeEnded()
+    {
+        var ended = new List<TurnRun>();
+        while (_ended.TryDequeue(out var run))
+        {
+            ended.Add(run);
+        }
+        return ended;
+    }
 
     public TurnRun? Find(string conversationId, string messageId) => _runs.GetValueOrDefault((conversationId, messageId));
 

@@ -16,6 +16,9 @@ public abstract record TurnOutcome
     public sealed record ModelTimedOut(string ConversationId, string MessageId) : TurnOutcome;
     public sealed record ServerStopping(string ConversationId, string MessageId) : TurnOutcome;
     public sealed record Cancelled(string ConversationId, string MessageId, string PartialReply) : TurnOutcome;
+
+    /// <summary>This instance fell silent and another took the turn over: the client should follow it there.</summary>
+    public sealed record TakenOver(string ConversationId, string MessageId) : TurnOutcome;
 }
 
 /// <summary>What a cancel request found.</summary>

@@ -1,22 +1,27 @@
-using System.Threading.Channels;
+using System.Text;
 using ChatBackend.ApiService.Data;
 
 namespace ChatBackend.ApiService.Chat;
 
-/// <summary>A turn whose reply is being generated: its pieces as they arrive, its end, and the means to stop it.</summary>
+/// <summary>
+/// A turn whose reply is being generated here: its text as it grows, piece by piece, for any number of streams that
+/// follow it (the first, and resumed ones); its end; and the means to stop it.
+/// </summary>
 public sealed class TurnRun : IDisposable
 {
-    private readonly Channel<string>? _deltas;
+    private readonly Lock _gate = new();
+    private readonly StringBuilder _text = new();
+    private readonly List<int> _pieceEnds = [];
     private readonly CancellationTokenSource _cancellation = new();
     private readonly TaskCompletionSource<TurnOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _textEnded;
 
     public TurnRun(StartedTurn turn, long userId, bool streaming, TimeSpan timeout)
     {
         Turn = turn;
         UserId = userId;
-        // Unbounded, yet never large: a reply is at most Chat:MaxOutputTokens long. Nobody may be reading it any more
-        // (the client went away) and the generation must not wait for a reader.
-        _deltas = streaming ? Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true }) : null;
+        Streaming = streaming;
         _cancellation.CancelAfter(timeout);
     }
 
@@ -24,10 +29,7 @@ public sealed class TurnRun : IDisposable
 
     public long UserId { get; }
 
-    public bool Streaming => _deltas is not null;
-
-    /// <summary>The reply's pieces as the model produces them; complete when the generation ends.</summary>
-    public ChannelReader<string> Deltas => _deltas?.Reader ?? throw new InvalidOperationException("This turn does not stream.");
+    public bool Streaming { get; }
 
     /// <summary>How the turn ended. Faults only when the database failed.</summary>
     public Task<TurnOutcome> Completion => _completion.Task;
@@ -39,6 +41,49 @@ public sealed class TurnRun : IDisposable
 
     /// <summary>The host stopped the turn: its shutdown timeout ran out before the reply was finished.</summary>
     public bool Stopping { get; private set; }
+
+    /// <summary>The length of the text generated so far.</summary>
+    public int Length
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _text.Length;
+            }
+        }
+    }
+
+    /// <summary>The text generated so far.</summary>
+    public string Text()
+    {
+        lock (_gate)
+        {
+            return _text.ToString();
+        }
+    }
+
+    /// <summary>
+    /// The pieces after <paramref name="offset"/> (the first cut where the offset falls inside it), whether the text
+    /// is complete, and a task that completes at the next change.
+    /// </summary>
+    public TextRead Read(int offset)
+    {
+        lock (_gate)
+        {
+            var pieces = new List<(string Text, int End)>();
+            var start = offset;
+            foreach (var end in _pieceEnds)
+            {
+                if (end > start)
+                {
+                    pieces.Add((_text.ToString(start, end - start), end));
+                    start = end;
+                }
+            }
+            return new TextRead(pieces, _textEnded, _changed.Task);
+        }
+    }
 
     public void Cancel()
     {
@@ -64,9 +109,27 @@ public sealed class TurnRun : IDisposable
         }
     }
 
-    internal void WriteDelta(string piece) => _deltas?.Writer.TryWrite(piece);
+    internal void Append(string piece)
+    {
+        TaskCompletionSource changed;
+        lock (_gate)
+        {
+            _text.Append(piece);
+            _pieceEnds.Add(_text.Length);
+            changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        changed.TrySetResult();
+    }
 
-    internal void EndDeltas() => _deltas?.Writer.TryComplete();
+    internal void EndText()
+    {
+        lock (_gate)
+        {
+            _textEnded = true;
+        }
+        _changed.TrySetResult();
+    }
 
     internal async Task RunAsync(Func<Task<TurnOutcome>> generation)
     {
@@ -82,3 +145,6 @@ public sealed class TurnRun : IDisposable
 
     public void Dispose() => _cancellation.Dispose();
 }
+
+/// <summary>What a follower of a <see cref="TurnRun"/> reads: new pieces with the offset each ends at, and what next.</summary>
+public sealed record TextRead(IReadOnlyList<(string Text, int End)> Pieces, bool Ended, Task Changed);

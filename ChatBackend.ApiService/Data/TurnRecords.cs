@@ -8,8 +8,11 @@ public enum MessageStatus
     Cancelled,
 }
 
-/// <summary>A turn whose user message is stored as Pending, with the number of its reply reserved.</summary>
-public sealed record StartedTurn(string ConversationId, string MessageId, int MessageNo, bool IsNewConversation)
+/// <summary>
+/// A turn whose user message is stored as Pending, with the number of its reply reserved. <see cref="Attempt"/> counts
+/// the tries of the message: only the latest may store its end.
+/// </summary>
+public sealed record StartedTurn(string ConversationId, string MessageId, int MessageNo, int Attempt, bool IsNewConversation)
 {
     public int ReplyNo => MessageNo + 1;
 }
@@ -18,6 +21,9 @@ public sealed record StartedTurn(string ConversationId, string MessageId, int Me
 public sealed record ReplyRecord(
     string MessageId, string Text, int TokenCount, int ElapsedMs, string? Model, int? InputTokens, int? OutputTokens,
     string? FinishReason, int? TimeToFirstTokenMs);
+
+/// <summary>How ending a turn went: the conversation's message count, and whether this attempt's end was stored.</summary>
+public sealed record CompletedTurn(int MessageCount, bool Stored);
 
 /// <summary>A turn that was answered: its stored reply and the conversation's message count after it.</summary>
 public sealed record AnsweredTurn(string ConversationId, string MessageId, ReplyRecord Reply, int MessageCount);

@@ -78,7 +78,7 @@ public sealed class TurnStore(MySqlDataSource dataSource)
         try
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
-            return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, 1, IsNewConversation: true));
+            return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, 1, Attempt: 0, IsNewConversation: true));
         }
         catch (MySqlException exception) when (exception.Number == DuplicateKey && !lastTry)
         {
@@ -187,12 +187,13 @@ public sealed class TurnStore(MySqlDataSource dataSource)
         // duplicate message_id is seen by whoever comes second.
         const string lookup = """
             SELECT user_id, last_message_no FROM conversation_store WHERE conv_id = @conv FOR UPDATE;
-            SELECT m.role, m.message_no, m.message, m.Status,
-                   TIMESTAMPDIFF(MICROSECOND, m.updated_at, UTC_TIMESTAMP(6)) AS age_us,
-                   c.message_count, r.message_id AS reply_id, r.message AS reply, r.token_count AS reply_tokens,
+            SELECT m.role, m.message_no, m.message, m.Status, m.attempt, c.message_count,
+                   TIMESTAMPDIFF(MICROSECOND, GREATEST(COALESCE(p.heartbeat_at, m.updated_at), m.updated_at), UTC_TIMESTAMP(6)) AS silent_us,
+                   r.message_id AS reply_id, r.message AS reply, r.token_count AS reply_tokens,
                    r.elapsed_time, r.model, r.input_tokens, r.output_tokens, r.finish_reason, r.time_to_first_token
             FROM message_store m
             JOIN conversation_store c ON c.conv_id = m.conv_id
+            LEFT JOIN reply_progress p ON p.conv_id = m.conv_id AND p.message_no = m.message_no AND p.attempt = m.attempt
             LEFT JOIN message_store r ON r.conv_id = m.conv_id AND r.message_no = m.message_no + 1 AND r.role = 'assistant'
             WHERE m.conv_id = @conv AND m.message_id = @mid;
             """;
@@ -219,18 +220,10 @@ public sealed class TurnStore(MySqlDataSource dataSource)
                     MessageNo: reader.GetInt32("message_no"),
                     Message: reader.GetString("message"),
                     Status: reader.GetStatus("Status"),
-                    Age: TimeSpan.FromMicroseconds(reader.GetInt64("age_us")),
+                    Attempt: reader.GetInt32("attempt"),
+                    Silence: TimeSpan.FromMicroseconds(reader.GetInt64("silent_us")),
                     MessageCount: reader.GetInt32("message_count"),
-                    Reply: reader.GetNullableString("reply_id") is { } replyId ? new ReplyRecord(
-                        MessageId: replyId,
-                        Text: reader.GetString("reply"),
-                        TokenCount: reader.GetNullableInt32("reply_tokens") ?? 0,
-                        ElapsedMs: reader.GetNullableInt32("elapsed_time") ?? 0,
-                        Model: reader.GetNullableString("model"),
-                        InputTokens: reader.GetNullableInt32("input_tokens"),
-                        OutputTokens: reader.GetNullableInt32("output_tokens"),
-                        FinishReason: reader.GetNullableString("finish_reason"),
-                        TimeToFirstTokenMs: reader.GetNullableInt32("time_to_first_token")) : null);
+                    Reply: reader.ReadReply());
             }
         }
 
@@ -263,7 +256,7 @@ public sealed class TurnStore(MySqlDataSource dataSource)
         insert.Parameters.AddWithValue("@message", message);
         insert.Parameters.AddWithValue("@tokens", tokenCount);
         await insert.ExecuteNonQueryAsync(cancellationToken);
-        return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, messageNo, IsNewConversation: false));
+        return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, messageNo, Attempt: 0, IsNewConversation: false));
     }
 
     private static async Task<BeginTurnResult> RetryExistingAsync(
@@ -279,7 +272,7 @@ public sealed class TurnStore(MySqlDataSource dataSource)
         {
             answer = new BeginTurnResult.AlreadyAnswered(new AnsweredTurn(conversationId, messageId, reply, existing.MessageCount));
         }
-        else if (existing.Status == MessageStatus.Pending && existing.Age <= abandonedAfter)
+        else if (existing.Status == MessageStatus.Pending && existing.Silence <= abandonedAfter)
         {
             answer = new BeginTurnResult.StillInProgress(conversationId, messageId);
         }
@@ -290,9 +283,10 @@ public sealed class TurnStore(MySqlDataSource dataSource)
         }
 
         // An Error, Cancelled (or abandoned) turn is taken up again in place: same message row, same reserved reply
-        // number. A cancelled turn's partial reply gives way to the new one.
+        // number, the next attempt. A partial reply gives way to the new one; an abandoned attempt that still runs
+        // somewhere can no longer store its end.
         const string retake = """
-            UPDATE message_store SET Status = 'Pending', error_code = NULL, updated_at = UTC_TIMESTAMP(6)
+            UPDATE message_store SET Status = 'Pending', error_code = NULL, attempt = attempt + 1, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv AND message_no = @no;
             DELETE FROM message_store WHERE conv_id = @conv AND message_no = @reply_no AND role = 'assistant';
             UPDATE conversation_store SET message_count = message_count - ROW_COUNT() WHERE conv_id = @conv;
@@ -303,7 +297,8 @@ public sealed class TurnStore(MySqlDataSource dataSource)
         command.Parameters.AddWithValue("@no", existing.MessageNo);
         command.Parameters.AddWithValue("@reply_no", existing.MessageNo + 1);
         await command.ExecuteNonQueryAsync(cancellationToken);
-        return new BeginTurnResult.Started(new StartedTurn(conversationId, messageId, existing.MessageNo, IsNewConversation: false));
+        return new BeginTurnResult.Started(
+            new StartedTurn(conversationId, messageId, existing.MessageNo, existing.Attempt + 1, IsNewConversation: false));
     }
 
     /// <summary>The answered turns before <paramref name="beforeMessageNo"/>, newest first, at most <paramref name="limit"/> messages.</summary>
@@ -339,32 +334,43 @@ public sealed class TurnStore(MySqlDataSource dataSource)
 
     /// <summary>
     /// Ends a turn as Success with its reply, or as Cancelled or Error (with <paramref name="errorCode"/>) with what
-    /// was generated, if anything. Returns the conversation's message count.
+    /// was generated, if anything; unless another attempt took the turn over, which then stores its own end.
     /// </summary>
-    public async Task<int> CompleteTurnAsync(
+    public async Task<CompletedTurn> CompleteTurnAsync(
         StartedTurn turn, ReplyRecord? reply, MessageStatus status, int elapsedMs, string? errorCode,
         CancellationToken cancellationToken)
     {
         // The conversation row is locked first, exclusively: inserting the reply first would take a shared lock
-        // on it (the foreign-key check) and two replies upgrading their shared locks at once deadlock.
+        // on it (the foreign-key check) and two replies upgrading their shared locks at once deadlock. The message
+        // is ended only by its own attempt; an attempt that was taken over finds the reply of the one that took it
+        // (a duplicate key), or takes its own reply back out. (INSERT ... SELECT would say it in one statement, but
+        // takes InnoDB's table-wide auto-increment lock under the default lock mode of MariaDB.)
         const string withReply = """
             START TRANSACTION;
-            UPDATE conversation_store SET message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
+            UPDATE conversation_store SET updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
+            UPDATE message_store SET Status = @status, error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
+            WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending' AND attempt = @attempt;
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, elapsed_time, model,
                 input_tokens, output_tokens, finish_reason, time_to_first_token, Status, created_at, updated_at)
             VALUES ('assistant', @conv, @reply_no, @reply_id, @reply, @reply_tokens, @elapsed, @model,
                 @input_tokens, @output_tokens, @finish_reason, @ttft, @status, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
-            UPDATE message_store SET Status = @status, error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
-            WHERE conv_id = @conv AND message_no = @no;
-            SELECT message_count FROM conversation_store WHERE conv_id = @conv;
+            DELETE r FROM message_store r JOIN message_store u ON u.conv_id = r.conv_id AND u.message_no = @no
+            WHERE r.conv_id = @conv AND r.message_no = @reply_no AND r.message_id = @reply_id
+              AND NOT (u.attempt = @attempt AND u.Status = @status);
+            UPDATE conversation_store SET message_count = message_count + 1 - ROW_COUNT() WHERE conv_id = @conv;
+            SELECT c.message_count, u.attempt = @attempt AND u.Status = @status AS ended
+            FROM conversation_store c JOIN message_store u ON u.conv_id = c.conv_id AND u.message_no = @no
+            WHERE c.conv_id = @conv;
             COMMIT;
             """;
         const string withoutReply = """
             START TRANSACTION;
             UPDATE conversation_store SET updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
             UPDATE message_store SET Status = @status, error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
-            WHERE conv_id = @conv AND message_no = @no;
-            SELECT message_count FROM conversation_store WHERE conv_id = @conv;
+            WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending' AND attempt = @attempt;
+            SELECT c.message_count, u.attempt = @attempt AND u.Status = @status AS ended
+            FROM conversation_store c JOIN message_store u ON u.conv_id = c.conv_id AND u.message_no = @no
+            WHERE c.conv_id = @conv;
             COMMIT;
             """;
         return await dataSource.RunAsync(async connection =>
@@ -372,6 +378,7 @@ public sealed class TurnStore(MySqlDataSource dataSource)
             await using var command = new MySqlCommand(reply is null ? withoutReply : withReply, connection);
             command.Parameters.AddWithValue("@conv", turn.ConversationId);
             command.Parameters.AddWithValue("@no", turn.MessageNo);
+            command.Parameters.AddWithValue("@attempt", turn.Attempt);
             command.Parameters.AddWithValue("@status", status.ToString());
             command.Parameters.AddWithValue("@error", errorCode);
             command.Parameters.AddWithValue("@elapsed", elapsedMs);
@@ -387,15 +394,18 @@ public sealed class TurnStore(MySqlDataSource dataSource)
                 command.Parameters.AddWithValue("@finish_reason", reply.FinishReason);
                 command.Parameters.AddWithValue("@ttft", reply.TimeToFirstTokenMs);
             }
-            var messageCount = 0;
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            try
             {
-                if (await reader.ReadAsync(cancellationToken))
-                {
-                    messageCount = reader.GetInt32("message_count");
-                }
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                return await reader.ReadAsync(cancellationToken)
+                    ? new CompletedTurn(reader.GetInt32("message_count"), Stored: reader.GetInt64("ended") == 1)
+                    : new CompletedTurn(0, Stored: false);
             }
-            return messageCount;
+            catch (MySqlException exception) when (exception.Number == DuplicateKey)
+            {
+                await connection.RollbackAsync();
+                return new CompletedTurn(0, Stored: false);
+            }
         }, cancellationToken);
     }
 
@@ -404,41 +414,23 @@ public sealed class TurnStore(MySqlDataSource dataSource)
     {
         const string sql = """
             UPDATE message_store SET Status = 'Error', error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
-            WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending'
+            WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending' AND attempt = @attempt
             """;
         await dataSource.RunAsync(async connection =>
         {
             await using var command = new MySqlCommand(sql, connection);
             command.Parameters.AddWithValue("@conv", turn.ConversationId);
             command.Parameters.AddWithValue("@no", turn.MessageNo);
+            command.Parameters.AddWithValue("@attempt", turn.Attempt);
             command.Parameters.AddWithValue("@elapsed", elapsedMs);
             command.Parameters.AddWithValue("@error", errorCode);
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
     }
 
-    /// <summary>
-    /// The status of a user's message, or null when the conversation is not the user's or has no such message.
-    /// </summary>
-    public async Task<MessageStatus?> GetMessageStatusAsync(
-        string conversationId, long userId, string messageId, CancellationToken cancellationToken)
-    {
-        const string sql = """
-            SELECT m.Status FROM message_store m JOIN conversation_store c ON c.conv_id = m.conv_id
-            WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role = 'user' AND c.user_id = @user
-            """;
-        return await dataSource.RunAsync(async connection =>
-        {
-            await using var command = new MySqlCommand(sql, connection);
-            command.Parameters.AddWithValue("@conv", conversationId);
-            command.Parameters.AddWithValue("@mid", messageId);
-            command.Parameters.AddWithValue("@user", userId);
-            return await command.ExecuteScalarAsync(cancellationToken) is string status ? Enum.Parse<MessageStatus>(status) : (MessageStatus?)null;
-        }, cancellationToken);
-    }
-
     private sealed record KeyedTurn(byte[] Fingerprint, string ConversationId, string MessageId, bool Expired);
 
     private sealed record ExistingMessage(
-        string Role, int MessageNo, string Message, MessageStatus Status, TimeSpan Age, int MessageCount, ReplyRecord? Reply);
+        string Role, int MessageNo, string Message, MessageStatus Status, int Attempt, TimeSpan Silence, int MessageCount,
+        ReplyRecord? Reply);
 }

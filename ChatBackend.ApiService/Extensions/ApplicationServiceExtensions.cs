@@ -11,6 +11,7 @@ public static class ApplicationServiceExtensions
     {
         builder.AddMySqlDataSource(ChatDatabase.ConnectionName, ChatDatabase.ApplyConnectionDefaults);
         builder.Services.AddSingleton<TurnStore>();
+        builder.Services.AddSingleton<ReplyProgressStore>();
         builder.Services.AddSingleton<ConversationQueries>();
 
         builder.Services.AddOptions<ChatTurnOptions>()
@@ -19,6 +20,9 @@ public static class ApplicationServiceExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<ChatTurnService>();
         builder.Services.AddSingleton<RunningTurns>();
+        builder.Services.AddSingleton<ReplyFollower>();
+        // The writer first: hosted services stop in reverse, so it writes on while the running turns finish.
+        builder.Services.AddHostedService<ProgressWriter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RunningTurns>());
         builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddSource(ChatTurnService.ActivitySource.Name));
 

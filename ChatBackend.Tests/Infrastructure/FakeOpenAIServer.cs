@@ -238,13 +238,14 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 /// <summary>Reads a text/event-stream response into its events and comments.</summary>
 public static class ServerSentEvents
 {
-    public sealed record Event(string Name, JsonElement Data);
+    public sealed record Event(string Name, JsonElement Data, string? Id = null);
 
     public static async IAsyncEnumerable<Event> ReadEventsAsync(HttpResponseMessage response, List<string>? comments = null)
     {
         await using var stream = await response.Content.ReadAsStreamAsync();
         using var reader = new StreamReader(stream);
         string? name = null;
+        string? id = null;
         var data = new StringBuilder();
         while (await reader.ReadLineAsync() is { } line)
         {
@@ -252,13 +253,17 @@ public static class ServerSentEvents
             {
                 if (name is not null)
                 {
-                    yield return new Event(name, JsonDocument.Parse(data.ToString()).RootElement.Clone());
+                    yield return new Event(name, JsonDocument.Parse(data.ToString()).RootElement.Clone(), id);
                 }
-                (name, data) = (null, new StringBuilder());
+                (name, id, data) = (null, null, new StringBuilder());
             }
             else if (line.StartsWith(':'))
             {
                 comments?.Add(line);
+            }
+            else if (line.StartsWith("id: ", StringComparison.Ordinal))
+            {
+                id = line["id: ".Length..];
             }
             else if (line.StartsWith("event: ", StringComparison.Ordinal))
             {

@@ -1,0 +1,139 @@
+using System.Runtime.CompilerServices;
+using ChatBackend.ApiService.Data;
+using Microsoft.Extensions.Options;
+
+namespace ChatBackend.ApiService.Chat;
+
+/// <summary>
+/// Follows a reply wherever it is generated: a run of this instance directly, piece by piece; a run of another
+/// instance through the text it writes to the database every progress interval; a stored reply at once. A turn
+/// whose instance fell silent is taken over here, so that a resumed stream finishes it.
+/// </summary>
+public sealed class ReplyFollower(
+    RunningTurns runningTurns, ReplyProgressStore progress, ChatTurnService chat, PromptBuilder prompts,
+    IOptions<ChatTurnOptions> options)
+{
+    /// <summary>A run of this instance, from <paramref name="from"/> on.</summary>
+    public async IAsyncEnumerable<ReplyEvent> FollowAsync(
+        TurnRun run, StreamPosition from, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var position = from;
+        if (position.Attempt != run.Turn.Attempt)
+        {
+            position = new StreamPosition(run.Turn.Attempt, 0);
+            if (from.Offset > 0)
+            {
+                yield return new ReplyEvent.Restarted(position);
+            }
+        }
+        while (true)
+        {
+            var read = run.Read(position.Offset);
+            foreach (var (text, end) in read.Pieces)
+            {
+                position = position with { Offset = end };
+                yield return new ReplyEvent.Delta(text, position);
+            }
+            if (read.Ended)
+            {
+                break;
+            }
+            await read.Changed.WaitAsync(cancellationToken);
+        }
+        var outcome = await run.Completion.WaitAsync(cancellationToken);
+        foreach (var last in Ending(outcome, position))
+        {
+            yield return last;
+        }
+    }
+
+    /// <summary>A reply stored before, from <paramref name="from"/> on.</summary>
+    public static IAsyncEnumerable<ReplyEvent> Replay(AnsweredTurn answered, StreamPosition from) =>
+        Ending(new TurnOutcome.Answered(answered), from).ToAsyncEnumerable();
+
+    /// <summary>A user's message, wherever its reply is generated, from <paramref name="from"/> on.</summary>
+    public async IAsyncEnumerable<ReplyEvent> FollowAsync(
+        long userId, string conversationId, string messageId, StreamPosition from,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var position = from;
+        while (true)
+        {
+            if (runningTurns.Find(conversationId, messageId) is { } local && local.UserId == userId)
+            {
+                await foreach (var item in FollowAsync(local, position, cancellationToken))
+                {
+                    yield return item;
+                }
+                yield break;
+            }
+
+            var state = await progress.GetReplyStateAsync(conversationId, userId, messageId, cancellationToken);
+            if (state is null)
+            {
+                yield return new ReplyEvent.Ended(new TurnOutcome.ConversationNotFound(), position);
+                yield break;
+            }
+            if (state.Attempt != position.Attempt)
+            {
+                var restarted = position.Offset > 0;
+                position = new StreamPosition(state.Attempt, 0);
+                if (restarted)
+                {
+                    yield return new ReplyEvent.Restarted(position);
+                }
+            }
+
+            if (state.Status != MessageStatus.Pending)
+            {
+                foreach (var last in Ending(ReplyStates.Outcome(state), position))
+                {
+                    yield return last;
+                }
+                yield break;
+            }
+            if (state.Silence > settings.AbandonedAfter)
+            {
+                // Its instance died: a new attempt here, which the next round follows as a local run.
+                var taken = await chat.BeginAsync(
+                    new TurnRequest(state.Message, userId, messageId, conversationId, prompts.Count(state.Message)),
+                    streaming: true, cancellationToken);
+                if (taken is not (TurnOutcome.Started or TurnOutcome.StillInProgress or TurnOutcome.Answered))
+                {
+                    yield return new ReplyEvent.Ended(taken, position);
+                    yield break;
+                }
+                continue;
+            }
+            if (state.ProgressText is { } text && text.Length > position.Offset)
+            {
+                var delta = text[position.Offset..];
+                position = position with { Offset = text.Length };
+                yield return new ReplyEvent.Delta(delta, position);
+            }
+            await Task.Delay(settings.ProgressEnabled ? settings.ProgressInterval : TimeSpan.FromSeconds(1), cancellationToken);
+        }
+    }
+
+    // The end of a reply: what of an answered reply's text the stream has not had yet, then the outcome.
+    private static IEnumerable<ReplyEvent> Ending(TurnOutcome outcome, StreamPosition position)
+    {
+        if (outcome is TurnOutcome.Answered(var answered))
+        {
+            var text = answered.Reply.Text;
+            if (position.Offset > text.Length)
+            {
+                position = position with { Offset = 0 };
+                yield return new ReplyEvent.Restarted(position);
+            }
+            if (text.Length > position.Offset)
+            {
+                var delta = text[position.Offset..];
+                position = position with { Offset = text.Length };
+                yield return new ReplyEvent.Delta(delta, position);
+            }
+        }
+        yield return new ReplyEvent.Ended(outcome, position);
+    }
+}

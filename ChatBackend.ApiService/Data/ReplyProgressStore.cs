@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Text;
+using MySqlConnector;
+
+namespace ChatBackend.ApiService.Data;
+
+/// <summary>A running turn's text so far, as its instance writes it.</summary>
+public sealed record ReplyProgress(string ConversationId, int MessageNo, int Attempt, string Text);
+
+/// <summary>A running turn, named by the row of its progress.</summary>
+public sealed record ProgressKey(string ConversationId, int MessageNo, int Attempt);
+
+/// <summary>
+/// A message and its reply as another instance sees them: the status, the text generated so far while Pending (and
+/// how long its instance has been silent), the stored reply once answered.
+/// </summary>
+public sealed record ReplyState(
+    string ConversationId, string MessageId, long UserId, string Message, int MessageNo, MessageStatus Status,
+    string? ErrorCode, int Attempt, TimeSpan Silence, string? ProgressText, int MessageCount, ReplyRecord? Reply);
+
+/// <summary>
+/// The SQL of replies while they are generated (V4): the generating instance's batched progress writes, a cancel
+/// from another instance, and the reads of an instance that follows a reply it does not generate.
+/// </summary>
+public sealed class ReplyProgressStore(MySqlDataSource dataSource)
+{
+    // A cancel's row for a turn whose instance has not written yet: old, so that it never passes for a heartbeat.
+    private static readonly DateTime NoHeartbeat = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    // Rows at most per statement, so that a statement stays far below max_allowed_packet (16 MiB by default).
+    private const int RowsPerStatement = 200;
+
+    /// <summary>
+    /// One round trip for all of an instance's running turns: drops the rows of turns that ended, writes the text of
+    /// those that grew, refreshes the heartbeat of all of them, clears rows that dead instances left when
+    /// <paramref name="purgeAbandoned"/>, and answers which of them another instance asked to cancel.
+    /// </summary>
+    public async Task<IReadOnlyList<ProgressKey>> FlushAsync(
+        string owner, IReadOnlyCollection<ProgressKey> ended, IReadOnlyCollection<ReplyProgress> grown, bool purgeAbandoned,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new MySqlCommand { Connection = connection };
+        var sql = new StringBuilder();
+        var parameter = 0;
+        string Add(object? value)
+        {
+            var name = string.Create(CultureInfo.InvariantCulture, $"@p{parameter++}");
+            command.Parameters.AddWithValue(name, value);
+            return name;
+        }
+
+        foreach (var chunk in ended.Chunk(RowsPerStatement))
+        {
+            sql.Append("DELETE FROM reply_progress WHERE ");
+            sql.AppendJoin(" OR ", chunk.Select(key =>
+                $"(conv_id = {Add(key.ConversationId)} AND message_no = {Add(key.MessageNo)} AND attempt = {Add(key.Attempt)})"));
+            sql.Append(";\n");
+        }
+        var ownerName = Add(owner);
+        foreach (var chunk in grown.Chunk(RowsPerStatement))
+        {
+            sql.Append("INSERT INTO reply_progress (conv_id, message_no, attempt, owner, text, heartbeat_at) VALUES ");
+            sql.AppendJoin(", ", chunk.Select(progress =>
+                $"({Add(progress.ConversationId)}, {Add(progress.MessageNo)}, {Add(progress.Attempt)}, {ownerName}, {Add(progress.Text)}, UTC_TIMESTAMP(6))"));
+            sql.Append(" ON DUPLICATE KEY UPDATE owner = VALUES(owner), text = VALUES(text), heartbeat_at = VALUES(heartbeat_at);\n");
+        }
+        if (purgeAbandoned)
+        {
+            sql.Append("DELETE FROM reply_progress WHERE heartbeat_at < UTC_TIMESTAMP(6) - INTERVAL 1 HOUR LIMIT 1000;\n");
+        }
+        sql.Append($"UPDATE reply_progress SET heartbeat_at = UTC_TIMESTAMP(6) WHERE owner = {ownerName};\n");
+        sql.Append($"SELECT conv_id, message_no, attempt FROM reply_progress WHERE owner = {ownerName} AND cancel_requested = 1;");
+        command.CommandText = sql.ToString();
+
+        var cancels = new List<ProgressKey>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        do
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                cancels.Add(new ProgressKey(reader.GetString("conv_id"), reader.GetInt32("message_no"), reader.GetInt32("attempt")));
+            }
+        }
+        while (await reader.NextResultAsync(cancellationToken));
+        return cancels;
+    }
+
+    /// <summary>Asks the instance that generates the attempt to stop it; it sees the flag with its next write.</summary>
+    public async Task RequestCancelAsync(ProgressKey key, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            INSERT INTO reply_progress (conv_id, message_no, attempt, owner, text, cancel_requested, heartbeat_at)
+            VALUES (@conv, @no, @attempt, NULL, '', 1, @never)
+            ON DUPLICATE KEY UPDATE cancel_requested = 1
+            """;
+        await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", key.ConversationId);
+            command.Parameters.AddWithValue("@no", key.MessageNo);
+            command.Parameters.AddWithValue("@attempt", key.Attempt);
+            command.Parameters.AddWithValue("@never", NoHeartbeat);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+    }
+
+    /// <summary>A user's message with its progress or reply, or null when the conversation is not the user's or has no such message.</summary>
+    public async Task<ReplyState?> GetReplyStateAsync(
+        string conversationId, long userId, string messageId, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            SELECT m.message, m.message_no, m.Status, m.error_code, m.attempt, c.message_count,
+                   TIMESTAMPDIFF(MICROSECOND, GREATEST(COALESCE(p.heartbeat_at, m.updated_at), m.updated_at), UTC_TIMESTAMP(6)) AS silent_us,
+                   p.text AS progress, r.message_id AS reply_id, r.message AS reply, r.token_count AS reply_tokens,
+                   r.elapsed_time, r.model, r.input_tokens, r.output_tokens, r.finish_reason, r.time_to_first_token
+            FROM message_store m
+            JOIN conversation_store c ON c.conv_id = m.conv_id
+            LEFT JOIN reply_progress p ON p.conv_id = m.conv_id AND p.message_no = m.message_no AND p.attempt = m.attempt
+            LEFT JOIN message_store r ON r.conv_id = m.conv_id AND r.message_no = m.message_no + 1 AND r.role = 'assistant'
+            WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role = 'user' AND c.user_id = @user
+            """;
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@mid", messageId);
+            command.Parameters.AddWithValue("@user", userId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+            return new ReplyState(
+                conversationId, messageId, userId,
+                Message: reader.GetString("message"),
+                MessageNo: reader.GetInt32("message_no"),
+                Status: reader.GetStatus("Status"),
+                ErrorCode: reader.GetNullableString("error_code"),
+                Attempt: reader.GetInt32("attempt"),
+                Silence: TimeSpan.FromMicroseconds(reader.GetInt64("silent_us")),
+                ProgressText: reader.GetNullableString("progress"),
+                MessageCount: reader.GetInt32("message_count"),
+                Reply: reader.ReadReply());
+        }, cancellationToken);
+    }
+}

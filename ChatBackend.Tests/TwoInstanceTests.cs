@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using ChatBackend.Tests.Infrastructure;
+using MySqlConnector;
+
+namespace ChatBackend.Tests;
+
+/// <summary>
+/// Two API instances on one database, as the Kubernetes output deploys them: a stream resumed on the other instance,
+/// a turn cancelled from the other instance, and an instance killed mid-stream whose turn the other completes.
+/// Nothing acknowledged is lost or stored twice, and every reply follows its message.
+/// </summary>
+[Collection(DatabaseCollection.Name)]
+public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(database, "twin")
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task AStreamThatDropsIsResumedOnTheOtherInstanceFromItsLastEventId()
+    {
+        using var a = StartApi();
+        using var b = StartApi();
+        var hold = new TaskCompletionSource();
+        Fake.Enqueue(new FakeReply.Text(["Once ", "upon ", "a time"], HoldAfterFirstPiece: hold.Task));
+        var (user, messageId) = (Chat.NewUserId(), Chat.NewMessageId());
+
+        string conversationId, lastId;
+        using (var first = await StreamAsync(a, "a story", user, messageId))
+        {
+            await using var events = ServerSentEvents.ReadEventsAsync(first).GetAsyncEnumerator();
+            Assert.True(await events.MoveNextAsync());
+            conversationId = events.Current.Data.Str("conversation_id");
+            Assert.True(await events.MoveNextAsync());
+            Assert.Equal(("delta", "Once "), (events.Current.Name, events.Current.Data.Str("text")));
+            lastId = events.Current.Id!;
+        }
+        Assert.Equal("0.5", lastId);
+        await WaitForProgressAsync(conversationId, "Once ");
+
+        using var resumed = await ResumeAsync(b, conversationId, messageId, user, lastId);
+        var reading = ReadAllAsync(resumed);
+        hold.SetResult();
+        var events2 = await reading.WaitAsync(Bound);
+
+        Assert.Equal("start", events2[0].Name);
+        Assert.Equal("done", events2[^1].Name);
+        Assert.Equal("upon a time", string.Concat(events2.Where(e => e.Name == "delta").Select(e => e.Data.Str("text"))));
+        Assert.Equal("0.16", events2.Last(e => e.Name == "delta").Id);
+        var history = await b.HistoryAsync(conversationId);
+        Assert.Equal("Once upon a time", history.GetProperty("messages")[1].Str("message"));
+        Assert.Equal(events2[^1].Data.Str("reply_message_id"), history.GetProperty("messages")[1].Str("message_id"));
+        Assert.Single(Fake.Requests);
+        await AssertEveryReplyFollowsItsMessageAsync(conversationId);
+    }
+
+    [Fact]
+    public async Task RepeatingTheStreamPostOnTheOtherInstanceWhileItIsAnsweredResumesItInsteadOfA409()
+    {
+        using var a = StartApi();
+        using var b = StartApi();
+        var hold = new TaskCompletionSource();
+        Fake.Enqueue(new FakeReply.Text(["first ", "second"], HoldAfterFirstPiece: hold.Task));
+        var (user, messageId) = (Chat.NewUserId(), Chat.NewMessageId());
+        using var original = await StreamAsync(a, "twice", user, messageId);
+        var originalEvents = ReadAllAsync(original);
+        var conversationId = await WaitForConversationAsync(user);
+        await WaitForProgressAsync(conversationId, "first ");
+
+        using var repeated = await StreamAsync(b, "twice", user, messageId, conversationId);
+        var repeatedEvents = ReadAllAsync(repeated);
+        hold.SetResult();
+
+        var fromB = await repeatedEvents.WaitAsync(Bound);
+        Assert.Equal("first second", string.Concat(fromB.Where(e => e.Name == "delta").Select(e => e.Data.Str("text"))));
+        Assert.Equal("done", fromB[^1].Name);
+        Assert.Equal("done", (await originalEvents.WaitAsync(Bound))[^1].Name);
+        Assert.Single(Fake.Requests);
+        await AssertEveryReplyFollowsItsMessageAsync(conversationId);
+    }
+
+    [Fact]
+    public async Task ACancelOnTheOtherInstanceStopsTheGenerationWithinASecondAndStoresWhatWasGenerated()
+    {
+        using var a = StartApi();
+        using var b = StartApi();
+        var hold = new TaskCompletionSource();
+        Fake.Enqueue(new FakeReply.Text(["partial ", "never sent"], HoldAfterFirstPiece: hold.Task));
+        var (user, messageId) = (Chat.NewUserId(), Chat.NewMessageId());
+        using var stream = await StreamAsync(a, "stop me", user, messageId);
+        var streamEvents = ReadAllAsync(stream);
+        var conversationId = await WaitForConversationAsync(user);
+        await WaitForProgressAsync(conversationId, "partial ");
+
+        var clock = Stopwatch.StartNew();
+        using var cancel = await b.PostAsJsonAsync("/chat-message/cancel",
+            new { user_id = user, conversation_id = conversationId, message_id = messageId });
+        var answer = await cancel.ExpectAsync(HttpStatusCode.OK);
+        var took = clock.Elapsed;
+
+        Assert.True(took < TimeSpan.FromSeconds(2), $"The cancel took {took}.");
+        Assert.Equal("Cancelled", answer.Str("status"));
+        Assert.Equal("partial ", answer.Str("message"));
+        var events = await streamEvents.WaitAsync(Bound);
+        Assert.Equal("error", events[^1].Name);
+        Assert.Equal(409, events[^1].Data.Int("status"));
+        var stored = (await b.HistoryAsync(conversationId)).GetProperty("messages").EnumerateArray().ToList();
+        Assert.Equal([("user", "Cancelled"), ("assistant", "Cancelled")], stored.Select(m => (m.Str("role"), m.Str("status"))));
+        Assert.Equal("partial ", stored[1].Str("message"));
+        hold.SetResult();
+        await AssertEveryReplyFollowsItsMessageAsync(conversationId);
+    }
+
+    [Fact]
+    public async Task AnInstanceKilledMidStreamHasItsTurnCompletedByTheOtherWithinSeconds()
+    {
+        using var api = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString());
+        using var b = StartApi();
+        Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
+        var (user, messageId) = (Chat.NewUserId(), Chat.NewMessageId());
+        using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = Bound };
+
+        string conversationId, lastId;
+        using (var stream = await StreamAsync(client, "survive this", user, messageId))
+        {
+            await using var events = ServerSentEvents.ReadEventsAsync(stream).GetAsyncEnumerator();
+            Assert.True(await events.MoveNextAsync());
+            conversationId = events.Current.Data.Str("conversation_id");
+            Assert.True(await events.MoveNextAsync());
+            lastId = events.Current.Id!;
+            await WaitForProgressAsync(conversationId, "lost ");
+            api.Kill();
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var resumed = await ResumeAsync(b, conversationId, messageId, user, lastId);
+        var events2 = await ReadAllAsync(resumed).WaitAsync(Bound);
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"The takeover took {clock.Elapsed}.");
+        Assert.Equal(["start", "restart", "delta", "done"], events2.Select(e => e.Name));
+        Assert.Equal("1.0", events2[1].Id);
+        Assert.Equal("echo: survive this", events2[2].Data.Str("text"));
+        var history = await b.HistoryAsync(conversationId);
+        Assert.Equal(2, history.Int("message_count"));
+        Assert.Equal(["Success", "Success"], history.GetProperty("messages").EnumerateArray().Select(m => m.Str("status")));
+        Assert.Equal(2, Fake.Requests.Count);
+        await AssertEveryReplyFollowsItsMessageAsync(conversationId);
+    }
+
+    [Fact]
+    public async Task AnAttemptThatWasTakenOverCannotStoreItsEndAndTheTurnKeepsOneReply()
+    {
+        // A writes no heartbeat (progress off), so B counts its slow turn as abandoned after 3 s and takes it over.
+        using var a = StartApi(new() { ["Chat:ProgressInterval"] = "00:00:00" });
+        using var b = StartApi();
+        Fake.Enqueue(new FakeReply.Text(["from A, too late"], Delay: TimeSpan.FromSeconds(6)));
+        var (user, messageId) = (Chat.NewUserId(), Chat.NewMessageId());
+
+        var fromA = a.SendJsonAsync("who answers?", user, messageId);
+        var conversationId = await WaitForConversationAsync(user);
+        using (var early = await b.SendJsonAsync("who answers?", user, messageId, conversationId))
+        {
+            await early.ExpectAsync(HttpStatusCode.Conflict);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        var fromB = await b.SendOkAsync("who answers?", user, conversationId, messageId);
+        using var lateA = await fromA.WaitAsync(Bound);
+
+        Assert.Equal("echo: who answers?", fromB.Str("message"));
+        var problem = await lateA.ExpectAsync(HttpStatusCode.Conflict);
+        Assert.Equal(messageId, problem.Str("message_id"));
+        var history = await b.HistoryAsync(conversationId);
+        Assert.Equal(2, history.Int("message_count"));
+        Assert.Equal("echo: who answers?", history.GetProperty("messages")[1].Str("message"));
+        await AssertEveryReplyFollowsItsMessageAsync(conversationId);
+    }
+
+    private static Task<HttpResponseMessage> StreamAsync(
+        HttpClient client, string message, long user, string messageId, string? conversationId = null) =>
+        client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
+        {
+            Content = JsonContent.Create(new { message, user_id = user, message_id = messageId, conversation_id = conversationId ?? "" }),
+        }, HttpCompletionOption.ResponseHeadersRead);
+
+    private static Task<HttpResponseMessage> ResumeAsync(HttpClient client, string conversationId, string messageId, long user, string lastId)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/conversations/{conversationId}/messages/{messageId}/stream?user_id={user}");
+        request.Headers.Add("Last-Event-ID", lastId);
+        return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    }
+
+    private static async Task<List<ServerSentEvents.Event>> ReadAllAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = new List<ServerSentEvents.Event>();
+        await foreach (var item in ServerSentEvents.ReadEventsAsync(response))
+        {
+            events.Add(item);
+        }
+        return events;
+    }
+
+    private async Task<string> WaitForConversationAsync(long user)
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        while (true)
+        {
+            await using var connection = new MySqlConnection(ConnectionString);
+            await connection.OpenAsync(timeout.Token);
+            await using var command = new MySqlCommand("SELECT conv_id FROM conversation_store WHERE user_id = @user", connection);
+            command.Parameters.AddWithValue("@user", user);
+            if (await command.ExecuteScalarAsync(timeout.Token) is string conversationId)
+            {
+                return conversationId;
+            }
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+
+    // The generating instance has written the text so far: another instance can follow it from there.
+    private async Task WaitForProgressAsync(string conversationId, string text)
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        while (true)
+        {
+            await using var connection = new MySqlConnection(ConnectionString);
+            await connection.OpenAsync(timeout.Token);
+            await using var command = new MySqlCommand("SELECT text FROM reply_progress WHERE conv_id = @conv", connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            if (await command.ExecuteScalarAsync(timeout.Token) as string == text)
+            {
+                return;
+            }
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+
+    // Each user message is followed by at most one reply, numbered right after it, and message_count counts the rows.
+    private async Task AssertEveryReplyFollowsItsMessageAsync(string conversationId)
+    {
+        await using var connection = new MySqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new MySqlCommand("""
+            SELECT role, message_no FROM message_store WHERE conv_id = @conv ORDER BY message_no;
+            SELECT message_count FROM conversation_store WHERE conv_id = @conv;
+            """, connection);
+        command.Parameters.AddWithValue("@conv", conversationId);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<(string Role, int No)>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add((reader.GetString(0), reader.GetInt32(1)));
+        }
+        await reader.NextResultAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(rows.Count, reader.GetInt32(0));
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].Role == "assistant")
+            {
+                Assert.True(i > 0 && rows[i - 1] == ("user", rows[i].No - 1), $"Reply {rows[i].No} does not follow its message.");
+            }
+        }
+    }
+}
