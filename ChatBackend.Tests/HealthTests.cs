@@ -95,6 +95,52 @@ public sealed class HealthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AfterTheDatabaseRestartsUnderLoadNoSendFailsOnceItAnswersAgainAndNothingAcknowledgedIsLost()
+    {
+        var userId = Chat.NewUserId();
+        using var stop = new CancellationTokenSource();
+        var sends = new System.Collections.Concurrent.ConcurrentBag<(long Started, HttpStatusCode Status, string? ConversationId)>();
+        var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                using var send = await _client.SendJsonAsync($"load {worker}-{i}", userId, Chat.NewMessageId(), conversationId: null);
+                var conversationId = send.StatusCode == HttpStatusCode.OK ? (await send.ExpectAsync(HttpStatusCode.OK)).Str("conversation_id") : null;
+                sends.Add((started, send.StatusCode, conversationId));
+            }
+        })).ToList();
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await _server.StopAsync();
+        await _server.StartAgainAsync();
+        var answering = System.Diagnostics.Stopwatch.GetTimestamp();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await stop.CancelAsync();
+        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var after = sends.Where(send => send.Started > answering).ToList();
+        Assert.NotEmpty(after);
+        Assert.All(after, send => Assert.Equal(HttpStatusCode.OK, send.Status));
+        Assert.Contains(sends, send => send.Started < answering && send.Status == HttpStatusCode.OK);
+        // Every acknowledged send is there, with its reply.
+        await using var connection = new MySqlConnector.MySqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new MySqlConnector.MySqlCommand(
+            "SELECT conv_id FROM conversation_store WHERE user_id = @user AND message_count = 2", connection);
+        command.Parameters.AddWithValue("@user", userId);
+        var stored = new HashSet<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                stored.Add(reader.GetString(0));
+            }
+        }
+        Assert.All(sends.Where(send => send.Status == HttpStatusCode.OK), send => Assert.Contains(send.ConversationId!, stored));
+    }
+
+    [Fact]
     public async Task ASendThatWaitsOutAConversationsLockRunsAgainAndSucceeds()
     {
         await using var holder = new MySqlConnector.MySqlConnection(_connectionString + ";Pooling=false");

@@ -6,6 +6,10 @@
 #   (f) (a) on a second API that exports its telemetry to the Aspire dashboard (standalone, from the AppHost's
 #       Aspire.Dashboard.Sdk package) and on a third that exports nothing, alternately, BENCH_ROUNDS (3) times each
 #   (g) seconds from `dotnet run` of the built AppHost to the API healthy: a first start (new data) and a second
+#   (h) streamed replies/s (bench/Streams; a fake model streaming 20 pieces at 50/s) on an API writing its replies'
+#       progress for other instances (Chat:ProgressInterval 250 ms) and on one that does not, alternately, BENCH_ROUNDS
+#       times each
+#   (i) resuming a dropped stream on another instance: from the resume request to its next piece, p50 and p99
 # Prints requests/s, p50 and p99 for (a)-(d) and the ratio (a)/(d); for (e) the wall time and the peak of database
 # connections. Figures go into bench/README.md by hand.
 set -euo pipefail
@@ -67,7 +71,7 @@ dotnet "$datapath" seed "$connection" 1 50 "$work/long.txt"
 export BENCH_DIR="$root/bench" BENCH_CONVERSATIONS="$work/conversations.txt" BENCH_LONG_CONVERSATION="$work/long.txt"
 url="http://127.0.0.1:$api_port"
 declare -A results
-only=${BENCH_ONLY:-a b c d e f g}  # a subset, for a quick look at one figure
+only=${BENCH_ONLY:-a b c d e f g h i}  # a subset, for a quick look at one figure
 wanted() { [[ " $only " == *" $1 "* ]]; }
 run_wrk() { # name script
   wanted "$1" || return 0
@@ -159,10 +163,42 @@ if wanted g; then
   apphost_second=$(time_apphost)
 fi
 
+streams="$root/bench/Streams/bin/Release/net10.0/ChatBackend.Bench.Streams.dll"
+stream_concurrency=${BENCH_STREAMS:-200}
+if wanted h || wanted i; then
+  stream_model_port=$((db_port + 9))
+  dotnet "$streams" fake-model "$stream_model_port" 20 50 &
+  pids+=($!)
+  stream_model="ConnectionStrings__openai=Endpoint=http://127.0.0.1:$stream_model_port/v1;Key=bench;Model=gpt-4o-mini"
+  progress_api_port=$((db_port + 10))
+  start_api "$progress_api_port" "$stream_model"
+fi
+if wanted h; then
+  quiet_api_port=$((db_port + 11))
+  start_api "$quiet_api_port" "$stream_model" Chat__ProgressInterval=00:00:00
+  log "(h) streamed replies, $stream_concurrency clients, progress writes on and off, $rounds rounds each"
+  stream_rps() { dotnet "$streams" throughput "$2" "$stream_concurrency" "$1" | grep '^RESULT'; }
+  stream_rps 5 "http://127.0.0.1:$progress_api_port" >/dev/null
+  stream_rps 5 "http://127.0.0.1:$quiet_api_port" >/dev/null
+  progress_on=() progress_off=() progress_lines=()
+  for _ in $(seq 1 "$rounds"); do
+    line=$(stream_rps "$duration" "http://127.0.0.1:$progress_api_port"); progress_lines+=("on:  $line")
+    progress_on+=("$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")")
+    line=$(stream_rps "$duration" "http://127.0.0.1:$quiet_api_port"); progress_lines+=("off: $line")
+    progress_off+=("$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")")
+  done
+fi
+if wanted i; then
+  resume_api_port=$((db_port + 12))
+  start_api "$resume_api_port" "$stream_model"
+  log "(i) ${BENCH_RESUMES:-200} streams dropped on one API and resumed on another"
+  results[i]=$(dotnet "$streams" resume "http://127.0.0.1:$progress_api_port" "http://127.0.0.1:$resume_api_port" "${BENCH_RESUMES:-200}" | grep '^RESULT')
+fi
+
 field() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${results[$1]}"; }
 echo
 printf '%-52s %10s %9s %9s %7s\n' "run" "req/s" "p50 ms" "p99 ms" "errors"
-for key in $(tr -d 'efg' <<<"$only"); do
+for key in $(tr -d 'efghi' <<<"$only"); do
   case $key in
     a) label="(a) new-conversation sends (query string)";;
     b) label="(b) follow-up sends";;
@@ -192,5 +228,16 @@ fi
 if wanted g; then
   echo
   echo "(g) dotnet run of the built AppHost to the API healthy: ${apphost_first} s (new data), ${apphost_second} s (its data again)"
+fi
+if wanted h; then
+  echo
+  printf '(h) %s\n' "${progress_lines[@]}"
+  awk -v on="$(median "${progress_on[@]}")" -v off="$(median "${progress_off[@]}")" \
+    'BEGIN { printf "    streamed replies/s, medians: progress writes on %.0f, off %.0f: on is %.0f%% of off\n", on, off, 100 * on / off }'
+fi
+if wanted i; then
+  echo
+  echo "(i) resume on another instance, to its next piece: p50 $(field i p50_ms) ms, p99 $(field i p99_ms) ms," \
+    "max $(field i max_ms) ms over $(field i resumes) resumes; replies that did not add up: $(field i mismatches)"
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $("$server" --version | head -1)"

@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+// Benches of streamed replies, against a fake OpenAI-compatible model on loopback that streams its reply slowly:
+//   fake-model PORT TOKENS TOKENS_PER_SECOND   streams TOKENS pieces at that rate (plain answers at once)
+//   throughput API_URL CONCURRENCY SECONDS     CONCURRENCY clients, each streaming new-conversation replies one after
+//                                              another: completed streams/s and the p50/p99 of a whole stream
+//   resume API_A API_B COUNT                   COUNT times: a stream on A, dropped after its first piece, resumed on B
+//                                              with Last-Event-ID: the p50/p99 from the resume request to its next
+//                                              piece of text, and that the text adds up
+var culture = CultureInfo.InvariantCulture;
+switch (args)
+{
+    case ["fake-model", var port, var tokens, var rate]:
+        await RunFakeModelAsync(int.Parse(port, culture), int.Parse(tokens, culture), double.Parse(rate, culture));
+        return 0;
+    case ["throughput", var url, var concurrency, var seconds]:
+        await RunThroughputAsync(new Uri(url), int.Parse(concurrency, culture), TimeSpan.FromSeconds(int.Parse(seconds, culture)));
+        return 0;
+    case ["resume", var a, var b, var count]:
+        await RunResumeAsync(new Uri(a), new Uri(b), int.Parse(count, culture));
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: fake-model PORT TOKENS TOKENS_PER_SECOND | throughput API_URL CONCURRENCY SECONDS | resume API_A API_B COUNT");
+        return 2;
+}
+
+static async Task RunFakeModelAsync(int port, int tokens, double rate)
+{
+    var builder = WebApplication.CreateSlimBuilder();
+    builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+    builder.Logging.ClearProviders();
+    var app = builder.Build();
+    var gap = TimeSpan.FromSeconds(1 / rate);
+    app.MapPost("/v1/chat/completions", async (HttpContext context) =>
+    {
+        using var body = await JsonDocument.ParseAsync(context.Request.Body);
+        var stream = body.RootElement.TryGetProperty("stream", out var flag) && flag.GetBoolean();
+        var response = context.Response;
+        if (!stream)
+        {
+            await response.WriteAsJsonAsync(new
+            {
+                id = "chatcmpl-bench", @object = "chat.completion", created = 1_700_000_000, model = "gpt-4o-mini",
+                choices = new[] { new { index = 0, message = new { role = "assistant", content = "A plain reply." }, finish_reason = "stop" } },
+                usage = new { prompt_tokens = 20, completion_tokens = 3, total_tokens = 23 },
+            });
+            return;
+        }
+        response.ContentType = "text/event-stream";
+        var aborted = context.RequestAborted;
+        using var timer = new PeriodicTimer(gap);
+        for (var i = 0; i < tokens; i++)
+        {
+            await Chunk(response, $"tok{i} ", finishReason: null, aborted);
+            await timer.WaitForNextTickAsync(aborted);
+        }
+        await Chunk(response, null, "stop", aborted);
+        await response.WriteAsync(
+            "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-mini\",\"choices\":[]," +
+            $"\"usage\":{{\"prompt_tokens\":20,\"completion_tokens\":{tokens},\"total_tokens\":{20 + tokens}}}}}\n\ndata: [DONE]\n\n", aborted);
+    });
+    await app.RunAsync();
+
+    static async Task Chunk(HttpResponse response, string? text, string? finishReason, CancellationToken aborted)
+    {
+        var delta = text is null ? "{}" : $"{{\"content\":\"{text}\"}}";
+        var reason = finishReason is null ? "null" : $"\"{finishReason}\"";
+        await response.WriteAsync(
+            "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-mini\"," +
+            $"\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{reason}}}]}}\n\n", aborted);
+        await response.Body.FlushAsync(aborted);
+    }
+}
+
+static HttpClient Client(Uri api) => new(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue })
+{
+    BaseAddress = api,
+    Timeout = TimeSpan.FromMinutes(2),
+};
+
+static HttpRequestMessage StreamRequest(long user, string messageId) => new(HttpMethod.Post, "/chat-message/stream")
+{
+    Content = JsonContent.Create(new { message = "stream to me", user_id = user, message_id = messageId }),
+};
+
+static async Task RunThroughputAsync(Uri api, int concurrency, TimeSpan duration)
+{
+    using var client = Client(api);
+    var latencies = new List<double>[concurrency];
+    var errors = 0;
+    var clock = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
+    {
+        var mine = latencies[worker] = [];
+        for (var i = 0; clock.Elapsed < duration; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var response = await client.SendAsync(StreamRequest(2_000_000 + worker, $"s-{worker}-{i}-{Guid.NewGuid():n}"),
+                HttpCompletionOption.ResponseHeadersRead);
+            var events = await ReadEventsAsync(response, stopAfterFirstText: false);
+            if (events.Count == 0 || events[^1].Name != "done")
+            {
+                Interlocked.Increment(ref errors);
+                continue;
+            }
+            mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+    })));
+    var elapsed = clock.Elapsed.TotalSeconds;
+    var all = latencies.SelectMany(list => list).Order().ToArray();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"RESULT streams={all.Length} rps={all.Length / elapsed:0.0} p50_ms={Percentile(all, 50):0} p99_ms={Percentile(all, 99):0} errors={errors}"));
+}
+
+static async Task RunResumeAsync(Uri a, Uri b, int count)
+{
+    using var clientA = Client(a);
+    using var clientB = Client(b);
+    var latencies = new List<double>();
+    var mismatches = 0;
+    for (var i = 0; i < count; i++)
+    {
+        var user = 3_000_000 + i;
+        var messageId = $"r-{i}-{Guid.NewGuid():n}";
+        string conversationId, lastId, firstText;
+        using (var first = await clientA.SendAsync(StreamRequest(user, messageId), HttpCompletionOption.ResponseHeadersRead))
+        {
+            var events = await ReadEventsAsync(first, stopAfterFirstText: true);
+            conversationId = events[0].Data.GetProperty("conversation_id").GetString()!;
+            lastId = events[^1].Id!;
+            firstText = events[^1].Data.GetProperty("text").GetString()!;
+        }
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/conversations/{conversationId}/messages/{messageId}/stream?user_id={user}");
+        request.Headers.Add("Last-Event-ID", lastId);
+        var started = Stopwatch.GetTimestamp();
+        using var resumed = await clientB.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var rest = new StringBuilder();
+        double? latency = null;
+        await foreach (var item in EventsAsync(resumed))
+        {
+            if (item.Name == "delta")
+            {
+                latency ??= Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                rest.Append(item.Data.GetProperty("text").GetString());
+            }
+            if (item.Name is "done" or "error")
+            {
+                if (item.Name == "error" || latency is null)
+                {
+                    mismatches++;
+                }
+                break;
+            }
+        }
+        latencies.Add(latency ?? 0);
+        using var history = await clientB.GetFromJsonAsync<JsonDocument>($"/get-conversation-history/{conversationId}");
+        var stored = history!.RootElement.GetProperty("messages")[1].GetProperty("message").GetString();
+        if (stored != firstText + rest)
+        {
+            mismatches++;
+        }
+    }
+    var sorted = latencies.Order().ToArray();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"RESULT resumes={count} p50_ms={Percentile(sorted, 50):0} p99_ms={Percentile(sorted, 99):0} max_ms={sorted[^1]:0} mismatches={mismatches}"));
+}
+
+static async Task<List<Event>> ReadEventsAsync(HttpResponseMessage response, bool stopAfterFirstText)
+{
+    var events = new List<Event>();
+    await foreach (var item in EventsAsync(response))
+    {
+        events.Add(item);
+        if (stopAfterFirstText && item.Name == "delta")
+        {
+            break;
+        }
+    }
+    return events;
+}
+
+static async IAsyncEnumerable<Event> EventsAsync(HttpResponseMessage response)
+{
+    if (!response.IsSuccessStatusCode)
+    {
+        yield break;
+    }
+    await using var stream = await response.Content.ReadAsStreamAsync();
+    using var reader = new StreamReader(stream);
+    string? name = null, id = null, data = null;
+    while (await reader.ReadLineAsync() is { } line)
+    {
+        if (line.Length == 0)
+        {
+            if (name is not null && data is not null)
+            {
+                yield return new Event(name, id, JsonDocument.Parse(data).RootElement.Clone());
+            }
+            (name, id, data) = (null, null, null);
+        }
+        else if (line.StartsWith("id: ", StringComparison.Ordinal))
+        {
+            id = line[4..];
+        }
+        else if (line.StartsWith("event: ", StringComparison.Ordinal))
+        {
+            name = line[7..];
+        }
+        else if (line.StartsWith("data: ", StringComparison.Ordinal))
+        {
+            data = line[6..];
+        }
+    }
+}
+
+static double Percentile(double[] sorted, int percent) =>
+    sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(sorted.Length * percent / 100.0) - 1)];
+
+internal sealed record Event(string Name, string? Id, JsonElement Data);
