@@ -20,5 +20,6 @@ if (app.Environment.IsDevelopment())
 app.MapDefaultEndpoints();
 app.MapStatusApi();
 app.MapChatApi();
+app.MapConversationsApi();
 
 app.Run();

@@ -47,6 +47,13 @@ public sealed class OpenApiTests(DatabaseFixture database)
             ["conversation_id", "message_id", "user_id"],
             cancel.GetProperty("parameters").EnumerateArray().Select(p => p.Str("name")).Order());
 
+        var conversations = paths.GetProperty("/conversations").GetProperty("get");
+        Assert.Equal(["200", "400", "503"], conversations.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+        var conversation = paths.GetProperty("/conversations/{conversation_id}");
+        Assert.Equal(["200", "400", "404", "503"], conversation.GetProperty("get").GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+        Assert.Equal(["200", "400", "404", "503"], conversation.GetProperty("patch").GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+        Assert.Equal(["204", "400", "404", "503"], conversation.GetProperty("delete").GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+
         var history = paths.GetProperty("/get-conversation-history/{conversation_id}").GetProperty("get");
         Assert.Equal(["200", "400", "404", "503"], history.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
         Assert.True(paths.TryGetProperty("/", out _));

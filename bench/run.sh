@@ -9,7 +9,8 @@
 #   (h) streamed replies/s (bench/Streams; a fake model streaming 20 pieces at 50/s) on an API writing its replies'
 #       progress for other instances (Chat:ProgressInterval 250 ms) and on one that does not, alternately, BENCH_ROUNDS
 #       times each
-#   (i) resuming a dropped stream on another instance: from the resume request to its next piece, p50 and p99
+#   (i) resuming a dropped stream on another instance: from the resume request to its next piece, p50 and p99; and a
+#       cancel through another instance: the cancel request's p50 and p99
 # Prints requests/s, p50 and p99 for (a)-(d) and the ratio (a)/(d); for (e) the wall time and the peak of database
 # connections. Figures go into bench/README.md by hand.
 set -euo pipefail
@@ -189,10 +190,19 @@ if wanted h; then
   done
 fi
 if wanted i; then
-  resume_api_port=$((db_port + 12))
-  start_api "$resume_api_port" "$stream_model"
-  log "(i) ${BENCH_RESUMES:-200} streams dropped on one API and resumed on another"
-  results[i]=$(dotnet "$streams" resume "http://127.0.0.1:$progress_api_port" "http://127.0.0.1:$resume_api_port" "${BENCH_RESUMES:-200}" | grep '^RESULT')
+  # A slower model (30 pieces at 20/s, 1.5 s a reply), so that every resume and cancel meets a reply still running.
+  slow_model_port=$((db_port + 12))
+  dotnet "$streams" fake-model "$slow_model_port" 30 20 &
+  pids+=($!)
+  slow_model="ConnectionStrings__openai=Endpoint=http://127.0.0.1:$slow_model_port/v1;Key=bench;Model=gpt-4o-mini"
+  first_api_port=$((db_port + 13))
+  other_api_port=$((db_port + 14))
+  start_api "$first_api_port" "$slow_model"
+  start_api "$other_api_port" "$slow_model"
+  resumes=${BENCH_RESUMES:-100}
+  log "(i) $resumes streams dropped on one API and resumed on another; $resumes cancelled through the other"
+  results[i]=$(dotnet "$streams" resume "http://127.0.0.1:$first_api_port" "http://127.0.0.1:$other_api_port" "$resumes" | grep '^RESULT')
+  results[j]=$(dotnet "$streams" cancel "http://127.0.0.1:$first_api_port" "http://127.0.0.1:$other_api_port" "$resumes" | grep '^RESULT')
 fi
 
 field() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${results[$1]}"; }
@@ -239,5 +249,7 @@ if wanted i; then
   echo
   echo "(i) resume on another instance, to its next piece: p50 $(field i p50_ms) ms, p99 $(field i p99_ms) ms," \
     "max $(field i max_ms) ms over $(field i resumes) resumes; replies that did not add up: $(field i mismatches)"
+  echo "    cancel through another instance: p50 $(field j p50_ms) ms, p99 $(field j p99_ms) ms, max $(field j max_ms) ms" \
+    "over $(field j cancels) cancels; not ended Cancelled: $(field j not_cancelled)"
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $("$server" --version | head -1)"

@@ -1,4 +1,3 @@
-using System.Globalization;
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -74,7 +73,10 @@ public static class ChatApi
             .WithSummary("Read a conversation, oldest message first")
             .WithDescription(
                 "With user_id, a conversation of another user answers 404 like an unknown one. Without it, the " +
-                "unguessable conversation id is the key, as in the original.")
+                "unguessable conversation id is the key, as in the original. Without limit, the whole conversation " +
+                "(up to Chat:HistoryMaxPage, 10,000 messages); with limit (1-500), the newest that many before " +
+                "message number before (when given), still oldest first, and has_more when older ones remain.")
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
@@ -131,12 +133,10 @@ public static class ChatApi
         [FromQuery(Name = "last_event_id")] string? lastEventIdQuery,
         ReplyProgressStore progress, ReplyFollower follower, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
     {
-        if (RequiredUserId(userId) is not { } owner)
+        var errors = new Dictionary<string, string[]>();
+        if (QueryParameters.RequireUserId(userId, errors) is not { } owner)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                [ChatMessageInput.UserIdField] = ["The user_id field is required and must be a whole number of at least 1."],
-            });
+            return TypedResults.ValidationProblem(errors);
         }
         if (!StreamPosition.TryParse(lastEventId ?? lastEventIdQuery, out var from))
         {
@@ -150,9 +150,6 @@ public static class ChatApi
             conversationId, messageId, follower.FollowAsync(owner, conversationId, messageId, from, CancellationToken.None),
             options.Value.HeartbeatInterval);
     }
-
-    private static long? RequiredUserId(string? userId) =>
-        long.TryParse(userId, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed >= 1 ? parsed : null;
 
     private static ValidationProblem InvalidLastEventId() => TypedResults.ValidationProblem(new Dictionary<string, string[]>
     {
@@ -206,34 +203,26 @@ public static class ChatApi
     public static async Task<Results<Ok<ConversationHistoryResponse>, ValidationProblem, ProblemHttpResult>> GetHistoryAsync(
         [FromRoute(Name = "conversation_id")] string conversationId,
         [FromQuery(Name = "user_id")] string? userId,
+        [FromQuery(Name = "limit")] string? limit,
+        [FromQuery(Name = "before")] string? before,
         ConversationQueries conversations,
+        IOptions<ChatTurnOptions> options,
         CancellationToken cancellationToken)
     {
-        long? owner = null;
-        if (!string.IsNullOrEmpty(userId))
+        var errors = new Dictionary<string, string[]>();
+        var owner = QueryParameters.OptionalUserId(userId, errors);
+        var pageSize = QueryParameters.Range(limit, "limit", 1, 500, absent: options.Value.HistoryMaxPage, errors);
+        var beforeNo = QueryParameters.Range(before, "before", 1, int.MaxValue, absent: null, errors);
+        if (errors.Count > 0)
         {
-            if (!long.TryParse(userId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed) || parsed < 1)
-            {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-                {
-                    [ChatMessageInput.UserIdField] = ["The user_id field must be a whole number of at least 1."],
-                });
-            }
-            owner = parsed;
+            return TypedResults.ValidationProblem(errors);
         }
 
-        var conversation = await conversations.GetConversationAsync(conversationId, owner, cancellationToken);
+        var conversation = await conversations.GetConversationAsync(conversationId, owner, pageSize!.Value, beforeNo, cancellationToken);
         if (conversation is null)
         {
             return Problems.ConversationNotFound();
         }
-
-        return TypedResults.Ok(new ConversationHistoryResponse(
-            conversation.ConversationId,
-            conversation.MessageCount,
-            [.. conversation.Messages.Select(message => new HistoryMessage(
-                message.Role, message.Message, message.MessageNo, message.MessageId, message.Status.ToString(),
-                message.ElapsedMs, message.CreatedAt, message.Model, message.FinishReason,
-                TokenUsage.From(message.InputTokens, message.OutputTokens), message.TimeToFirstTokenMs, message.ErrorCode))]));
+        return TypedResults.Ok(ConversationHistoryResponse.From(conversation));
     }
 }

@@ -97,7 +97,18 @@ public sealed record CancelResponse(
 public sealed record ConversationHistoryResponse(
     [property: JsonPropertyName("conversation_id")] string ConversationId,
     [property: JsonPropertyName("message_count")] int MessageCount,
-    [property: JsonPropertyName("messages")] IReadOnlyList<HistoryMessage> Messages);
+    [property: JsonPropertyName("messages")] IReadOnlyList<HistoryMessage> Messages,
+    [property: JsonPropertyName("has_more")] bool HasMore)
+{
+    public static ConversationHistoryResponse From(Conversation conversation) => new(
+        conversation.ConversationId,
+        conversation.MessageCount,
+        [.. conversation.Messages.Select(message => new HistoryMessage(
+            message.Role, message.Message, message.MessageNo, message.MessageId, message.Status.ToString(),
+            message.ElapsedMs, message.CreatedAt, message.Model, message.FinishReason,
+            TokenUsage.From(message.InputTokens, message.OutputTokens), message.TimeToFirstTokenMs, message.ErrorCode))],
+        conversation.HasMore);
+}
 
 public sealed record HistoryMessage(
     [property: JsonPropertyName("role")] string Role,
@@ -115,3 +126,26 @@ public sealed record HistoryMessage(
     [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error);
 
 public sealed record StatusResponse([property: JsonPropertyName("status")] string Status);
+
+/// <summary>A conversation in the list and its endpoints.</summary>
+public sealed record ConversationItem(
+    [property: JsonPropertyName("conversation_id")] string ConversationId,
+    [property: JsonPropertyName("chat_name")] string ChatName,
+    [property: JsonPropertyName("message_count")] int MessageCount,
+    [property: JsonPropertyName("created_at")] DateTime CreatedAt,
+    [property: JsonPropertyName("updated_at")] DateTime UpdatedAt)
+{
+    public static ConversationItem From(ConversationSummary summary) => new(
+        summary.ConversationId, summary.ChatName, summary.MessageCount, summary.CreatedAt, summary.UpdatedAt);
+}
+
+/// <summary>A page of the user's conversations; last_id continues it as after.</summary>
+public sealed record ConversationListResponse(
+    [property: JsonPropertyName("data")] IReadOnlyList<ConversationItem> Data,
+    [property: JsonPropertyName("has_more")] bool HasMore,
+    [property: JsonPropertyName("last_id")] string? LastId);
+
+/// <summary>The fields of PATCH /conversations/{conversation_id}, documented for OpenAPI.</summary>
+public sealed record RenameBody(
+    [property: JsonPropertyName("chat_name")] string ChatName,
+    [property: JsonPropertyName("user_id")] long UserId);

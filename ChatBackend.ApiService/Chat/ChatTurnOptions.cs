@@ -31,6 +31,10 @@ public sealed class ChatTurnOptions
     [Range(0, 10_000)]
     public int HistoryMaxMessages { get; set; } = 200;
 
+    /// <summary>The most messages GET /get-conversation-history answers without a limit (its answer for old clients).</summary>
+    [Range(1, 1_000_000)]
+    public int HistoryMaxPage { get; set; } = 10_000;
+
     /// <summary>
     /// The most tokens one model request's messages may take (system prompt, earlier turns, new message). Unset:
     /// the model's context window less <see cref="MaxOutputTokens"/>.

@@ -245,7 +245,7 @@ public sealed partial class ChatTurnService(
             turn, reply, MessageStatus.Success, reply.ElapsedMs, errorCode: null, CancellationToken.None);
         if (!completed.Stored)
         {
-            return TakenOver(turn);
+            return NotStored(turn, completed);
         }
         LogTurnAnswered(turn.ConversationId, turn.MessageNo, reply.Model, reply.InputTokens, reply.OutputTokens, reply.ElapsedMs);
         return new TurnOutcome.Answered(new AnsweredTurn(turn.ConversationId, turn.MessageId, reply, completed.MessageCount));
@@ -263,14 +263,14 @@ public sealed partial class ChatTurnService(
         {
             LogTurnCancelled(turn.ConversationId, turn.MessageNo, partialReply.Length, elapsedMs);
             var cancelled = await store.CompleteTurnAsync(turn, partial, MessageStatus.Cancelled, elapsedMs, "cancelled", CancellationToken.None);
-            return cancelled.Stored ? new TurnOutcome.Cancelled(turn.ConversationId, turn.MessageId, partialReply) : TakenOver(turn);
+            return cancelled.Stored ? new TurnOutcome.Cancelled(turn.ConversationId, turn.MessageId, partialReply) : NotStored(turn, cancelled);
         }
         if (run.Stopping)
         {
             // Kept as Error with what was generated: a retry with the same message_id replaces it with a whole reply.
             LogTurnStopped(turn.ConversationId, turn.MessageNo, partialReply.Length, elapsedMs);
             var stopped = await store.CompleteTurnAsync(turn, partial, MessageStatus.Error, elapsedMs, "server_stopping", CancellationToken.None);
-            return stopped.Stored ? new TurnOutcome.ServerStopping(turn.ConversationId, turn.MessageId) : TakenOver(turn);
+            return stopped.Stored ? new TurnOutcome.ServerStopping(turn.ConversationId, turn.MessageId) : NotStored(turn, stopped);
         }
         if (providerFailure is not null)
         {
@@ -282,11 +282,25 @@ public sealed partial class ChatTurnService(
         return new TurnOutcome.ModelTimedOut(turn.ConversationId, turn.MessageId);
     }
 
-    // Another instance counted this turn as abandoned and took it over; its attempt stores the end, not this one.
-    private TurnOutcome TakenOver(StartedTurn turn)
+    // The conversation was deleted meanwhile, or another instance counted this turn as abandoned and took it over
+    // (its attempt stores the end, not this one).
+    private TurnOutcome NotStored(StartedTurn turn, CompletedTurn completed)
     {
+        if (completed.Gone)
+        {
+            return new TurnOutcome.ConversationNotFound();
+        }
         LogTurnTakenOver(turn.ConversationId, turn.MessageNo, turn.Attempt);
         return new TurnOutcome.TakenOver(turn.ConversationId, turn.MessageId);
+    }
+
+    /// <summary>Stops the replies this instance generates for a conversation that was deleted.</summary>
+    public void StopConversation(string conversationId)
+    {
+        foreach (var run in runningTurns.Runs.Where(run => run.Turn.ConversationId == conversationId))
+        {
+            run.Cancel();
+        }
     }
 
     private async Task FailAsync(StartedTurn turn, Stopwatch stopwatch, string errorCode, Exception? exception)

@@ -2,22 +2,39 @@ using MySqlConnector;
 
 namespace ChatBackend.ApiService.Data;
 
-/// <summary>The reads of stored conversations: a conversation's history.</summary>
+/// <summary>The reads and edits of stored conversations: a user's list, one conversation, its history; rename, delete.</summary>
 public sealed class ConversationQueries(MySqlDataSource dataSource)
 {
-    /// <summary>A conversation with every stored message in order, or null when it does not exist or is not the given user's.</summary>
-    public async Task<Conversation?> GetConversationAsync(string conversationId, long? userId, CancellationToken cancellationToken)
+    private const string SummaryColumns = "ID, conv_id, chat_name, message_count, created_at, updated_at";
+
+    // A page after the first; internal for the test that EXPLAINs it.
+    internal const string ListAfterSql = $"""
+        SELECT {SummaryColumns} FROM conversation_store
+        WHERE user_id = @user AND (updated_at < @updated OR (updated_at = @updated AND ID < @id))
+        ORDER BY updated_at DESC, ID DESC LIMIT @limit
+        """;
+
+    /// <summary>
+    /// A conversation's messages, oldest first, or null when it does not exist or is not the given user's: the
+    /// <paramref name="limit"/> newest before message number <paramref name="before"/> (when given).
+    /// </summary>
+    public async Task<Conversation?> GetConversationAsync(
+        string conversationId, long? userId, int limit, int? before, CancellationToken cancellationToken)
     {
+        // The newest page first, from the (conv_id, message_no) key, then turned oldest first; one row more than the
+        // page tells whether older ones remain.
         const string sql = """
             SELECT user_id, message_count FROM conversation_store WHERE conv_id = @conv;
             SELECT role, message, message_no, message_id, Status, elapsed_time, created_at,
                    model, input_tokens, output_tokens, finish_reason, time_to_first_token, error_code
-            FROM message_store WHERE conv_id = @conv ORDER BY message_no;
+            FROM message_store WHERE conv_id = @conv AND message_no < @before ORDER BY message_no DESC LIMIT @limit;
             """;
         return await dataSource.RunAsync(async connection =>
         {
             await using var command = new MySqlCommand(sql, connection);
             command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@before", before ?? int.MaxValue);
+            command.Parameters.AddWithValue("@limit", limit + 1);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken) || (userId is { } user && reader.GetInt64("user_id") != user))
             {
@@ -25,9 +42,120 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
             }
             var messageCount = reader.GetInt32("message_count");
             await reader.NextResultAsync(cancellationToken);
-            return new Conversation(conversationId, messageCount, await ReadMessagesAsync(reader, cancellationToken));
+            var messages = await ReadMessagesAsync(reader, cancellationToken);
+            var hasMore = messages.Count > limit;
+            if (hasMore)
+            {
+                messages.RemoveAt(messages.Count - 1);
+            }
+            messages.Reverse();
+            return new Conversation(conversationId, messageCount, messages, hasMore);
         }, cancellationToken);
     }
+
+    /// <summary>
+    /// A page of the user's conversations, most recently active first, after <paramref name="after"/>: keyset on
+    /// (updated_at, ID), which the index (user_id, updated_at) serves in order (InnoDB keeps ID in it), with no
+    /// OFFSET and no sort. One row more than the page tells whether more remain.
+    /// </summary>
+    public async Task<(IReadOnlyList<ConversationSummary> Page, bool HasMore)> ListAsync(
+        long userId, int limit, ConversationCursor? after, CancellationToken cancellationToken)
+    {
+        const string first = $"""
+            SELECT {SummaryColumns} FROM conversation_store
+            WHERE user_id = @user
+            ORDER BY updated_at DESC, ID DESC LIMIT @limit
+            """;
+        return await dataSource.RunAsync<(IReadOnlyList<ConversationSummary>, bool)>(async connection =>
+        {
+            await using var command = new MySqlCommand(after is null ? first : ListAfterSql, connection);
+            command.Parameters.AddWithValue("@user", userId);
+            command.Parameters.AddWithValue("@limit", limit + 1);
+            if (after is { } cursor)
+            {
+                command.Parameters.AddWithValue("@updated", cursor.UpdatedAt);
+                command.Parameters.AddWithValue("@id", cursor.RowId);
+            }
+            var page = new List<ConversationSummary>(limit + 1);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                page.Add(ReadSummary(reader));
+            }
+            var hasMore = page.Count > limit;
+            if (hasMore)
+            {
+                page.RemoveAt(page.Count - 1);
+            }
+            return (page, hasMore);
+        }, cancellationToken);
+    }
+
+    /// <summary>One of the user's conversations, or null.</summary>
+    public async Task<ConversationSummary?> GetSummaryAsync(string conversationId, long userId, CancellationToken cancellationToken)
+    {
+        const string sql = $"SELECT {SummaryColumns} FROM conversation_store WHERE conv_id = @conv AND user_id = @user";
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@user", userId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? ReadSummary(reader) : null;
+        }, cancellationToken);
+    }
+
+    /// <summary>Renames one of the user's conversations; the renamed conversation, or null when it is not the user's.</summary>
+    public async Task<ConversationSummary?> RenameAsync(
+        string conversationId, long userId, string chatName, CancellationToken cancellationToken)
+    {
+        // Not a sign of activity: the conversation keeps its place in the list.
+        const string sql = $"""
+            UPDATE conversation_store SET chat_name = @name, updated_at = updated_at
+            WHERE conv_id = @conv AND user_id = @user;
+            SELECT {SummaryColumns} FROM conversation_store WHERE conv_id = @conv AND user_id = @user;
+            """;
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@user", userId);
+            command.Parameters.AddWithValue("@name", chatName);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? ReadSummary(reader) : null;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes one of the user's conversations with its messages and keys, and flags its running replies for their
+    /// instances to stop. False when it is not the user's.
+    /// </summary>
+    public async Task<bool> DeleteAsync(string conversationId, long userId, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            START TRANSACTION;
+            DELETE FROM conversation_store WHERE conv_id = @conv AND user_id = @user;
+            SELECT ROW_COUNT() AS deleted;
+            DELETE FROM idempotency_key WHERE user_id = @user AND conv_id = @conv;
+            UPDATE reply_progress SET cancel_requested = 1 WHERE conv_id = @conv;
+            COMMIT;
+            """;
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@user", userId);
+            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        }, cancellationToken);
+    }
+
+    private static ConversationSummary ReadSummary(MySqlDataReader reader) => new(
+        RowId: reader.GetInt64("ID"),
+        ConversationId: reader.GetString("conv_id"),
+        ChatName: reader.GetString("chat_name"),
+        MessageCount: reader.GetInt32("message_count"),
+        CreatedAt: DateTime.SpecifyKind(reader.GetDateTime("created_at"), DateTimeKind.Utc),
+        UpdatedAt: DateTime.SpecifyKind(reader.GetDateTime("updated_at"), DateTimeKind.Utc));
 
     // Reads the rest of the reader's current result set as messages, finding each column once.
     private static async Task<List<StoredMessage>> ReadMessagesAsync(MySqlDataReader reader, CancellationToken cancellationToken)

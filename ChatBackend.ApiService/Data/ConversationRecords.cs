@@ -4,4 +4,15 @@ public sealed record StoredMessage(
     string Role, string Message, int MessageNo, string MessageId, MessageStatus Status, int? ElapsedMs, DateTime CreatedAt,
     string? Model, int? InputTokens, int? OutputTokens, string? FinishReason, int? TimeToFirstTokenMs, string? ErrorCode);
 
-public sealed record Conversation(string ConversationId, int MessageCount, IReadOnlyList<StoredMessage> Messages);
+/// <summary>
+/// A conversation's messages, oldest first: all of them, or a page that ends before a message number, with whether
+/// older ones remain.
+/// </summary>
+public sealed record Conversation(string ConversationId, int MessageCount, IReadOnlyList<StoredMessage> Messages, bool HasMore);
+
+/// <summary>A conversation as a list shows it.</summary>
+public sealed record ConversationSummary(
+    long RowId, string ConversationId, string ChatName, int MessageCount, DateTime CreatedAt, DateTime UpdatedAt);
+
+/// <summary>Where a page of a user's conversations ends: the recency and row id of its last one.</summary>
+public readonly record struct ConversationCursor(DateTime UpdatedAt, long RowId);

@@ -22,8 +22,11 @@ public sealed record ReplyRecord(
     string MessageId, string Text, int TokenCount, int ElapsedMs, string? Model, int? InputTokens, int? OutputTokens,
     string? FinishReason, int? TimeToFirstTokenMs);
 
-/// <summary>How ending a turn went: the conversation's message count, and whether this attempt's end was stored.</summary>
-public sealed record CompletedTurn(int MessageCount, bool Stored);
+/// <summary>
+/// How ending a turn went: the conversation's message count, and whether this attempt's end was stored; when not,
+/// whether because the conversation was deleted meanwhile (else another attempt holds the turn).
+/// </summary>
+public sealed record CompletedTurn(int MessageCount, bool Stored, bool Gone = false);
 
 /// <summary>A turn that was answered: its stored reply and the conversation's message count after it.</summary>
 public sealed record AnsweredTurn(string ConversationId, string MessageId, ReplyRecord Reply, int MessageCount);

@@ -15,6 +15,9 @@ public sealed class TurnStore(MySqlDataSource dataSource)
 {
     private const int DuplicateKey = 1062;
 
+    // A reply's conversation is gone (deleted while the reply was generated): its foreign key finds no row.
+    private const int NoReferencedRow = 1452;
+
     /// <summary>
     /// Stores the user's message as Pending in a new conversation (no <paramref name="conversationId"/>) or an
     /// existing one, or finds the turn that <paramref name="messageId"/>, or <paramref name="idempotencyKey"/>, named
@@ -399,12 +402,12 @@ public sealed class TurnStore(MySqlDataSource dataSource)
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
                 return await reader.ReadAsync(cancellationToken)
                     ? new CompletedTurn(reader.GetInt32("message_count"), Stored: reader.GetInt64("ended") == 1)
-                    : new CompletedTurn(0, Stored: false);
+                    : new CompletedTurn(0, Stored: false, Gone: true);
             }
-            catch (MySqlException exception) when (exception.Number == DuplicateKey)
+            catch (MySqlException exception) when (exception.Number is DuplicateKey or NoReferencedRow)
             {
                 await connection.RollbackAsync();
-                return new CompletedTurn(0, Stored: false);
+                return new CompletedTurn(0, Stored: false, Gone: exception.Number == NoReferencedRow);
             }
         }, cancellationToken);
     }

@@ -10,6 +10,8 @@ using System.Text.Json;
 //   resume API_A API_B COUNT                   COUNT times: a stream on A, dropped after its first piece, resumed on B
 //                                              with Last-Event-ID: the p50/p99 from the resume request to its next
 //                                              piece of text, and that the text adds up
+//   cancel API_A API_B COUNT                   COUNT times: a stream on A, cancelled through B after its first piece:
+//                                              the p50/p99 of the cancel request, and that each ended Cancelled
 var culture = CultureInfo.InvariantCulture;
 switch (args)
 {
@@ -22,8 +24,12 @@ switch (args)
     case ["resume", var a, var b, var count]:
         await RunResumeAsync(new Uri(a), new Uri(b), int.Parse(count, culture));
         return 0;
+    case ["cancel", var a, var b, var count]:
+        await RunCancelAsync(new Uri(a), new Uri(b), int.Parse(count, culture));
+        return 0;
     default:
-        Console.Error.WriteLine("usage: fake-model PORT TOKENS TOKENS_PER_SECOND | throughput API_URL CONCURRENCY SECONDS | resume API_A API_B COUNT");
+        Console.Error.WriteLine(
+            "usage: fake-model PORT TOKENS TOKENS_PER_SECOND | throughput API_URL CONCURRENCY SECONDS | resume|cancel API_A API_B COUNT");
         return 2;
 }
 
@@ -166,6 +172,38 @@ static async Task RunResumeAsync(Uri a, Uri b, int count)
     var sorted = latencies.Order().ToArray();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"RESULT resumes={count} p50_ms={Percentile(sorted, 50):0} p99_ms={Percentile(sorted, 99):0} max_ms={sorted[^1]:0} mismatches={mismatches}"));
+}
+
+static async Task RunCancelAsync(Uri a, Uri b, int count)
+{
+    using var clientA = Client(a);
+    using var clientB = Client(b);
+    var latencies = new List<double>();
+    var notCancelled = new List<string>();
+    for (var i = 0; i < count; i++)
+    {
+        var user = 4_000_000 + i;
+        var messageId = $"c-{i}-{Guid.NewGuid():n}";
+        using var stream = await clientA.SendAsync(StreamRequest(user, messageId), HttpCompletionOption.ResponseHeadersRead);
+        var events = EventsAsync(stream).GetAsyncEnumerator();
+        await events.MoveNextAsync();
+        var conversationId = events.Current.Data.GetProperty("conversation_id").GetString();
+        await events.MoveNextAsync();
+        var started = Stopwatch.GetTimestamp();
+        using var cancel = await clientB.PostAsJsonAsync("/chat-message/cancel",
+            new { user_id = user, conversation_id = conversationId, message_id = messageId });
+        latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        using var answer = await cancel.Content.ReadFromJsonAsync<JsonDocument>();
+        var status = cancel.IsSuccessStatusCode ? answer!.RootElement.GetProperty("status").GetString() : $"HTTP {(int)cancel.StatusCode}";
+        if (status != "Cancelled")
+        {
+            notCancelled.Add(string.Create(CultureInfo.InvariantCulture, $"#{i}:{status}:{latencies[^1]:0}ms"));
+        }
+        await events.DisposeAsync();
+    }
+    var sorted = latencies.Order().ToArray();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"RESULT cancels={count} p50_ms={Percentile(sorted, 50):0} p99_ms={Percentile(sorted, 99):0} max_ms={sorted[^1]:0} not_cancelled={notCancelled.Count} {string.Join(' ', notCancelled)}"));
 }
 
 static async Task<List<Event>> ReadEventsAsync(HttpResponseMessage response, bool stopAfterFirstText)

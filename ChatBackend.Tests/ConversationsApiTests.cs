@@ -1,0 +1,243 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ChatBackend.ApiService.Data;
+using ChatBackend.Tests.Infrastructure;
+using MySqlConnector;
+
+namespace ChatBackend.Tests;
+
+/// <summary>GET /conversations, GET/PATCH/DELETE /conversations/{id} and the paged history, over HTTP.</summary>
+[Collection(DatabaseCollection.Name)]
+public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(database, "conversations")
+{
+    [Fact]
+    public async Task TheListShowsOnlyTheUsersConversationsMostRecentlyActiveFirstPageByPage()
+    {
+        var (user, other) = (Chat.NewUserId(), Chat.NewUserId());
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            ids.Add((await Client.SendOkAsync($"conversation {i}", user)).Str("conversation_id"));
+        }
+        await Client.SendOkAsync("not yours", other);
+        // The first one gets a new message: it moves to the top.
+        await Client.SendOkAsync("back again", user, ids[0]);
+
+        var first = await ListAsync(user, "limit=2");
+        var second = await ListAsync(user, $"limit=2&after={first.Str("last_id")}");
+        var third = await ListAsync(user, $"limit=2&after={second.Str("last_id")}");
+
+        Assert.Equal([ids[0], ids[4]], Ids(first));
+        Assert.Equal([ids[3], ids[2]], Ids(second));
+        Assert.Equal([ids[1]], Ids(third));
+        Assert.True(first.GetProperty("has_more").GetBoolean());
+        Assert.False(third.GetProperty("has_more").GetBoolean());
+        var top = first.GetProperty("data")[0];
+        Assert.Equal("NEW CHAT", top.Str("chat_name"));
+        Assert.Equal(4, top.Int("message_count"));
+        Assert.True(top.GetProperty("updated_at").GetDateTime() > top.GetProperty("created_at").GetDateTime());
+        Assert.Equal(5, Ids(await ListAsync(user, "")).Count);
+    }
+
+    [Fact]
+    public async Task PagingWhileMessagesArriveNeverRepeatsOrSkipsAConversationThatDidNotMove()
+    {
+        var user = Chat.NewUserId();
+        var ids = new List<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            ids.Add((await Client.SendOkAsync($"c{i}", user)).Str("conversation_id"));
+        }
+        var moved = new HashSet<string>();
+        var seen = new List<string>();
+        string? after = null;
+        var page = 0;
+        do
+        {
+            var list = await ListAsync(user, "limit=4" + (after is null ? "" : $"&after={after}"));
+            seen.AddRange(Ids(list));
+            after = list.GetProperty("has_more").GetBoolean() ? list.Str("last_id") : null;
+            // Between pages, sends into one conversation not seen yet and one seen already, at once.
+            var unseen = ids.Except(seen).Except(moved).FirstOrDefault();
+            var passed = seen.Except(moved).FirstOrDefault();
+            var sends = new[] { unseen, passed }.OfType<string>().Select(id =>
+            {
+                moved.Add(id);
+                return Client.SendOkAsync($"moves {page}", user, id);
+            });
+            await Task.WhenAll(sends);
+            page++;
+        }
+        while (after is not null);
+
+        Assert.Equal(seen.Count, seen.Distinct().Count());
+        Assert.All(ids.Except(moved), id => Assert.Contains(id, seen));
+    }
+
+    [Fact]
+    public async Task APageAfterTheFirstIsServedByTheRecencyIndexWithoutASort()
+    {
+        await using var connection = new MySqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new MySqlCommand("EXPLAIN " + ConversationQueries.ListAfterSql, connection);
+        command.Parameters.AddWithValue("@user", 1);
+        command.Parameters.AddWithValue("@updated", DateTime.UtcNow);
+        command.Parameters.AddWithValue("@id", 100);
+        command.Parameters.AddWithValue("@limit", 21);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+
+        Assert.Equal("ix_conversation_user_recency", reader.GetString("key"));
+        Assert.DoesNotContain("filesort", reader.GetString("Extra"), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("user_id=1&limit=0", "limit")]
+    [InlineData("user_id=1&limit=101", "limit")]
+    [InlineData("user_id=1&limit=ten", "limit")]
+    [InlineData("user_id=1&after=nonsense", "after")]
+    [InlineData("limit=5", "user_id")]
+    public async Task ABadListQueryIsA400NamingTheParameter(string query, string named)
+    {
+        using var response = await Client.GetAsync($"/conversations?{query}");
+
+        var problem = await response.ExpectAsync(HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(named, out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task AConversationIsReadAndRenamedInAnyScriptByItsUserOnly()
+    {
+        var (user, other) = (Chat.NewUserId(), Chat.NewUserId());
+        var id = (await Client.SendOkAsync("hello", user)).Str("conversation_id");
+
+        using var renamed = await Client.PatchAsJsonAsync($"/conversations/{id}", new { user_id = user, chat_name = "  Résumé 日本語 🚀  " });
+        var item = await renamed.ExpectAsync(HttpStatusCode.OK);
+        using var read = await Client.GetAsync($"/conversations/{id}?user_id={user}");
+        using var strangers = await Client.GetAsync($"/conversations/{id}?user_id={other}");
+        using var strangersRename = await Client.PatchAsJsonAsync($"/conversations/{id}?user_id={other}", new { chat_name = "mine now" });
+
+        Assert.Equal("Résumé 日本語 🚀", item.Str("chat_name"));
+        Assert.Equal("Résumé 日本語 🚀", (await read.ExpectAsync(HttpStatusCode.OK)).Str("chat_name"));
+        Assert.Equal(2, item.Int("message_count"));
+        await strangers.ExpectAsync(HttpStatusCode.NotFound);
+        await strangersRename.ExpectAsync(HttpStatusCode.NotFound);
+    }
+
+    [Theory]
+    [InlineData("   ")]
+    [InlineData("")]
+    [InlineData("a name that is much too long for the sixty characters the column holds, really")]
+    public async Task ARenameOutsideOneToSixtyCharactersIsA400NamingChatName(string chatName)
+    {
+        var user = Chat.NewUserId();
+        var id = (await Client.SendOkAsync("hello", user)).Str("conversation_id");
+
+        using var response = await Client.PatchAsJsonAsync($"/conversations/{id}", new { user_id = user, chat_name = chatName });
+
+        var problem = await response.ExpectAsync(HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("chat_name", out _), problem.ToString());
+        using var read = await Client.GetAsync($"/conversations/{id}?user_id={user}");
+        Assert.Equal("NEW CHAT", (await read.ExpectAsync(HttpStatusCode.OK)).Str("chat_name"));
+    }
+
+    [Fact]
+    public async Task ADeletedConversationIsGoneFromEveryEndpointAndASecondDeleteIsA404()
+    {
+        var user = Chat.NewUserId();
+        var id = (await Client.SendOkAsync("hello", user)).Str("conversation_id");
+
+        using var deleted = await Client.DeleteAsync($"/conversations/{id}?user_id={user}");
+        using var again = await Client.DeleteAsync($"/conversations/{id}?user_id={user}");
+        using var history = await Client.GetAsync($"/get-conversation-history/{id}");
+        using var item = await Client.GetAsync($"/conversations/{id}?user_id={user}");
+        using var send = await Client.SendJsonAsync("still there?", user, Chat.NewMessageId(), id);
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        await again.ExpectAsync(HttpStatusCode.NotFound);
+        await history.ExpectAsync(HttpStatusCode.NotFound);
+        await item.ExpectAsync(HttpStatusCode.NotFound);
+        await send.ExpectAsync(HttpStatusCode.NotFound);
+        Assert.Empty(Ids(await ListAsync(user, "")));
+        await using var connection = new MySqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var count = new MySqlCommand("SELECT COUNT(*) FROM message_store WHERE conv_id = @conv", connection);
+        count.Parameters.AddWithValue("@conv", id);
+        Assert.Equal(0L, await count.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task DeletingAConversationDuringAStreamedReplyStopsTheReply()
+    {
+        var user = Chat.NewUserId();
+        var id = (await Client.SendOkAsync("first", user)).Str("conversation_id");
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Model.Behaviour = async (_, cancellationToken) =>
+        {
+            entered.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return "never";
+        };
+
+        using var stream = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
+        {
+            Content = JsonContent.Create(new { message = "a long story", user_id = user, conversation_id = id }),
+        }, HttpCompletionOption.ResponseHeadersRead);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        using var deleted = await Client.DeleteAsync($"/conversations/{id}?user_id={user}");
+        var events = new List<ServerSentEvents.Event>();
+        await foreach (var item in ServerSentEvents.ReadEventsAsync(stream).WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token))
+        {
+            events.Add(item);
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal("error", events[^1].Name);
+        Assert.Equal(404, events[^1].Data.Int("status"));
+    }
+
+    [Fact]
+    public async Task TheHistoryPagesBackwardsFromTheNewestMessageAndKeepsItsWholeAnswerForOldClients()
+    {
+        var user = Chat.NewUserId();
+        var id = (await Client.SendOkAsync("m1", user)).Str("conversation_id");
+        for (var i = 2; i <= 5; i++)
+        {
+            await Client.SendOkAsync($"m{i}", user, id);
+        }
+
+        var whole = await Client.HistoryAsync(id);
+        var newest = await HistoryAsync(id, "limit=4");
+        var older = await HistoryAsync(id, $"limit=4&before={newest.GetProperty("messages")[0].Int("message_no")}");
+        var oldest = await HistoryAsync(id, $"limit=4&before={older.GetProperty("messages")[0].Int("message_no")}");
+
+        Assert.Equal(Enumerable.Range(1, 10), Numbers(whole));
+        Assert.False(whole.GetProperty("has_more").GetBoolean());
+        Assert.Equal([7, 8, 9, 10], Numbers(newest));
+        Assert.True(newest.GetProperty("has_more").GetBoolean());
+        Assert.Equal([3, 4, 5, 6], Numbers(older));
+        Assert.Equal([1, 2], Numbers(oldest));
+        Assert.False(oldest.GetProperty("has_more").GetBoolean());
+        Assert.Equal(10, newest.Int("message_count"));
+        using var bad = await Client.GetAsync($"/get-conversation-history/{id}?limit=501");
+        Assert.True((await bad.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("limit", out _));
+    }
+
+    private async Task<JsonElement> ListAsync(long user, string query)
+    {
+        using var response = await Client.GetAsync($"/conversations?user_id={user}&{query}");
+        return await response.ExpectAsync(HttpStatusCode.OK);
+    }
+
+    private async Task<JsonElement> HistoryAsync(string id, string query)
+    {
+        using var response = await Client.GetAsync($"/get-conversation-history/{id}?{query}");
+        return await response.ExpectAsync(HttpStatusCode.OK);
+    }
+
+    private static List<string> Ids(JsonElement list) => [.. list.GetProperty("data").EnumerateArray().Select(c => c.Str("conversation_id"))];
+
+    private static List<int> Numbers(JsonElement history) =>
+        [.. history.GetProperty("messages").EnumerateArray().Select(m => m.Int("message_no"))];
+}
