@@ -224,6 +224,63 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         Assert.True((await bad.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("limit", out _));
     }
 
+    [Fact]
+    public async Task SearchFindsOnlyTheUsersConversationsWithEveryWordInAnyScriptNewestFirstWithASnippet()
+    {
+        var (user, other) = (Chat.NewUserId(), Chat.NewUserId());
+        var kyoto = (await Client.SendOkAsync("Planning a trip to Kyoto in spring", user)).Str("conversation_id");
+        var munich = (await Client.SendOkAsync("Ich fahre morgen nach München zum Oktoberfest", user)).Str("conversation_id");
+        var moscow = (await Client.SendOkAsync("Москва in winter, then Kyoto temples", user)).Str("conversation_id");
+        var strangers = (await Client.SendOkAsync("Kyoto trip of someone else", other)).Str("conversation_id");
+
+        var kyotoHits = await ListAsync(user, "q=kyoto");
+        Assert.Equal([moscow, kyoto], Ids(kyotoHits));
+        Assert.Contains("Kyoto", kyotoHits.GetProperty("data")[0].Str("snippet"));
+        Assert.Equal([kyoto], Ids(await ListAsync(user, "q=Kyoto%20trip")));
+        var umlaut = await ListAsync(user, $"q={Uri.EscapeDataString("MÜNCHEN")}");
+        Assert.Equal([munich], Ids(umlaut));
+        Assert.Contains("München", umlaut.GetProperty("data")[0].Str("snippet"));
+        Assert.Equal([moscow], Ids(await ListAsync(user, $"q={Uri.EscapeDataString("москва")}")));
+        Assert.Empty(Ids(await ListAsync(user, $"q={Uri.EscapeDataString("Münch")}")));
+        Assert.Empty(Ids(await ListAsync(user, "q=Oktoberfest%20spring")));
+        Assert.Empty(Ids(await ListAsync(user, "q=someone")));
+        Assert.Equal([strangers], Ids(await ListAsync(other, "q=kyoto")));
+        var paged = await ListAsync(user, "q=kyoto&limit=1");
+        Assert.Equal([moscow], Ids(paged));
+        Assert.Equal([kyoto], Ids(await ListAsync(user, $"q=kyoto&limit=1&after={paged.Str("last_id")}")));
+        using var empty = await Client.GetAsync($"/conversations?user_id={user}&q=%21%21");
+        Assert.True((await empty.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("q", out _));
+    }
+
+    [Fact]
+    public async Task FeedbackOnAReplyShowsInTheHistoryAndGoesAgainButNotOnAUserMessageOrAnotherUsersReply()
+    {
+        var (user, other) = (Chat.NewUserId(), Chat.NewUserId());
+        var sent = await Client.SendOkAsync("rate me", user);
+        var (id, reply) = (sent.Str("conversation_id"), sent.Str("reply_message_id"));
+        var feedbackPath = $"/conversations/{id}/messages/{reply}/feedback";
+
+        using var rated = await Client.PutAsJsonAsync(feedbackPath, new { user_id = user, rating = "down", comment = "  Too short.  " });
+        Assert.Equal("Too short.", (await rated.ExpectAsync(HttpStatusCode.OK)).Str("comment"));
+        var shown = (await Client.HistoryAsync(id)).GetProperty("messages")[1].GetProperty("feedback");
+        Assert.Equal(("down", "Too short."), (shown.Str("rating"), shown.Str("comment")));
+
+        using var onUserMessage = await Client.PutAsJsonAsync(
+            $"/conversations/{id}/messages/{sent.Str("message_id")}/feedback", new { user_id = user, rating = "up" });
+        await onUserMessage.ExpectAsync(HttpStatusCode.NotFound);
+        using var byStranger = await Client.PutAsJsonAsync(feedbackPath, new { user_id = other, rating = "up" });
+        await byStranger.ExpectAsync(HttpStatusCode.NotFound);
+        using var badRating = await Client.PutAsJsonAsync(feedbackPath, new { user_id = user, rating = "meh" });
+        Assert.True((await badRating.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("rating", out _));
+        using var longComment = await Client.PutAsJsonAsync(feedbackPath, new { user_id = user, rating = "up", comment = new string('x', 2_001) });
+        Assert.True((await longComment.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("comment", out _));
+        Assert.Equal("down", (await Client.HistoryAsync(id)).GetProperty("messages")[1].GetProperty("feedback").Str("rating"));
+
+        using var removed = await Client.DeleteAsync($"{feedbackPath}?user_id={user}");
+        Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        Assert.False((await Client.HistoryAsync(id)).GetProperty("messages")[1].TryGetProperty("feedback", out _));
+    }
+
     private async Task<JsonElement> ListAsync(long user, string query)
     {
         using var response = await Client.GetAsync($"/conversations?user_id={user}&{query}");

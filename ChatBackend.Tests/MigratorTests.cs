@@ -20,7 +20,7 @@ public sealed class MigratorTests(DatabaseFixture database)
         Assert.True(run.ExitCode == 0, run.Output);
         Assert.Equal(["conversation_store", "idempotency_key", "message_store", "reply_progress", DatabaseMigrator.HistoryTable], await TablesAsync(connectionString));
         Assert.Equal(1, await AppliedMigrationsAsync(connectionString));
-        Assert.Contains("The database schema is at version 4.", run.Output);
+        Assert.Contains("The database schema is at version 5.", run.Output);
     }
 
     [Fact]

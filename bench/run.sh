@@ -250,6 +250,6 @@ if wanted i; then
   echo "(i) resume on another instance, to its next piece: p50 $(field i p50_ms) ms, p99 $(field i p99_ms) ms," \
     "max $(field i max_ms) ms over $(field i resumes) resumes; replies that did not add up: $(field i mismatches)"
   echo "    cancel through another instance: p50 $(field j p50_ms) ms, p99 $(field j p99_ms) ms, max $(field j max_ms) ms" \
-    "over $(field j cancels) cancels; not ended Cancelled: $(field j not_cancelled)"
+    "over $(field j cancels) cancels; not ended Cancelled: $(sed -E 's/.*not_cancelled=//' <<<"${results[j]}")"
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $("$server" --version | head -1)"

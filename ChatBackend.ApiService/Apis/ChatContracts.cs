@@ -106,7 +106,8 @@ public sealed record ConversationHistoryResponse(
         [.. conversation.Messages.Select(message => new HistoryMessage(
             message.Role, message.Message, message.MessageNo, message.MessageId, message.Status.ToString(),
             message.ElapsedMs, message.CreatedAt, message.Model, message.FinishReason,
-            TokenUsage.From(message.InputTokens, message.OutputTokens), message.TimeToFirstTokenMs, message.ErrorCode))],
+            TokenUsage.From(message.InputTokens, message.OutputTokens), message.TimeToFirstTokenMs, message.ErrorCode,
+            message.FeedbackRating is { } rating ? new Feedback(rating, message.FeedbackComment) : null))],
         conversation.HasMore);
 }
 
@@ -123,7 +124,13 @@ public sealed record HistoryMessage(
     [property: JsonPropertyName("usage"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TokenUsage? Usage,
     [property: JsonPropertyName("time_to_first_token_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     int? TimeToFirstTokenMs,
-    [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error);
+    [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error,
+    [property: JsonPropertyName("feedback"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Feedback? Feedback);
+
+/// <summary>A user's rating of a reply ("up" or "down"), with an optional comment.</summary>
+public sealed record Feedback(
+    [property: JsonPropertyName("rating")] string Rating,
+    [property: JsonPropertyName("comment"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Comment);
 
 public sealed record StatusResponse([property: JsonPropertyName("status")] string Status);
 
@@ -133,10 +140,12 @@ public sealed record ConversationItem(
     [property: JsonPropertyName("chat_name")] string ChatName,
     [property: JsonPropertyName("message_count")] int MessageCount,
     [property: JsonPropertyName("created_at")] DateTime CreatedAt,
-    [property: JsonPropertyName("updated_at")] DateTime UpdatedAt)
+    [property: JsonPropertyName("updated_at")] DateTime UpdatedAt,
+    [property: JsonPropertyName("snippet"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Snippet)
 {
-    public static ConversationItem From(ConversationSummary summary) => new(
-        summary.ConversationId, summary.ChatName, summary.MessageCount, summary.CreatedAt, summary.UpdatedAt);
+    public static ConversationItem From(ConversationSummary summary, IReadOnlyList<string>? words) => new(
+        summary.ConversationId, summary.ChatName, summary.MessageCount, summary.CreatedAt, summary.UpdatedAt,
+        summary.BestMatch is { } match && words is not null ? SearchText.Snippet(match, words) : null);
 }
 
 /// <summary>A page of the user's conversations; last_id continues it as after.</summary>
@@ -148,4 +157,10 @@ public sealed record ConversationListResponse(
 /// <summary>The fields of PATCH /conversations/{conversation_id}, documented for OpenAPI.</summary>
 public sealed record RenameBody(
     [property: JsonPropertyName("chat_name")] string ChatName,
+    [property: JsonPropertyName("user_id")] long UserId);
+
+/// <summary>The fields of PUT .../feedback, documented for OpenAPI.</summary>
+public sealed record FeedbackBody(
+    [property: JsonPropertyName("rating")] string Rating,
+    [property: JsonPropertyName("comment")] string? Comment,
     [property: JsonPropertyName("user_id")] long UserId);

@@ -6,11 +6,16 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace ChatBackend.ApiService.Apis;
 
-/// <summary>A user's conversations: the list, most recently active first; one conversation; rename; delete.</summary>
+/// <summary>
+/// A user's conversations: the list, most recently active first; one conversation; rename; delete; feedback on a reply.
+/// </summary>
 public static class ConversationsApi
 {
     public const string ChatNameField = "chat_name";
     public const int ChatNameMaxLength = 60;
+    public const string RatingField = "rating";
+    public const string CommentField = "comment";
+    public const int CommentMaxLength = 2_000;
 
     public static IEndpointRouteBuilder MapConversationsApi(this IEndpointRouteBuilder app)
     {
@@ -20,7 +25,8 @@ public static class ConversationsApi
             .WithDescription(
                 "limit 1-100 (20 by default); after: the last_id of the previous page. Paging goes by recency and " +
                 "never repeats or skips a conversation that did not move meanwhile; one that gets a new message moves " +
-                "to the top.")
+                "to the top. With q, only the conversations with a message holding every word of q (full-text), each " +
+                "with a snippet of its best matching message.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
@@ -50,17 +56,92 @@ public static class ConversationsApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
+        app.MapPut("/conversations/{conversation_id}/messages/{message_id}/feedback", SetFeedbackAsync)
+            .WithName("SetReplyFeedback")
+            .WithSummary("Rate a reply")
+            .WithDescription(
+                "{\"rating\": \"up\" | \"down\", \"comment\": \"...\"} on an assistant message (its reply_message_id); " +
+                "the comment is optional, at most 2,000 characters. The history shows it as feedback. A user message " +
+                "or another user's is a 404.")
+            .Accepts<FeedbackBody>("application/json", "application/x-www-form-urlencoded")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        app.MapDelete("/conversations/{conversation_id}/messages/{message_id}/feedback", DeleteFeedbackAsync)
+            .WithName("DeleteReplyFeedback")
+            .WithSummary("Remove the rating of a reply")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
         return app;
+    }
+
+    public static async Task<Results<Ok<Feedback>, ValidationProblem, ProblemHttpResult>> SetFeedbackAsync(
+        [FromRoute(Name = "conversation_id")] string conversationId,
+        [FromRoute(Name = "message_id")] string messageId,
+        HttpContext context,
+        ConversationQueries conversations,
+        CancellationToken cancellationToken)
+    {
+        var fields = await RequestFields.ReadAsync(context, [ChatMessageInput.UserIdField, RatingField, CommentField]);
+        var errors = fields.InitialErrors();
+        if (errors.ContainsKey(RequestFields.BodyField))
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        var owner = fields.RequireUserId(errors);
+        var rating = fields[RatingField];
+        if (!errors.ContainsKey(RatingField) && rating is not ("up" or "down"))
+        {
+            errors[RatingField] = ["The rating field must be \"up\" or \"down\"."];
+        }
+        var comment = string.IsNullOrWhiteSpace(fields[CommentField]) ? null : fields[CommentField]!.Trim();
+        if (!errors.ContainsKey(CommentField) && comment?.Length > CommentMaxLength)
+        {
+            errors[CommentField] = [$"The comment field must be at most {CommentMaxLength} characters long."];
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        return await conversations.SetFeedbackAsync(conversationId, owner, messageId, rating, comment, cancellationToken)
+            ? TypedResults.Ok(new Feedback(rating!, comment))
+            : Problems.MessageNotFound();
+    }
+
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteFeedbackAsync(
+        [FromRoute(Name = "conversation_id")] string conversationId,
+        [FromRoute(Name = "message_id")] string messageId,
+        [FromQuery(Name = "user_id")] string? userId,
+        ConversationQueries conversations,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (QueryParameters.RequireUserId(userId, errors) is not { } owner)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        return await conversations.SetFeedbackAsync(conversationId, owner, messageId, rating: null, comment: null, cancellationToken)
+            ? TypedResults.NoContent()
+            : Problems.MessageNotFound();
     }
 
     public static async Task<Results<Ok<ConversationListResponse>, ValidationProblem>> ListAsync(
         [FromQuery(Name = "user_id")] string? userId,
         [FromQuery(Name = "limit")] string? limit,
         [FromQuery(Name = "after")] string? after,
+        [FromQuery(Name = "q")] string? q,
         ConversationQueries conversations,
         CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
+        var words = q is null ? null : SearchText.Words(q);
+        if (words is [])
+        {
+            errors["q"] = ["The q parameter must hold at least one word (letters or digits)."];
+        }
         var owner = QueryParameters.RequireUserId(userId, errors);
         var pageSize = QueryParameters.Range(limit, "limit", 1, 100, absent: 20, errors);
         ConversationCursor? cursor = null;
@@ -77,9 +158,12 @@ public static class ConversationsApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        var (page, hasMore) = await conversations.ListAsync(owner!.Value, pageSize!.Value, cursor, cancellationToken);
+        var (page, hasMore) = words is null
+            ? await conversations.ListAsync(owner!.Value, pageSize!.Value, cursor, cancellationToken)
+            : await conversations.SearchAsync(owner!.Value, words, pageSize!.Value, cursor, cancellationToken);
         return TypedResults.Ok(new ConversationListResponse(
-            [.. page.Select(ConversationItem.From)], hasMore, page.Count == 0 ? null : FormatCursor(page[^1])));
+            [.. page.Select(summary => ConversationItem.From(summary, words))], hasMore,
+            page.Count == 0 ? null : FormatCursor(page[^1])));
     }
 
     public static async Task<Results<Ok<ConversationItem>, ValidationProblem, ProblemHttpResult>> GetAsync(
@@ -94,7 +178,7 @@ public static class ConversationsApi
             return TypedResults.ValidationProblem(errors);
         }
         return await conversations.GetSummaryAsync(conversationId, owner, cancellationToken) is { } found
-            ? TypedResults.Ok(ConversationItem.From(found))
+            ? TypedResults.Ok(ConversationItem.From(found, words: null))
             : Problems.ConversationNotFound();
     }
 
@@ -122,7 +206,7 @@ public static class ConversationsApi
             return TypedResults.ValidationProblem(errors);
         }
         return await conversations.RenameAsync(conversationId, owner, chatName!, cancellationToken) is { } renamed
-            ? TypedResults.Ok(ConversationItem.From(renamed))
+            ? TypedResults.Ok(ConversationItem.From(renamed, words: null))
             : Problems.ConversationNotFound();
     }
 

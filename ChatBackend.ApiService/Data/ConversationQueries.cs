@@ -26,7 +26,8 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         const string sql = """
             SELECT user_id, message_count FROM conversation_store WHERE conv_id = @conv;
             SELECT role, message, message_no, message_id, Status, elapsed_time, created_at,
-                   model, input_tokens, output_tokens, finish_reason, time_to_first_token, error_code
+                   model, input_tokens, output_tokens, finish_reason, time_to_first_token, error_code,
+                   feedback_rating, feedback_comment
             FROM message_store WHERE conv_id = @conv AND message_no < @before ORDER BY message_no DESC LIMIT @limit;
             """;
         return await dataSource.RunAsync(async connection =>
@@ -43,11 +44,7 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
             var messageCount = reader.GetInt32("message_count");
             await reader.NextResultAsync(cancellationToken);
             var messages = await ReadMessagesAsync(reader, cancellationToken);
-            var hasMore = messages.Count > limit;
-            if (hasMore)
-            {
-                messages.RemoveAt(messages.Count - 1);
-            }
+            var hasMore = TrimPage(messages, limit);
             messages.Reverse();
             return new Conversation(conversationId, messageCount, messages, hasMore);
         }, cancellationToken);
@@ -82,12 +79,48 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
             {
                 page.Add(ReadSummary(reader));
             }
-            var hasMore = page.Count > limit;
-            if (hasMore)
+            return (page, TrimPage(page, limit));
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// A page of the user's conversations that have a message with every one of <paramref name="words"/>, most
+    /// recently active first, each with its best matching message; paged as <see cref="ListAsync"/>. The full-text
+    /// index finds the messages; the join to the user's conversations keeps everyone else's out.
+    /// </summary>
+    public async Task<(IReadOnlyList<ConversationSummary> Page, bool HasMore)> SearchAsync(
+        long userId, IReadOnlyList<string> words, int limit, ConversationCursor? after, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            WITH hits AS (
+                SELECT m.conv_id, m.message,
+                       ROW_NUMBER() OVER (PARTITION BY m.conv_id
+                                          ORDER BY MATCH (m.message) AGAINST (@query IN BOOLEAN MODE) DESC, m.message_no DESC) AS place
+                FROM message_store m JOIN conversation_store c ON c.conv_id = m.conv_id
+                WHERE c.user_id = @user AND MATCH (m.message) AGAINST (@query IN BOOLEAN MODE)
+            )
+            SELECT c.ID, c.conv_id, c.chat_name, c.message_count, c.created_at, c.updated_at, h.message AS best_match
+            FROM hits h JOIN conversation_store c ON c.conv_id = h.conv_id
+            WHERE h.place = 1 AND (@after = 0 OR c.updated_at < @updated OR (c.updated_at = @updated AND c.ID < @id))
+            ORDER BY c.updated_at DESC, c.ID DESC LIMIT @limit
+            """;
+        return await dataSource.RunAsync<(IReadOnlyList<ConversationSummary>, bool)>(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@user", userId);
+            // Every word required, each one as a word: the query's own operators are not the user's to use.
+            command.Parameters.AddWithValue("@query", string.Join(' ', words.Select(word => $"+\"{word}\"")));
+            command.Parameters.AddWithValue("@limit", limit + 1);
+            command.Parameters.AddWithValue("@after", after is null ? 0 : 1);
+            command.Parameters.AddWithValue("@updated", after?.UpdatedAt ?? DateTime.MinValue);
+            command.Parameters.AddWithValue("@id", after?.RowId ?? 0);
+            var page = new List<ConversationSummary>(limit + 1);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
             {
-                page.RemoveAt(page.Count - 1);
+                page.Add(ReadSummary(reader) with { BestMatch = reader.GetString("best_match") });
             }
-            return (page, hasMore);
+            return (page, TrimPage(page, limit));
         }, cancellationToken);
     }
 
@@ -149,6 +182,43 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Sets (or, with a null <paramref name="rating"/>, removes) the user's feedback on a reply of theirs; false when
+    /// there is no such reply (a user message is not one).
+    /// </summary>
+    public async Task<bool> SetFeedbackAsync(
+        string conversationId, long userId, string messageId, string? rating, string? comment, CancellationToken cancellationToken)
+    {
+        // Feedback is not activity: the reply's updated_at and the conversation's place in the list stay.
+        const string sql = """
+            UPDATE message_store m JOIN conversation_store c ON c.conv_id = m.conv_id
+            SET m.feedback_rating = @rating, m.feedback_comment = @comment,
+                m.feedback_at = IF(@rating IS NULL, NULL, UTC_TIMESTAMP(6)), m.updated_at = m.updated_at
+            WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role = 'assistant' AND c.user_id = @user
+            """;
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@mid", messageId);
+            command.Parameters.AddWithValue("@user", userId);
+            command.Parameters.AddWithValue("@rating", rating);
+            command.Parameters.AddWithValue("@comment", comment);
+            return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        }, cancellationToken);
+    }
+
+    // A page is read one row longer than asked: that row, dropped here, says whether more remain.
+    private static bool TrimPage<T>(List<T> page, int limit)
+    {
+        if (page.Count <= limit)
+        {
+            return false;
+        }
+        page.RemoveAt(page.Count - 1);
+        return true;
+    }
+
     private static ConversationSummary ReadSummary(MySqlDataReader reader) => new(
         RowId: reader.GetInt64("ID"),
         ConversationId: reader.GetString("conv_id"),
@@ -173,6 +243,8 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         var finishReason = reader.GetOrdinal("finish_reason");
         var timeToFirstToken = reader.GetOrdinal("time_to_first_token");
         var errorCode = reader.GetOrdinal("error_code");
+        var feedbackRating = reader.GetOrdinal("feedback_rating");
+        var feedbackComment = reader.GetOrdinal("feedback_comment");
 
         var messages = new List<StoredMessage>();
         while (await reader.ReadAsync(cancellationToken))
@@ -190,7 +262,9 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
                 OutputTokens: NullableInt(outputTokens),
                 FinishReason: NullableString(finishReason),
                 TimeToFirstTokenMs: NullableInt(timeToFirstToken),
-                ErrorCode: NullableString(errorCode)));
+                ErrorCode: NullableString(errorCode),
+                FeedbackRating: NullableString(feedbackRating),
+                FeedbackComment: NullableString(feedbackComment)));
         }
         return messages;
 

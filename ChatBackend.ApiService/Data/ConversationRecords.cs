@@ -2,7 +2,8 @@ namespace ChatBackend.ApiService.Data;
 
 public sealed record StoredMessage(
     string Role, string Message, int MessageNo, string MessageId, MessageStatus Status, int? ElapsedMs, DateTime CreatedAt,
-    string? Model, int? InputTokens, int? OutputTokens, string? FinishReason, int? TimeToFirstTokenMs, string? ErrorCode);
+    string? Model, int? InputTokens, int? OutputTokens, string? FinishReason, int? TimeToFirstTokenMs, string? ErrorCode,
+    string? FeedbackRating, string? FeedbackComment);
 
 /// <summary>
 /// A conversation's messages, oldest first: all of them, or a page that ends before a message number, with whether
@@ -10,9 +11,10 @@ public sealed record StoredMessage(
 /// </summary>
 public sealed record Conversation(string ConversationId, int MessageCount, IReadOnlyList<StoredMessage> Messages, bool HasMore);
 
-/// <summary>A conversation as a list shows it.</summary>
+/// <summary>A conversation as a list shows it; found by a search, with its best matching message.</summary>
 public sealed record ConversationSummary(
-    long RowId, string ConversationId, string ChatName, int MessageCount, DateTime CreatedAt, DateTime UpdatedAt);
+    long RowId, string ConversationId, string ChatName, int MessageCount, DateTime CreatedAt, DateTime UpdatedAt,
+    string? BestMatch = null);
 
 /// <summary>Where a page of a user's conversations ends: the recency and row id of its last one.</summary>
 public readonly record struct ConversationCursor(DateTime UpdatedAt, long RowId);
