@@ -281,6 +281,20 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         Assert.False((await Client.HistoryAsync(id)).GetProperty("messages")[1].TryGetProperty("feedback", out _));
     }
 
+    [Fact]
+    public async Task WithTheOfflineResponderANewConversationIsTitledWithTheFirstWordsOfItsMessage()
+    {
+        await using var offline = new ApiFactory(ConnectionString, settings: new() { ["Chat:AutoTitle"] = "true" });
+        using var client = offline.CreateHttpClient();
+        var user = Chat.NewUserId();
+
+        var id = (await client.SendOkAsync("  Plan my weekend hiking trip in the Swiss Alps, please", user)).Str("conversation_id");
+        await client.SendOkAsync("And what should I pack?", user, id);
+
+        using var item = await client.GetAsync($"/conversations/{id}?user_id={user}");
+        Assert.Equal("Plan my weekend hiking trip in", (await item.ExpectAsync(HttpStatusCode.OK)).Str("chat_name"));
+    }
+
     private async Task<JsonElement> ListAsync(long user, string query)
     {
         using var response = await Client.GetAsync($"/conversations?user_id={user}&{query}");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using ChatBackend.ApiService.Chat;
 using ChatBackend.Tests.Infrastructure;
@@ -205,6 +206,68 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         var stored = (await client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages")[0];
         Assert.Equal("Error", stored.Str("status"));
         Assert.Equal("timeout", stored.Str("error"));
+    }
+
+    [Fact]
+    public async Task ANewConversationIsTitledByTheModelAfterItsFirstReplyAndAFailedTitleLeavesNewChat()
+    {
+        using var client = StartApi(new() { ["Chat:AutoTitle"] = "true", ["Chat:MaxRetries"] = "0" });
+        var user = Chat.NewUserId();
+        Fake.Enqueue(FakeReply.Say("Kyoto has many temples."), FakeReply.Say("\"Temples of Kyoto.\""));
+        Fake.Enqueue(FakeReply.Say("Sure."), new FakeReply.Status(500));
+
+        var titled = (await client.SendOkAsync("Which temples should I see in Kyoto?", user)).Str("conversation_id");
+        await WaitForTitleAsync(client, titled, user, "Temples of Kyoto");
+        var untitled = (await client.SendOkAsync("Hello", user)).Str("conversation_id");
+        await WaitForAsync(() => Fake.Requests.Count == 4);
+        await client.SendOkAsync("And the gardens?", user, titled);
+
+        Assert.Equal("NEW CHAT", await TitleAsync(client, untitled, user));
+        var titleRequest = Fake.Requests[1];
+        Assert.Equal("Which temples should I see in Kyoto?", titleRequest.Messages[^1].Content);
+        Assert.Equal("system", titleRequest.Messages[0].Role);
+        Assert.Equal(5, Fake.Requests.Count);
+        Assert.Equal("Temples of Kyoto", await TitleAsync(client, titled, user));
+    }
+
+    [Fact]
+    public async Task ARenameBeforeTheTitleArrivesIsNeverOverwritten()
+    {
+        using var client = StartApi(new() { ["Chat:AutoTitle"] = "true" });
+        var user = Chat.NewUserId();
+        Fake.Enqueue(FakeReply.Say("Reply."), new FakeReply.Text(["Late title"], Delay: TimeSpan.FromSeconds(1)));
+
+        var id = (await client.SendOkAsync("Name me later", user)).Str("conversation_id");
+        using var renamed = await client.PatchAsJsonAsync($"/conversations/{id}", new { user_id = user, chat_name = "My own name" });
+        await renamed.ExpectAsync(HttpStatusCode.OK);
+        await WaitForAsync(() => Fake.Requests.Count == 2);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+        Assert.Equal("My own name", await TitleAsync(client, id, user));
+    }
+
+    private static async Task<string> TitleAsync(HttpClient client, string id, long user)
+    {
+        using var response = await client.GetAsync($"/conversations/{id}?user_id={user}");
+        return (await response.ExpectAsync(HttpStatusCode.OK)).Str("chat_name");
+    }
+
+    private static async Task WaitForTitleAsync(HttpClient client, string id, long user, string title)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (await TitleAsync(client, id, user) != title)
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            await Task.Delay(20, timeout.Token);
+        }
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace ChatBackend.ApiService.Apis;
 public static class ConversationsApi
 {
     public const string ChatNameField = "chat_name";
-    public const int ChatNameMaxLength = 60;
+    public const int ChatNameMaxLength = ConversationLimits.ChatNameMaxLength;
     public const string RatingField = "rating";
     public const string CommentField = "comment";
     public const int CommentMaxLength = 2_000;

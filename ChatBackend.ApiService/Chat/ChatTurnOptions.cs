@@ -31,6 +31,16 @@ public sealed class ChatTurnOptions
     [Range(0, 10_000)]
     public int HistoryMaxMessages { get; set; } = 200;
 
+    /// <summary>
+    /// Whether a new conversation's chat_name becomes a short title once its first reply is stored: written by the model
+    /// in one small call off the request path, or the message's first words with the offline responder.
+    /// </summary>
+    public bool AutoTitle { get; set; } = true;
+
+    /// <summary>How long the title call may take; a title that does not come leaves NEW CHAT.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan AutoTitleTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>The most messages GET /get-conversation-history answers without a limit (its answer for old clients).</summary>
     [Range(1, 1_000_000)]
     public int HistoryMaxPage { get; set; } = 10_000;

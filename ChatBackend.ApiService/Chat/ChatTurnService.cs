@@ -18,6 +18,7 @@ public sealed partial class ChatTurnService(
     ReplyProgressStore progress,
     IChatClient chatClient,
     PromptBuilder prompts,
+    ConversationTitler titler,
     RunningTurns runningTurns,
     IOptions<ChatTurnOptions> options,
     ILogger<ChatTurnService> logger)
@@ -185,6 +186,8 @@ public sealed partial class ChatTurnService(
                 var updates = new List<ChatResponseUpdate>();
                 await foreach (var update in chatClient.GetStreamingResponseAsync(prompt, chatOptions, run.Token))
                 {
+                    // A stream whose pieces keep coming may be read on from buffers without the token being looked at.
+                    run.Token.ThrowIfCancellationRequested();
                     updates.Add(update);
                     if (update.Text is { Length: > 0 } piece)
                     {
@@ -241,11 +244,17 @@ public sealed partial class ChatTurnService(
         activity?.SetTag("gen_ai.usage.output_tokens", reply.OutputTokens);
         activity?.SetTag(TimeToFirstTokenTag, reply.TimeToFirstTokenMs);
         // Stored even while the host stops: the model's work is done and the client will look for it.
+        var titled = turn.IsNewConversation && settings.AutoTitle;
         var completed = await store.CompleteTurnAsync(
-            turn, reply, MessageStatus.Success, reply.ElapsedMs, errorCode: null, CancellationToken.None);
+            turn, reply, MessageStatus.Success, reply.ElapsedMs, errorCode: null, CancellationToken.None,
+            title: titled && titler.UsesFirstWords ? ConversationTitler.FirstWords(request.Message) : null);
         if (!completed.Stored)
         {
             return NotStored(turn, completed);
+        }
+        if (titled && !titler.UsesFirstWords)
+        {
+            titler.Schedule(turn.ConversationId, request.Message);
         }
         LogTurnAnswered(turn.ConversationId, turn.MessageNo, reply.Model, reply.InputTokens, reply.OutputTokens, reply.ElapsedMs);
         return new TurnOutcome.Answered(new AnsweredTurn(turn.ConversationId, turn.MessageId, reply, completed.MessageCount));

@@ -219,6 +219,22 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         return true;
     }
 
+    /// <summary>Names a conversation that nobody has named yet; a rename that came first stands.</summary>
+    public async Task SetAutoTitleAsync(string conversationId, string title, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            UPDATE conversation_store SET chat_name = @name, updated_at = updated_at
+            WHERE conv_id = @conv AND chat_name = 'NEW CHAT'
+            """;
+        await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@name", title);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+    }
+
     private static ConversationSummary ReadSummary(MySqlDataReader reader) => new(
         RowId: reader.GetInt64("ID"),
         ConversationId: reader.GetString("conv_id"),

@@ -18,3 +18,13 @@ public sealed record ConversationSummary(
 
 /// <summary>Where a page of a user's conversations ends: the recency and row id of its last one.</summary>
 public readonly record struct ConversationCursor(DateTime UpdatedAt, long RowId);
+
+/// <summary>The sizes of a conversation's columns that callers check against.</summary>
+public static class ConversationLimits
+{
+    /// <summary>chat_name is VARCHAR(60): 60 characters (code points).</summary>
+    public const int ChatNameMaxLength = 60;
+
+    /// <summary>The name of a conversation nobody named yet (the original's default).</summary>
+    public const string DefaultChatName = "NEW CHAT";
+}

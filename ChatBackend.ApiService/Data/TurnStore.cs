@@ -337,11 +337,12 @@ public sealed class TurnStore(MySqlDataSource dataSource)
 
     /// <summary>
     /// Ends a turn as Success with its reply, or as Cancelled or Error (with <paramref name="errorCode"/>) with what
-    /// was generated, if anything; unless another attempt took the turn over, which then stores its own end.
+    /// was generated, if anything; unless another attempt took the turn over, which then stores its own end. A
+    /// <paramref name="title"/> names a conversation still called NEW CHAT.
     /// </summary>
     public async Task<CompletedTurn> CompleteTurnAsync(
         StartedTurn turn, ReplyRecord? reply, MessageStatus status, int elapsedMs, string? errorCode,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string? title = null)
     {
         // The conversation row is locked first, exclusively: inserting the reply first would take a shared lock
         // on it (the foreign-key check) and two replies upgrading their shared locks at once deadlock. The message
@@ -350,7 +351,9 @@ public sealed class TurnStore(MySqlDataSource dataSource)
         // takes InnoDB's table-wide auto-increment lock under the default lock mode of MariaDB.)
         const string withReply = """
             START TRANSACTION;
-            UPDATE conversation_store SET updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
+            UPDATE conversation_store
+            SET updated_at = UTC_TIMESTAMP(6), chat_name = IF(@title IS NULL OR chat_name <> 'NEW CHAT', chat_name, @title)
+            WHERE conv_id = @conv;
             UPDATE message_store SET Status = @status, error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending' AND attempt = @attempt;
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, elapsed_time, model,
@@ -387,6 +390,7 @@ public sealed class TurnStore(MySqlDataSource dataSource)
             command.Parameters.AddWithValue("@elapsed", elapsedMs);
             if (reply is not null)
             {
+                command.Parameters.AddWithValue("@title", title);
                 command.Parameters.AddWithValue("@reply_no", turn.ReplyNo);
                 command.Parameters.AddWithValue("@reply_id", reply.MessageId);
                 command.Parameters.AddWithValue("@reply", reply.Text);

@@ -21,6 +21,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<ChatTurnService>();
         builder.Services.AddSingleton<RunningTurns>();
         builder.Services.AddSingleton<ReplyFollower>();
+        builder.Services.AddSingleton<ConversationTitler>();
         // The writer first: hosted services stop in reverse, so it writes on while the running turns finish.
         builder.Services.AddHostedService<ProgressWriter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RunningTurns>());

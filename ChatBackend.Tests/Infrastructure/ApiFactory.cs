@@ -34,6 +34,8 @@ public sealed class ApiFactory : WebApplicationFactory<ChatBackend.ApiService.Ch
     {
         builder.UseUrls("http://127.0.0.1:0");
         builder.UseSetting("ConnectionStrings:chatdb", _connectionString);
+        // The title call would be one more model call in every test that counts them; the title tests turn it on.
+        builder.UseSetting("Chat:AutoTitle", "false");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

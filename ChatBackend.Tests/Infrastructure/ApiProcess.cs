@@ -32,6 +32,7 @@ public sealed class ApiProcess : IDisposable
         start.Environment["ConnectionStrings__chatdb"] = connectionString;
         start.Environment["ConnectionStrings__openai"] = openAIConnectionString;
         start.Environment["Chat__RetryDelay"] = "00:00:00.010";
+        start.Environment["Chat__AutoTitle"] = "false";
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
