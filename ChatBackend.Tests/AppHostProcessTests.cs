@@ -93,8 +93,22 @@ public sealed partial class AppHostProcessTests : IDisposable
         await ScreenshotAsync(page, "resources");
 
         var dashboard = new Uri(login).GetLeftPart(UriPartial.Authority);
-        await page.GotoAsync($"{dashboard}/traces/detail/{traceId}");
-        await Expect(page.GetByText("chat turn").First).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        // The page of a trace the dashboard has not received yet stays empty: under load the export can take a while,
+        // so the page is opened again until the trace is there.
+        var chatTurn = page.GetByText("chat turn").First;
+        for (var tries = 0; ; tries++)
+        {
+            await page.GotoAsync($"{dashboard}/traces/detail/{traceId}");
+            try
+            {
+                await Expect(chatTurn).ToBeVisibleAsync(new() { Timeout = 5_000 });
+                break;
+            }
+            catch (PlaywrightException) when (tries < 11)
+            {
+                // Not exported yet.
+            }
+        }
         await ScreenshotAsync(page, "trace-detail");
         // The model call under the turn is a GenAI span: its details carry the gen_ai attributes.
         await page.GetByText("chat offline").First.ClickAsync();

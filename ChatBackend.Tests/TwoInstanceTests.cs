@@ -175,6 +175,34 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         await AssertEveryReplyFollowsItsMessageAsync(conversationId);
     }
 
+    [Fact]
+    public async Task ACancelFlaggedBeforeTheGeneratingInstanceWroteSurvivesAnotherInstancesPurge()
+    {
+        // A message Pending for a minute, whose instance has written nothing yet (the row is the cancel's own).
+        await using (var connection = new MySqlConnection(ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var seed = new MySqlCommand("""
+                INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no) VALUES ('purge000-0001', 1, 1, 2);
+                INSERT INTO message_store (role, conv_id, message_no, message_id, message, Status, created_at, updated_at)
+                VALUES ('user', 'purge000-0001', 1, 'p-1', 'hold on', 'Pending', UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE,
+                        UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE);
+                """, connection);
+            await seed.ExecuteNonQueryAsync();
+        }
+        await using var dataSource = new MySqlDataSource(ConnectionString);
+        var store = new ChatBackend.ApiService.Data.ReplyProgressStore(dataSource);
+        var key = new ChatBackend.ApiService.Data.ProgressKey("purge000-0001", 1, 0);
+
+        await store.RequestCancelAsync(key, CancellationToken.None);
+        await store.FlushAsync("another-instance", [], [], purgeAbandoned: true, CancellationToken.None);
+        var cancels = await store.FlushAsync(
+            "the-generating-instance", [], [new ChatBackend.ApiService.Data.ReplyProgress("purge000-0001", 1, 0, "so far")],
+            purgeAbandoned: false, CancellationToken.None);
+
+        Assert.Equal([key], cancels);
+    }
+
     private static Task<HttpResponseMessage> StreamAsync(
         HttpClient client, string message, long user, string messageId, string? conversationId = null) =>
         client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")

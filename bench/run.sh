@@ -9,6 +9,8 @@
 #   (h) streamed replies/s (bench/Streams; a fake model streaming 20 pieces at 50/s) on an API writing its replies'
 #       progress for other instances (Chat:ProgressInterval 250 ms) and on one that does not, alternately, BENCH_ROUNDS
 #       times each
+#   (k) a user's conversations at scale (bench/DataPath scale: 10,000 conversations and one of 10,000 messages):
+#       the list's first page and a deep one (after 90%), a search, the history's newest and an old page of 50
 #   (i) resuming a dropped stream on another instance: from the resume request to its next piece, p50 and p99; and a
 #       cancel through another instance: the cancel request's p50 and p99
 # Prints requests/s, p50 and p99 for (a)-(d) and the ratio (a)/(d); for (e) the wall time and the peak of database
@@ -72,7 +74,7 @@ dotnet "$datapath" seed "$connection" 1 50 "$work/long.txt"
 export BENCH_DIR="$root/bench" BENCH_CONVERSATIONS="$work/conversations.txt" BENCH_LONG_CONVERSATION="$work/long.txt"
 url="http://127.0.0.1:$api_port"
 declare -A results
-only=${BENCH_ONLY:-a b c d e f g h i}  # a subset, for a quick look at one figure
+only=${BENCH_ONLY:-a b c d e f g h i k}  # a subset, for a quick look at one figure
 wanted() { [[ " $only " == *" $1 "* ]]; }
 run_wrk() { # name script
   wanted "$1" || return 0
@@ -205,10 +207,30 @@ if wanted i; then
   results[j]=$(dotnet "$streams" cancel "http://127.0.0.1:$first_api_port" "http://127.0.0.1:$other_api_port" "$resumes" | grep '^RESULT')
 fi
 
+declare -A scale
+if wanted k; then
+  log "(k) conversations at scale: seeding 10,000 conversations and one of 10,000 messages"
+  dotnet "$datapath" scale "$connection" 900000001 10000 10000 "$work/scale.txt"
+  { read -r scale_user; read -r scale_big; read -r scale_cursor; } <"$work/scale.txt"
+  # An API of its own: (e) stops the first one.
+  scale_api_port=$((db_port + 15))
+  start_api "$scale_api_port"
+  scale_url="http://127.0.0.1:$scale_api_port"
+  scale_run() { # name path
+    BENCH_PATH="$2" wrk -t"$threads" -c"$connections" -d3s -s "$root/bench/get.lua" "$scale_url" >/dev/null
+    scale[$1]=$(BENCH_PATH="$2" wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$root/bench/get.lua" "$scale_url" | grep '^RESULT')
+  }
+  scale_run first "/conversations?user_id=$scale_user&limit=20"
+  scale_run deep "/conversations?user_id=$scale_user&limit=20&after=$scale_cursor"
+  scale_run search "/conversations?user_id=$scale_user&limit=20&q=needle"
+  scale_run newest "/get-conversation-history/$scale_big?user_id=$scale_user&limit=50"
+  scale_run old "/get-conversation-history/$scale_big?user_id=$scale_user&limit=50&before=200"
+fi
+
 field() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${results[$1]}"; }
 echo
 printf '%-52s %10s %9s %9s %7s\n' "run" "req/s" "p50 ms" "p99 ms" "errors"
-for key in $(tr -d 'efghi' <<<"$only"); do
+for key in $(tr -d 'efghik' <<<"$only"); do
   case $key in
     a) label="(a) new-conversation sends (query string)";;
     b) label="(b) follow-up sends";;
@@ -251,5 +273,20 @@ if wanted i; then
     "max $(field i max_ms) ms over $(field i resumes) resumes; replies that did not add up: $(field i mismatches)"
   echo "    cancel through another instance: p50 $(field j p50_ms) ms, p99 $(field j p99_ms) ms, max $(field j max_ms) ms" \
     "over $(field j cancels) cancels; not ended Cancelled: $(sed -E 's/.*not_cancelled=//' <<<"${results[j]}")"
+fi
+if wanted k; then
+  echo
+  scale_field() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${scale[$1]}"; }
+  for key in first deep search newest old; do
+    case $key in
+      first) label="(k) list, first page of 20 (10,000 conversations)";;
+      deep) label="(k) list, a page after 90% of them";;
+      search) label="(k) search, q=needle (100 of them match)";;
+      newest) label="(k) history, newest 50 of 10,000 messages";;
+      old) label="(k) history, 50 before message 200";;
+    esac
+    printf '%-52s %10s %9s %9s %7s\n' "$label" "$(scale_field $key rps)" "$(scale_field $key p50_ms)" "$(scale_field $key p99_ms)" "$(scale_field $key errors)"
+  done
+  awk -v d="$(scale_field deep rps)" -v f="$(scale_field first rps)" 'BEGIN { printf "    deep page / first page = %.0f%%\n", 100 * d / f }'
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $("$server" --version | head -1)"

@@ -24,9 +24,6 @@ public sealed record ReplyState(
 /// </summary>
 public sealed class ReplyProgressStore(MySqlDataSource dataSource)
 {
-    // A cancel's row for a turn whose instance has not written yet: old, so that it never passes for a heartbeat.
-    private static readonly DateTime NoHeartbeat = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-
     // Rows at most per statement, so that a statement stays far below max_allowed_packet (16 MiB by default).
     private const int RowsPerStatement = 200;
 
@@ -89,9 +86,13 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
     /// <summary>Asks the instance that generates the attempt to stop it; it sees the flag with its next write.</summary>
     public async Task RequestCancelAsync(ProgressKey key, CancellationToken cancellationToken)
     {
+        // The row of a turn whose instance has not written yet gets the message's own time as its heartbeat: no sign
+        // of life beyond what the message shows, and far from the purge of rows an hour old (a purge would take the
+        // flag with it).
         const string sql = """
             INSERT INTO reply_progress (conv_id, message_no, attempt, owner, text, cancel_requested, heartbeat_at)
-            VALUES (@conv, @no, @attempt, NULL, '', 1, @never)
+            VALUES (@conv, @no, @attempt, NULL, '', 1,
+                    COALESCE((SELECT updated_at FROM message_store WHERE conv_id = @conv AND message_no = @no), UTC_TIMESTAMP(6)))
             ON DUPLICATE KEY UPDATE cancel_requested = 1
             """;
         await dataSource.RunAsync(async connection =>
@@ -100,7 +101,6 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
             command.Parameters.AddWithValue("@conv", key.ConversationId);
             command.Parameters.AddWithValue("@no", key.MessageNo);
             command.Parameters.AddWithValue("@attempt", key.Attempt);
-            command.Parameters.AddWithValue("@never", NoHeartbeat);
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
     }

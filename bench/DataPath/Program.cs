@@ -8,10 +8,16 @@ using MySqlConnector;
 //                                                  transactions per turn as POST /chat-message does
 //   seed CONNECTION_STRING CONVERSATIONS TURNS FILE  makes conversations with TURNS turns each and writes
 //                                                  "conversation_id user_id" lines to FILE
+//   scale CONNECTION_STRING USER CONVERSATIONS MESSAGES FILE  for the conversation benches: USER gets CONVERSATIONS
+//                                                  one-turn conversations (1% of them mention "needle") and one of
+//                                                  MESSAGES messages, in bulk; writes "user", "big conversation_id" and
+//                                                  "deep after-cursor" (the one after 90% of the list) lines to FILE
 var culture = CultureInfo.InvariantCulture;
 if (args is not [var mode, var connectionString, ..])
 {
-    Console.Error.WriteLine("usage: turns CONNECTION_STRING SECONDS CONCURRENCY | seed CONNECTION_STRING CONVERSATIONS TURNS FILE");
+    Console.Error.WriteLine(
+        "usage: turns CONNECTION_STRING SECONDS CONCURRENCY | seed CONNECTION_STRING CONVERSATIONS TURNS FILE | " +
+        "scale CONNECTION_STRING USER CONVERSATIONS MESSAGES FILE");
     return 2;
 }
 
@@ -75,6 +81,53 @@ switch (args)
             lines.Add($"{conversationId} {userId}");
         }
         await File.WriteAllLinesAsync(file, lines);
+        return 0;
+    }
+    case ["scale", _, var userText, var conversationsText, var messagesText, var file]:
+    {
+        var user = long.Parse(userText, culture);
+        var conversations = int.Parse(conversationsText, culture);
+        var messages = int.Parse(messagesText, culture);
+        await using var connection = await dataSource.OpenConnectionAsync();
+        var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        // Conversations in batches of 500, each a message and its reply, active one second apart.
+        for (var first = 0; first < conversations; first += 500)
+        {
+            var batch = Enumerable.Range(first, Math.Min(500, conversations - first)).ToList();
+            var sql = new System.Text.StringBuilder("INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no, created_at, updated_at) VALUES ");
+            sql.AppendJoin(", ", batch.Select(i => string.Create(culture, $"('s{i:d7}-{user % 10_000:d4}', {user}, 2, 2, '{start.AddSeconds(i):yyyy-MM-dd HH:mm:ss}', '{start.AddSeconds(i):yyyy-MM-dd HH:mm:ss}')")));
+            sql.Append(";\nINSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, Status, created_at, updated_at) VALUES ");
+            sql.AppendJoin(", ", batch.SelectMany(i => new[]
+            {
+                string.Create(culture, $"('user', 's{i:d7}-{user % 10_000:d4}', 1, 'm{i}', '{(i % 100 == 0 ? "Where do I find the needle" : "Tell me about the haystack")} number {i}', 12, 'Success', '{start.AddSeconds(i):yyyy-MM-dd HH:mm:ss}', '{start.AddSeconds(i):yyyy-MM-dd HH:mm:ss}')"),
+                string.Create(culture, $"('assistant', 's{i:d7}-{user % 10_000:d4}', 2, 'r{i}', 'An answer about straw and hay, {i}', 12, 'Success', '{start.AddSeconds(i):yyyy-MM-dd HH:mm:ss}', '{start.AddSeconds(i):yyyy-MM-dd HH:mm:ss}')"),
+            }));
+            await using var command = new MySqlCommand(sql.ToString(), connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        var big = string.Create(culture, $"big{user % 100_000:d5}-0000");
+        await using (var command = new MySqlCommand(string.Create(culture,
+            $"INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no, created_at, updated_at) VALUES ('{big}', {user}, {messages}, {messages}, '{start:yyyy-MM-dd HH:mm:ss}', '{start:yyyy-MM-dd HH:mm:ss}')"), connection))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+        for (var first = 1; first <= messages; first += 1000)
+        {
+            var sql = new System.Text.StringBuilder("INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, Status, created_at, updated_at) VALUES ");
+            sql.AppendJoin(", ", Enumerable.Range(first, Math.Min(1000, messages - first + 1)).Select(no => string.Create(culture,
+                $"('{(no % 2 == 1 ? "user" : "assistant")}', '{big}', {no}, 'b{no}', 'Message {no} of a long conversation about many things', 12, 'Success', '{start:yyyy-MM-dd HH:mm:ss}', '{start:yyyy-MM-dd HH:mm:ss}')")));
+            await using var command = new MySqlCommand(sql.ToString(), connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        // The cursor after 90% of the list, newest first: the conversation at position 0.9 N from the top.
+        await using (var command = new MySqlCommand(string.Create(culture,
+            $"SELECT updated_at, ID FROM conversation_store WHERE user_id = {user} ORDER BY updated_at DESC, ID DESC LIMIT 1 OFFSET {conversations * 9 / 10}"), connection))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            await reader.ReadAsync();
+            var cursor = string.Create(culture, $"{DateTime.SpecifyKind(reader.GetDateTime(0), DateTimeKind.Utc).Ticks}_{reader.GetInt64(1)}");
+            await File.WriteAllLinesAsync(file, [user.ToString(culture), big, cursor]);
+        }
         return 0;
     }
     default:
