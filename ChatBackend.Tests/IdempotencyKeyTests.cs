@@ -123,6 +123,23 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
         Assert.Equal(2L, await ScalarAsync("SELECT COUNT(*) FROM conversation_store WHERE user_id = @user", user));
     }
 
+    [Fact]
+    public async Task ThePurgeDeletesKeysOlderThan24HoursAndKeepsTheOthers()
+    {
+        using var client = StartApi();
+        var (user, key) = (Chat.NewUserId(), Guid.NewGuid().ToString());
+        await (await SendAsync(client, "old", user, key)).ExpectAsync(HttpStatusCode.OK);
+        await (await SendAsync(client, "new", user, key + "-new")).ExpectAsync(HttpStatusCode.OK);
+        await ScalarAsync("UPDATE idempotency_key SET created_at = UTC_TIMESTAMP(6) - INTERVAL 25 HOUR WHERE user_id = @user AND idem_key NOT LIKE '%-new'", user);
+
+        await using var dataSource = new MySqlConnector.MySqlDataSource(ConnectionString);
+        await new ChatBackend.ApiService.Data.StaleRowsPurge(
+            dataSource, Microsoft.Extensions.Logging.Abstractions.NullLogger<ChatBackend.ApiService.Data.StaleRowsPurge>.Instance)
+            .PurgeAsync(CancellationToken.None);
+
+        Assert.Equal(1L, await ScalarAsync("SELECT COUNT(*) FROM idempotency_key WHERE user_id = @user", user));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("tab\tinside")]

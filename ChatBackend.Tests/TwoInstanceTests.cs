@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using ChatBackend.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
 using MySqlConnector;
 
 namespace ChatBackend.Tests;
@@ -195,10 +196,11 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         var key = new ChatBackend.ApiService.Data.ProgressKey("purge000-0001", 1, 0);
 
         await store.RequestCancelAsync(key, CancellationToken.None);
-        await store.FlushAsync("another-instance", [], [], purgeAbandoned: true, CancellationToken.None);
+        await new ChatBackend.ApiService.Data.StaleRowsPurge(dataSource, NullLogger<ChatBackend.ApiService.Data.StaleRowsPurge>.Instance)
+            .PurgeAsync(CancellationToken.None);
         var cancels = await store.FlushAsync(
             "the-generating-instance", [], [new ChatBackend.ApiService.Data.ReplyProgress("purge000-0001", 1, 0, "so far")],
-            purgeAbandoned: false, CancellationToken.None);
+            CancellationToken.None);
 
         Assert.Equal([key], cancels);
     }

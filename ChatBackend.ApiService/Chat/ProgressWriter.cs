@@ -14,9 +14,6 @@ public sealed partial class ProgressWriter(
     RunningTurns runningTurns, ReplyProgressStore store, IOptions<ChatTurnOptions> options, ILogger<ProgressWriter> logger)
     : BackgroundService
 {
-    // About once a minute at the default interval: rows that dead instances left, kept an hour for late resumes.
-    private const int PurgeEveryTicks = 240;
-
     /// <summary>This process among the API's instances, as its progress rows name it.</summary>
     public static readonly string InstanceId =
         $"{Environment.MachineName}-{Environment.ProcessId}-{RandomNumberGenerator.GetHexString(8, lowercase: true)}" is var id
@@ -35,11 +32,11 @@ public sealed partial class ProgressWriter(
         }
         using var timer = new PeriodicTimer(interval);
         var failing = false;
-        for (var tick = 1L; await timer.WaitForNextTickAsync(stoppingToken); tick++)
+        while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
-                await FlushAsync(purgeAbandoned: tick % PurgeEveryTicks == 0, stoppingToken);
+                await FlushAsync(stoppingToken);
                 if (failing)
                 {
                     failing = false;
@@ -62,7 +59,7 @@ public sealed partial class ProgressWriter(
         }
     }
 
-    private async Task FlushAsync(bool purgeAbandoned, CancellationToken cancellationToken)
+    private async Task FlushAsync(CancellationToken cancellationToken)
     {
         foreach (var run in runningTurns.TakeEnded())
         {
@@ -81,13 +78,13 @@ public sealed partial class ProgressWriter(
                 grown.Add((run, new ReplyProgress(turn.ConversationId, turn.MessageNo, turn.Attempt, run.Text())));
             }
         }
-        if (_written.Count == 0 && grown.Count == 0 && _ended.Count == 0 && !purgeAbandoned)
+        if (_written.Count == 0 && grown.Count == 0 && _ended.Count == 0)
         {
             return;
         }
 
         var cancels = await store.FlushAsync(
-            InstanceId, _ended, [.. grown.Select(entry => entry.Progress)], purgeAbandoned, cancellationToken);
+            InstanceId, _ended, [.. grown.Select(entry => entry.Progress)], cancellationToken);
         _ended.Clear();
         foreach (var (run, written) in grown)
         {

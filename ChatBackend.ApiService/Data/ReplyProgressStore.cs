@@ -29,11 +29,11 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
 
     /// <summary>
     /// One round trip for all of an instance's running turns: drops the rows of turns that ended, writes the text of
-    /// those that grew, refreshes the heartbeat of all of them, clears rows that dead instances left when
-    /// <paramref name="purgeAbandoned"/>, and answers which of them another instance asked to cancel.
+    /// those that grew, refreshes the heartbeat of all of them, and answers which of them another instance asked to
+    /// cancel.
     /// </summary>
     public async Task<IReadOnlyList<ProgressKey>> FlushAsync(
-        string owner, IReadOnlyCollection<ProgressKey> ended, IReadOnlyCollection<ReplyProgress> grown, bool purgeAbandoned,
+        string owner, IReadOnlyCollection<ProgressKey> ended, IReadOnlyCollection<ReplyProgress> grown,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -62,10 +62,6 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
                 $"({Add(progress.ConversationId)}, {Add(progress.MessageNo)}, {Add(progress.Attempt)}, {ownerName}, {Add(progress.Text)}, UTC_TIMESTAMP(6))"));
             sql.Append(" ON DUPLICATE KEY UPDATE owner = VALUES(owner), text = VALUES(text), heartbeat_at = VALUES(heartbeat_at);\n");
         }
-        if (purgeAbandoned)
-        {
-            sql.Append("DELETE FROM reply_progress WHERE heartbeat_at < UTC_TIMESTAMP(6) - INTERVAL 1 HOUR LIMIT 1000;\n");
-        }
         sql.Append($"UPDATE reply_progress SET heartbeat_at = UTC_TIMESTAMP(6) WHERE owner = {ownerName};\n");
         sql.Append($"SELECT conv_id, message_no, attempt FROM reply_progress WHERE owner = {ownerName} AND cancel_requested = 1;");
         command.CommandText = sql.ToString();
@@ -87,8 +83,7 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
     public async Task RequestCancelAsync(ProgressKey key, CancellationToken cancellationToken)
     {
         // The row of a turn whose instance has not written yet gets the message's own time as its heartbeat: no sign
-        // of life beyond what the message shows, and far from the purge of rows an hour old (a purge would take the
-        // flag with it).
+        // of life beyond what the message shows, and far from StaleRowsPurge's hour (a purge would take the flag).
         const string sql = """
             INSERT INTO reply_progress (conv_id, message_no, attempt, owner, text, cancel_requested, heartbeat_at)
             VALUES (@conv, @no, @attempt, NULL, '', 1,

@@ -12,6 +12,8 @@ public static class ApplicationServiceExtensions
         builder.AddMySqlDataSource(ChatDatabase.ConnectionName, ChatDatabase.ApplyConnectionDefaults);
         builder.Services.AddSingleton<TurnStore>();
         builder.Services.AddSingleton<ReplyProgressStore>();
+        builder.Services.AddSingleton<StaleRowsPurge>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<StaleRowsPurge>());
         builder.Services.AddSingleton<ConversationQueries>();
 
         builder.Services.AddOptions<ChatTurnOptions>()
