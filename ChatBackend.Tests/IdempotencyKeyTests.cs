@@ -88,6 +88,50 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
     }
 
     [Fact]
+    public async Task TheStreamWithTheSameKeyWhileTheFirstIsStillBeingAnsweredResumesItInsteadOfA409()
+    {
+        using var client = StartApi();
+        var user = Chat.NewUserId();
+        var key = Guid.NewGuid().ToString();
+        var hold = new TaskCompletionSource();
+        Fake.Enqueue(new FakeReply.Text(["first ", "second"], HoldAfterFirstPiece: hold.Task));
+
+        using var original = await StreamWithKeyAsync(client, user, key);
+        var originalEvents = ReadAllAsync(original);
+        await WaitForAsync(async () => await ScalarAsync("SELECT COUNT(*) FROM idempotency_key WHERE user_id = @user", user) == 1);
+        using var repeated = await StreamWithKeyAsync(client, user, key);
+        var repeatedEvents = ReadAllAsync(repeated);
+        hold.SetResult();
+
+        var events = await repeatedEvents.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.OK, repeated.StatusCode);
+        Assert.Equal("first second", string.Concat(events.Where(e => e.Name == "delta").Select(e => e.Data.Str("text"))));
+        Assert.Equal("done", events[^1].Name);
+        Assert.Equal("done", (await originalEvents.WaitAsync(TimeSpan.FromSeconds(30)))[^1].Name);
+        Assert.Single(Fake.Requests);
+    }
+
+    private static Task<HttpResponseMessage> StreamWithKeyAsync(HttpClient client, long user, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
+        {
+            Content = JsonContent.Create(new { message = "stream once", user_id = user }),
+        };
+        request.Headers.Add("Idempotency-Key", key);
+        return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    }
+
+    private static async Task<List<ServerSentEvents.Event>> ReadAllAsync(HttpResponseMessage response)
+    {
+        var events = new List<ServerSentEvents.Event>();
+        await foreach (var item in ServerSentEvents.ReadEventsAsync(response))
+        {
+            events.Add(item);
+        }
+        return events;
+    }
+
+    [Fact]
     public async Task TenFirstSendsWithOneKeyAtOnceMakeOneConversationAndOneModelCall()
     {
         using var client = StartApi();

@@ -54,6 +54,11 @@ public sealed class OpenApiTests(DatabaseFixture database)
         Assert.Equal(["200", "400", "404", "503"], conversation.GetProperty("patch").GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
         Assert.Equal(["204", "400", "404", "503"], conversation.GetProperty("delete").GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
 
+        var feedback = paths.GetProperty("/conversations/{conversation_id}/messages/{message_id}/feedback");
+        Assert.Equal(["200", "400", "404", "503"], feedback.GetProperty("put").GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+        Assert.Equal(["204", "400", "404", "503"], feedback.GetProperty("delete").GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+        Assert.Contains("q", conversations.GetProperty("parameters").EnumerateArray().Select(p => p.Str("name")));
+
         var history = paths.GetProperty("/get-conversation-history/{conversation_id}").GetProperty("get");
         Assert.Equal(["200", "400", "404", "503"], history.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
         Assert.True(paths.TryGetProperty("/", out _));
