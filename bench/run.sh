@@ -9,6 +9,9 @@
 #   (h) streamed replies/s (bench/Streams; a fake model streaming 20 pieces at 50/s) on an API writing its replies'
 #       progress for other instances (Chat:ProgressInterval 250 ms) and on one that does not, alternately, BENCH_ROUNDS
 #       times each
+#   (l) streams at scale: N (500, 1,000, 2,000) replies streamed at once from a fake model at 20 pieces/s for 20 s
+#       (bench/Streams hold): the gap between pieces as the client sees it (p50, p99), the API's peak RSS and CPU,
+#       and the peak of database connections
 #   (k) a user's conversations at scale (bench/DataPath scale: 10,000 conversations and one of 10,000 messages):
 #       the list's first page and a deep one (after 90%), a search, the history's newest and an old page of 50
 #   (i) resuming a dropped stream on another instance: from the resume request to its next piece, p50 and p99; and a
@@ -74,7 +77,7 @@ dotnet "$datapath" seed "$connection" 1 50 "$work/long.txt"
 export BENCH_DIR="$root/bench" BENCH_CONVERSATIONS="$work/conversations.txt" BENCH_LONG_CONVERSATION="$work/long.txt"
 url="http://127.0.0.1:$api_port"
 declare -A results
-only=${BENCH_ONLY:-a b c d e f g h i k}  # a subset, for a quick look at one figure
+only=${BENCH_ONLY:-a b c d e f g h i k l}  # a subset, for a quick look at one figure
 wanted() { [[ " $only " == *" $1 "* ]]; }
 run_wrk() { # name script
   wanted "$1" || return 0
@@ -207,6 +210,20 @@ if wanted i; then
   results[j]=$(dotnet "$streams" cancel "http://127.0.0.1:$first_api_port" "http://127.0.0.1:$other_api_port" "$resumes" | grep '^RESULT')
 fi
 
+hold_lines=()
+if wanted l; then
+  hold_model_port=$((db_port + 16))
+  hold_api_port=$((db_port + 17))
+  dotnet "$streams" fake-model "$hold_model_port" 400 20 &
+  pids+=($!)
+  start_api "$hold_api_port" "ConnectionStrings__openai=Endpoint=http://127.0.0.1:$hold_model_port/v1;Key=bench;Model=gpt-4o-mini"
+  hold_api=${pids[-1]}
+  for n in ${BENCH_HOLD:-500 1000 2000}; do
+    log "(l) $n streams at once, 20 pieces/s for 20 s each"
+    hold_lines+=("$n: $(dotnet "$streams" hold "http://127.0.0.1:$hold_api_port" "$n" "$hold_api" "$connection" | grep '^RESULT')")
+  done
+fi
+
 declare -A scale
 if wanted k; then
   log "(k) conversations at scale: seeding 10,000 conversations and one of 10,000 messages"
@@ -230,7 +247,7 @@ fi
 field() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${results[$1]}"; }
 echo
 printf '%-52s %10s %9s %9s %7s\n' "run" "req/s" "p50 ms" "p99 ms" "errors"
-for key in $(tr -d 'efghik' <<<"$only"); do
+for key in $(tr -d 'efghikl' <<<"$only"); do
   case $key in
     a) label="(a) new-conversation sends (query string)";;
     b) label="(b) follow-up sends";;
@@ -273,6 +290,11 @@ if wanted i; then
     "max $(field i max_ms) ms over $(field i resumes) resumes; replies that did not add up: $(field i mismatches)"
   echo "    cancel through another instance: p50 $(field j p50_ms) ms, p99 $(field j p99_ms) ms, max $(field j max_ms) ms" \
     "over $(field j cancels) cancels; not ended Cancelled: $(sed -E 's/.*not_cancelled=//' <<<"${results[j]}")"
+fi
+if wanted l; then
+  echo
+  printf '(l) %s\n' "${hold_lines[@]}"
+  echo "    bar: 2,000 streams with the p99 gap under 250 ms, RSS under 1 GiB, database connections at most the pool (100)"
 fi
 if wanted k; then
   echo

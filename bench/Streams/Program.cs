@@ -12,6 +12,9 @@ using System.Text.Json;
 //                                              piece of text, and that the text adds up
 //   cancel API_A API_B COUNT                   COUNT times: a stream on A, cancelled through B after its first piece:
 //                                              the p50/p99 of the cancel request, and that each ended Cancelled
+//   hold API_URL N API_PID CONNECTION_STRING   N streams at once (started over a second), each to its end: the p50/p99
+//                                              gap between pieces as the client sees them, the API's peak RSS and CPU,
+//                                              and the peak of database connections
 var culture = CultureInfo.InvariantCulture;
 switch (args)
 {
@@ -23,6 +26,9 @@ switch (args)
         return 0;
     case ["resume", var a, var b, var count]:
         await RunResumeAsync(new Uri(a), new Uri(b), int.Parse(count, culture));
+        return 0;
+    case ["hold", var url, var count, var pid, var connectionString]:
+        await RunHoldAsync(new Uri(url), int.Parse(count, culture), int.Parse(pid, culture), connectionString);
         return 0;
     case ["cancel", var a, var b, var count]:
         await RunCancelAsync(new Uri(a), new Uri(b), int.Parse(count, culture));
@@ -204,6 +210,93 @@ static async Task RunCancelAsync(Uri a, Uri b, int count)
     var sorted = latencies.Order().ToArray();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"RESULT cancels={count} p50_ms={Percentile(sorted, 50):0} p99_ms={Percentile(sorted, 99):0} max_ms={sorted[^1]:0} not_cancelled={notCancelled.Count} {string.Join(' ', notCancelled)}"));
+}
+
+static async Task RunHoldAsync(Uri api, int count, int apiPid, string connectionString)
+{
+    using var client = Client(api);
+    client.Timeout = TimeSpan.FromMinutes(5);
+    await using var monitor = new MySqlConnector.MySqlConnection(connectionString);
+    await monitor.OpenAsync();
+    await using (var flush = new MySqlConnector.MySqlCommand("FLUSH STATUS", monitor))
+    {
+        await flush.ExecuteNonQueryAsync();
+    }
+
+    using var sampling = new CancellationTokenSource();
+    long peakRss = 0;
+    double peakCpu = 0;
+    var sampler = Task.Run(async () =>
+    {
+        var ticksPerSecond = 100.0; // USER_HZ
+        var (lastCpu, lastTime) = (CpuTicks(apiPid), Stopwatch.GetTimestamp());
+        while (!sampling.IsCancellationRequested)
+        {
+            await Task.Delay(500);
+            peakRss = Math.Max(peakRss, RssBytes(apiPid));
+            var (cpu, time) = (CpuTicks(apiPid), Stopwatch.GetTimestamp());
+            peakCpu = Math.Max(peakCpu, (cpu - lastCpu) / ticksPerSecond / Stopwatch.GetElapsedTime(lastTime, time).TotalSeconds * 100);
+            (lastCpu, lastTime) = (cpu, time);
+        }
+    });
+
+    var gaps = new List<double>[count];
+    var failed = 0;
+    var clock = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+    {
+        await Task.Delay(TimeSpan.FromMilliseconds(1000.0 * i / count));
+        var mine = gaps[i] = [];
+        try
+        {
+            using var response = await client.SendAsync(StreamRequest(5_000_000 + i, $"h-{i}-{Guid.NewGuid():n}"), HttpCompletionOption.ResponseHeadersRead);
+            long? last = null;
+            var done = false;
+            await foreach (var item in EventsAsync(response))
+            {
+                if (item.Name == "delta")
+                {
+                    var now = Stopwatch.GetTimestamp();
+                    if (last is { } previous)
+                    {
+                        mine.Add(Stopwatch.GetElapsedTime(previous, now).TotalMilliseconds);
+                    }
+                    last = now;
+                }
+                done |= item.Name == "done";
+            }
+            if (!done)
+            {
+                Interlocked.Increment(ref failed);
+            }
+        }
+        catch (HttpRequestException)
+        {
+            Interlocked.Increment(ref failed);
+        }
+    }));
+    var wall = clock.Elapsed.TotalSeconds;
+    await sampling.CancelAsync();
+    await sampler;
+    await using var peak = new MySqlConnector.MySqlCommand("SHOW GLOBAL STATUS LIKE 'Max_used_connections'", monitor);
+    await using var reader = await peak.ExecuteReaderAsync();
+    await reader.ReadAsync();
+    var peakConnections = int.Parse(reader.GetString(1), CultureInfo.InvariantCulture) - 1;
+    var all = gaps.SelectMany(list => list).Order().ToArray();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"RESULT streams={count} failed={failed} wall_s={wall:0.0} gap_p50_ms={Percentile(all, 50):0} gap_p99_ms={Percentile(all, 99):0} " +
+        $"gap_max_ms={(all.Length == 0 ? 0 : all[^1]):0} peak_rss_mib={peakRss / 1048576} peak_cpu_pct={peakCpu:0} peak_db_connections={peakConnections}"));
+
+    static long RssBytes(int pid) =>
+        File.ReadLines($"/proc/{pid}/status").Where(line => line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            .Select(line => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024)
+            .FirstOrDefault();
+
+    static long CpuTicks(int pid)
+    {
+        var fields = File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    }
 }
 
 static async Task<List<Event>> ReadEventsAsync(HttpResponseMessage response, bool stopAfterFirstText)
