@@ -80,7 +80,21 @@ public static class Problems
     /// An exception as the client may see it: an unavailable database is a 503, anything else a bare 500. Never the
     /// exception's text, SQL or a connection string.
     /// </summary>
-    public static ProblemDetails ForException(Exception exception) => ChatDatabase.IsUnavailable(exception)
+    public static ProblemDetails ForException(Exception exception) => exception switch
+    {
+        // The request itself was refused by the server (a body over Chat:MaxRequestBytes is a 413).
+        BadHttpRequestException bad => new ProblemDetails
+        {
+            Status = bad.StatusCode,
+            Title = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large" : "The request is malformed",
+            Detail = bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? "The body is larger than this server accepts (Chat:MaxRequestBytes)."
+                : null,
+        },
+        _ => ForFailure(exception),
+    };
+
+    private static ProblemDetails ForFailure(Exception exception) => ChatDatabase.IsUnavailable(exception)
         ? new ProblemDetails
         {
             Status = StatusCodes.Status503ServiceUnavailable,

@@ -27,6 +27,10 @@ public sealed class ChatTurnOptions
     [Range(1, 1_000_000)]
     public int MaxMessageLength { get; set; } = 32_000;
 
+    /// <summary>The largest request body accepted, in bytes; a larger one is a 413.</summary>
+    [Range(1_024, 1_073_741_824)]
+    public long MaxRequestBytes { get; set; } = 1_048_576;
+
     /// <summary>How many earlier messages of the conversation are read for the context at most.</summary>
     [Range(0, 10_000)]
     public int HistoryMaxMessages { get; set; } = 200;

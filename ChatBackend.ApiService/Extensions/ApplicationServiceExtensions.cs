@@ -1,6 +1,7 @@
 using ChatBackend.ApiService.Apis;
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
+using Microsoft.Extensions.Options;
 
 namespace ChatBackend.ApiService.Extensions;
 
@@ -35,6 +36,15 @@ public static class ApplicationServiceExtensions
         // Text in any script reads as itself in responses (they are JSON, never embedded in HTML).
         builder.Services.ConfigureHttpJsonOptions(options =>
             options.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
+        // Bodies are bounded by Chat:MaxRequestBytes (Kestrel's own limit is 30 MB), a larger one is a 413.
+        builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>()
+            .Configure<IOptions<ChatTurnOptions>>((kestrel, chat) => kestrel.Limits.MaxRequestBodySize = chat.Value.MaxRequestBytes);
+        // Browser clients from Cors:AllowedOrigins only (none by default), preflight included.
+        builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
+            .WithOrigins(builder.Configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [])
+            .AllowAnyHeader()
+            .AllowAnyMethod()
+            .WithExposedHeaders("Retry-After")));
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.Services.AddOpenApi(options => options

@@ -6,8 +6,9 @@ using MySqlConnector;
 namespace ChatBackend.ApiService.Extensions;
 
 /// <summary>
-/// Turns an unreachable database into 503 and anything else unexpected into a bare 500, both as problem details
-/// (<see cref="Problems.ForException"/>): no exception text, SQL or connection string reaches the client.
+/// Turns an unreachable database into 503, a refused request (a body too large) into its 4xx, and anything else
+/// unexpected into a bare 500, all as problem details (<see cref="Problems.ForException"/>): no exception text, SQL or
+/// connection string reaches the client.
 /// </summary>
 public sealed partial class DatabaseUnavailableHandler(
     IProblemDetailsService problemDetails, ILogger<DatabaseUnavailableHandler> logger) : IExceptionHandler
@@ -20,7 +21,7 @@ public sealed partial class DatabaseUnavailableHandler(
             LogDatabaseUnavailable(context.Request.Path, exception.GetType().Name, (exception as MySqlException)?.Number ?? 0);
             context.Response.Headers.RetryAfter = Problems.DatabaseRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        else
+        else if (exception is not BadHttpRequestException)
         {
             LogUnexpected(exception, context.Request.Path);
         }

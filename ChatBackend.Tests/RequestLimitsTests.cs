@@ -1,0 +1,58 @@
+using System.Net;
+using System.Text;
+using ChatBackend.Tests.Infrastructure;
+
+namespace ChatBackend.Tests;
+
+/// <summary>Chat:MaxRequestBytes (413 as problem details, nothing stored) and CORS for Cors:AllowedOrigins.</summary>
+[Collection(DatabaseCollection.Name)]
+public sealed class RequestLimitsTests(DatabaseFixture database) : ApiTest(database, "limits", new()
+{
+    ["Chat:MaxRequestBytes"] = "2048",
+    ["Cors:AllowedOrigins:0"] = "https://chat.example",
+})
+{
+    [Fact]
+    public async Task ABodyOverChatMaxRequestBytesIsA413ProblemAndStoresNothing()
+    {
+        var user = Chat.NewUserId();
+        var body = $"{{\"message\":\"{new string('x', 4_000)}\",\"user_id\":{user}}}";
+
+        using var response = await Client.PostAsync("/chat-message", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var within = await Client.SendJsonAsync("short enough", user);
+
+        var problem = await response.ExpectAsync(HttpStatusCode.RequestEntityTooLarge);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(413, problem.Int("status"));
+        Assert.Contains("Chat:MaxRequestBytes", problem.Str("detail"));
+        await within.ExpectAsync(HttpStatusCode.OK);
+        using var list = await Client.GetAsync($"/conversations?user_id={user}");
+        Assert.Equal(1, (await list.ExpectAsync(HttpStatusCode.OK)).GetProperty("data").GetArrayLength());
+        Assert.Equal(1, Model.CallCount);
+    }
+
+    [Fact]
+    public async Task APreflightFromAnAllowedOriginIsAnsweredAndOneFromAnyOtherIsNot()
+    {
+        using var allowed = await Client.SendAsync(Preflight("https://chat.example"));
+        using var refused = await Client.SendAsync(Preflight("https://elsewhere.example"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Add("Origin", "https://chat.example");
+        using var simple = await Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NoContent, allowed.StatusCode);
+        Assert.Equal("https://chat.example", allowed.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("POST", string.Join(",", allowed.Headers.GetValues("Access-Control-Allow-Methods")));
+        Assert.False(refused.Headers.Contains("Access-Control-Allow-Origin"));
+        Assert.Equal("https://chat.example", simple.Headers.GetValues("Access-Control-Allow-Origin").Single());
+    }
+
+    private static HttpRequestMessage Preflight(string origin)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Options, "/chat-message");
+        request.Headers.Add("Origin", origin);
+        request.Headers.Add("Access-Control-Request-Method", "POST");
+        request.Headers.Add("Access-Control-Request-Headers", "content-type");
+        return request;
+    }
+}
