@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 
 namespace ChatBackend.ApiService.Apis;
@@ -81,26 +80,8 @@ public sealed class RequestFields
     }
 
     /// <summary>A required user_id: a whole number of at least 1.</summary>
-    public long RequireUserId(Dictionary<string, string[]> errors)
-    {
-        const string field = ChatMessageInput.UserIdField;
-        if (errors.ContainsKey(field))
-        {
-            return 0;
-        }
-        var raw = this[field];
-        if (string.IsNullOrWhiteSpace(raw))
-        {
-            errors[field] = ["The user_id field is required."];
-            return 0;
-        }
-        if (!long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var userId) || userId < 1)
-        {
-            errors[field] = ["The user_id field must be a whole number of at least 1."];
-            return 0;
-        }
-        return userId;
-    }
+    public long RequireUserId(Dictionary<string, string[]> errors) =>
+        errors.ContainsKey(ChatMessageInput.UserIdField) ? 0 : QueryParameters.RequireUserId(this[ChatMessageInput.UserIdField], errors) ?? 0;
 
     /// <summary>A message_id, when given: 1 to 64 characters of [A-Za-z0-9._:-]. Empty counts as absent.</summary>
     public string? OptionalMessageId(Dictionary<string, string[]> errors)

@@ -71,15 +71,15 @@ public sealed class TurnRun : IDisposable
     {
         lock (_gate)
         {
-            var pieces = new List<(string Text, int End)>();
+            // The first piece that ends after the offset; a follower reads on from there, never from the start.
+            var first = _pieceEnds.BinarySearch(offset);
+            first = first >= 0 ? first + 1 : ~first;
+            var pieces = new List<(string Text, int End)>(_pieceEnds.Count - first);
             var start = offset;
-            foreach (var end in _pieceEnds)
+            for (var i = first; i < _pieceEnds.Count; i++)
             {
-                if (end > start)
-                {
-                    pieces.Add((_text.ToString(start, end - start), end));
-                    start = end;
-                }
+                pieces.Add((_text.ToString(start, _pieceEnds[i] - start), _pieceEnds[i]));
+                start = _pieceEnds[i];
             }
             return new TextRead(pieces, _textEnded, _changed.Task);
         }

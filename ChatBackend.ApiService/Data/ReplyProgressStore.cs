@@ -104,15 +104,12 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
     public async Task<ReplyState?> GetReplyStateAsync(
         string conversationId, long userId, string messageId, CancellationToken cancellationToken)
     {
-        const string sql = """
-            SELECT m.message, m.message_no, m.Status, m.error_code, m.attempt, c.message_count,
-                   TIMESTAMPDIFF(MICROSECOND, GREATEST(COALESCE(p.heartbeat_at, m.updated_at), m.updated_at), UTC_TIMESTAMP(6)) AS silent_us,
-                   p.text AS progress, r.message_id AS reply_id, r.message AS reply, r.token_count AS reply_tokens,
-                   r.elapsed_time, r.model, r.input_tokens, r.output_tokens, r.finish_reason, r.time_to_first_token
+        const string sql = $"""
+            SELECT m.message, m.message_no, m.Status, m.error_code, m.attempt, c.message_count, p.text AS progress,
+                   {Columns.Silence}, {Columns.Reply}
             FROM message_store m
             JOIN conversation_store c ON c.conv_id = m.conv_id
-            LEFT JOIN reply_progress p ON p.conv_id = m.conv_id AND p.message_no = m.message_no AND p.attempt = m.attempt
-            LEFT JOIN message_store r ON r.conv_id = m.conv_id AND r.message_no = m.message_no + 1 AND r.role = 'assistant'
+            {Columns.ProgressAndReplyJoins}
             WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role = 'user' AND c.user_id = @user
             """;
         return await dataSource.RunAsync(async connection =>

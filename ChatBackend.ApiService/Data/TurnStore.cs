@@ -188,16 +188,12 @@ public sealed class TurnStore(MySqlDataSource dataSource)
     {
         // The conversation row's lock serialises sends into one conversation: numbers are reserved in order and a
         // duplicate message_id is seen by whoever comes second.
-        const string lookup = """
+        const string lookup = $"""
             SELECT user_id, last_message_no FROM conversation_store WHERE conv_id = @conv FOR UPDATE;
-            SELECT m.role, m.message_no, m.message, m.Status, m.attempt, c.message_count,
-                   TIMESTAMPDIFF(MICROSECOND, GREATEST(COALESCE(p.heartbeat_at, m.updated_at), m.updated_at), UTC_TIMESTAMP(6)) AS silent_us,
-                   r.message_id AS reply_id, r.message AS reply, r.token_count AS reply_tokens,
-                   r.elapsed_time, r.model, r.input_tokens, r.output_tokens, r.finish_reason, r.time_to_first_token
+            SELECT m.role, m.message_no, m.message, m.Status, m.attempt, c.message_count, {Columns.Silence}, {Columns.Reply}
             FROM message_store m
             JOIN conversation_store c ON c.conv_id = m.conv_id
-            LEFT JOIN reply_progress p ON p.conv_id = m.conv_id AND p.message_no = m.message_no AND p.attempt = m.attempt
-            LEFT JOIN message_store r ON r.conv_id = m.conv_id AND r.message_no = m.message_no + 1 AND r.role = 'assistant'
+            {Columns.ProgressAndReplyJoins}
             WHERE m.conv_id = @conv AND m.message_id = @mid;
             """;
         const string transaction = BeginTransaction + lookup;
