@@ -10,7 +10,9 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseRequestLimits();
 app.UseCors();
+app.UseUserAuthentication();
 
 app.MapOpenApi();
 if (app.Environment.IsDevelopment())
@@ -20,7 +22,9 @@ if (app.Environment.IsDevelopment())
 
 app.MapDefaultEndpoints();
 app.MapStatusApi();
-app.MapChatApi();
-app.MapConversationsApi();
+var users = app.MapUserEndpoints();
+users.MapChatApi();
+users.MapConversationsApi();
+users.MapUsageApi();
 
 app.Run();

@@ -1,3 +1,4 @@
+using ChatBackend.AppHost;
 using ChatBackend.AppHost.Deployment;
 using ChatBackend.AppHost.MySql;
 
@@ -19,7 +20,9 @@ var api = builder.AddProject<Projects.ChatBackend_ApiService>("apiservice")
     // Each probe is also its HTTP health check here (WithHttpHealthCheck), and a deployment's probe.
     .WithHttpProbe(ProbeType.Readiness, "/health")
     .WithHttpProbe(ProbeType.Liveness, "/alive")
-    .WithExternalHttpEndpoints();
+    .WithExternalHttpEndpoints()
+    // Users from bearer tokens when the AppHost's configuration has Authentication:Schemes:Bearer; else the original's model.
+    .WithBearerScheme();
 
 // The model: a deployment's parameter, and in a run the value of ConnectionStrings:openai when the AppHost's
 // configuration (user secrets, environment) has one; an unset one would keep the API waiting for its value.

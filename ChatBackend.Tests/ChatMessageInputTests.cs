@@ -13,7 +13,7 @@ public sealed class ChatMessageInputTests
     {
         var input = ChatMessageInput.From([new("message", "hi"), new("user_id", "7"), new("message_id", ""), new("conversation_id", " ")]);
 
-        Assert.True(input.TryValidate(100, out var request, out _));
+        Assert.True(input.TryValidate(Caller.FromRequest, 100, out var request, out _));
         Assert.Equal(new TurnRequest("hi", 7, null, null), request);
     }
 
@@ -23,8 +23,8 @@ public sealed class ChatMessageInputTests
         var withCount = ChatMessageInput.From([new("message", "hi"), new("user_id", "1"), new("message_count", "3")]);
         var without = ChatMessageInput.From([new("message", "hi"), new("user_id", "1")]);
 
-        Assert.True(withCount.TryValidate(100, out _, out _));
-        Assert.True(without.TryValidate(100, out _, out _));
+        Assert.True(withCount.TryValidate(Caller.FromRequest, 100, out _, out _));
+        Assert.True(without.TryValidate(Caller.FromRequest, 100, out _, out _));
     }
 
     [Fact]
@@ -32,7 +32,7 @@ public sealed class ChatMessageInputTests
     {
         var input = ChatMessageInput.From([new("message", ""), new("user_id", "-3"), new("message_id", "no spaces please")]);
 
-        Assert.False(input.TryValidate(100, out _, out var errors));
+        Assert.False(input.TryValidate(Caller.FromRequest, 100, out _, out var errors));
         Assert.Equal(["message", "message_id", "user_id"], errors.Keys.Order());
     }
 

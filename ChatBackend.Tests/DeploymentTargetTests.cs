@@ -45,6 +45,10 @@ public sealed partial class DeploymentTargetTests : IDisposable
         Assert.Equal("mysql", Text(environment, "CHATDB_HOST"));
         Assert.Equal("${MYSQL_PASSWORD}", Text(environment, "CHATDB_PASSWORD"));
         Assert.Equal("${MYSQL_PASSWORD}", Text(Map(mysql, "environment"), "MYSQL_ROOT_PASSWORD"));
+        // The AppHost's bearer scheme: each setting a variable of its own, never its value.
+        Assert.Equal("${BEARER_VALIDISSUER}", Text(environment, "Authentication__Schemes__Bearer__ValidIssuer"));
+        Assert.Equal("${BEARER_VALIDAUDIENCES_0}", Text(environment, "Authentication__Schemes__Bearer__ValidAudiences__0"));
+        Assert.Equal("${BEARER_SIGNINGKEYS_0_VALUE}", Text(environment, "Authentication__Schemes__Bearer__SigningKeys__0__Value"));
     }
 
     [Fact]
@@ -118,7 +122,9 @@ public sealed partial class DeploymentTargetTests : IDisposable
         Assert.Equal("secrets.env", Seq(generator, "envs").Children.Single().ToString());
         var keys = (await File.ReadAllLinesAsync(Path.Combine(directory, "secrets.env")))
             .Where(line => !line.StartsWith('#')).Select(line => line.Split('=', 2)).ToDictionary(parts => parts[0], parts => parts[1]);
-        Assert.Equal(["mysql-password", "openai"], keys.Keys.Order());
+        Assert.Equal(
+            ["bearer-signingkeys-0-issuer", "bearer-signingkeys-0-value", "bearer-validaudiences-0", "bearer-validissuer", "mysql-password", "openai"],
+            keys.Keys.Order());
         Assert.All(keys.Values, value => Assert.Equal("", value));
         // Every key a pod reads is one the file declares.
         var referenced = SecretKey().Matches(string.Concat(AppHostPublisher.Files(directory).Values.Select(Encoding.UTF8.GetString)))

@@ -34,7 +34,8 @@ public sealed partial class ManifestTests : IDisposable
         var resources = document.RootElement.GetProperty("resources");
 
         Assert.Equal(
-            ["mysql", "chatdb", "migrator", "apiservice", "openai", "mysql-password", "mysql-password-uri-encoded"],
+            ["mysql", "chatdb", "migrator", "apiservice", "bearer-signingkeys-0-issuer", "bearer-signingkeys-0-value",
+                "bearer-validaudiences-0", "bearer-validissuer", "openai", "mysql-password", "mysql-password-uri-encoded"],
             resources.EnumerateObject().Select(resource => resource.Name));
         var mysql = resources.GetProperty("mysql");
         Assert.Equal("container.v0", mysql.GetProperty("type").GetString());
@@ -62,6 +63,15 @@ public sealed partial class ManifestTests : IDisposable
             Assert.False(resources.GetProperty(project).GetProperty("env").TryGetProperty("OTEL_SERVICE_NAME", out _));
         }
         Assert.True(resources.GetProperty("mysql-password").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+        // The AppHost's bearer scheme reaches the API as parameters; a signing key's value is a secret, none has a default.
+        Assert.Equal("{bearer-signingkeys-0-value.value}",
+            api.GetProperty("env").GetProperty("Authentication__Schemes__Bearer__SigningKeys__0__Value").GetString());
+        Assert.Equal("{bearer-validaudiences-0.value}",
+            api.GetProperty("env").GetProperty("Authentication__Schemes__Bearer__ValidAudiences__0").GetString());
+        var signingKey = resources.GetProperty("bearer-signingkeys-0-value");
+        Assert.True(signingKey.GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+        Assert.False(signingKey.GetProperty("inputs").GetProperty("value").TryGetProperty("default", out _));
+        Assert.False(resources.GetProperty("bearer-validissuer").GetProperty("inputs").GetProperty("value").TryGetProperty("default", out _));
     }
 
     [Fact]

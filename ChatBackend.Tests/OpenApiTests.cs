@@ -17,7 +17,7 @@ public sealed class OpenApiTests(DatabaseFixture database)
 
         var send = paths.GetProperty("/chat-message").GetProperty("post");
         Assert.Equal(
-            ["200", "400", "404", "409", "422", "502", "503", "504"],
+            ["200", "400", "404", "409", "422", "429", "502", "503", "504"],
             send.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
         var content = send.GetProperty("requestBody").GetProperty("content");
         Assert.True(content.TryGetProperty("application/json", out _));
@@ -61,6 +61,8 @@ public sealed class OpenApiTests(DatabaseFixture database)
 
         var history = paths.GetProperty("/get-conversation-history/{conversation_id}").GetProperty("get");
         Assert.Equal(["200", "400", "404", "503"], history.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+        var usage = paths.GetProperty("/usage").GetProperty("get");
+        Assert.Equal(["200", "400", "503"], usage.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
         Assert.True(paths.TryGetProperty("/", out _));
         foreach (var probe in new[] { "/health", "/alive" })
         {

@@ -4,7 +4,10 @@ using ChatBackend.Tests.Infrastructure;
 
 namespace ChatBackend.Tests;
 
-/// <summary>Chat:MaxRequestBytes (413 as problem details, nothing stored) and CORS for Cors:AllowedOrigins.</summary>
+/// <summary>
+/// Chat:MaxRequestBytes (413), the request target (414) and headers (431) at Kestrel's limits, all as problem details
+/// that store nothing, and CORS for Cors:AllowedOrigins.
+/// </summary>
 [Collection(DatabaseCollection.Name)]
 public sealed class RequestLimitsTests(DatabaseFixture database) : ApiTest(database, "limits", new()
 {
@@ -29,6 +32,35 @@ public sealed class RequestLimitsTests(DatabaseFixture database) : ApiTest(datab
         using var list = await Client.GetAsync($"/conversations?user_id={user}");
         Assert.Equal(1, (await list.ExpectAsync(HttpStatusCode.OK)).GetProperty("data").GetArrayLength());
         Assert.Equal(1, Model.CallCount);
+    }
+
+    [Fact]
+    public async Task AQueryStringOverKestrelsLimitIsA414ProblemAndStoresNothing()
+    {
+        var user = Chat.NewUserId();
+
+        using var response = await Client.SendQueryAsync(new string('q', 9_000), user, Chat.NewMessageId());
+
+        var problem = await response.ExpectAsync(HttpStatusCode.RequestUriTooLong);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Chat:MaxRequestTargetBytes", problem.Str("detail"));
+        using var list = await Client.GetAsync($"/conversations?user_id={user}");
+        Assert.Equal(0, (await list.ExpectAsync(HttpStatusCode.OK)).GetProperty("data").GetArrayLength());
+        Assert.Equal(0, Model.CallCount);
+    }
+
+    [Fact]
+    public async Task HeadersOverKestrelsLimitAreA431Problem()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/chat-message?message=hi&user_id={Chat.NewUserId()}");
+        request.Headers.Add("X-Padding", new string('h', 40_000));
+
+        using var response = await Client.SendAsync(request);
+
+        var problem = await response.ExpectAsync(HttpStatusCode.RequestHeaderFieldsTooLarge);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Chat:MaxRequestHeadersBytes", problem.Str("detail"));
+        Assert.Equal(0, Model.CallCount);
     }
 
     [Fact]

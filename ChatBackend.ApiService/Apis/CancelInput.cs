@@ -15,7 +15,10 @@ public sealed class CancelInput
 
     public static async ValueTask<CancelInput> BindAsync(HttpContext context) => new(await RequestFields.ReadAsync(context, Fields));
 
-    public bool TryValidate(out CancelRequest request, out Dictionary<string, string[]> errors)
+    /// <summary>The user_id the request names, if any.</summary>
+    public string? RequestedUserId => _fields.RequestedUserId;
+
+    public bool TryValidate(Caller caller, out CancelRequest request, out Dictionary<string, string[]> errors)
     {
         request = null!;
         errors = _fields.InitialErrors();
@@ -23,7 +26,7 @@ public sealed class CancelInput
         {
             return false;
         }
-        var userId = _fields.RequireUserId(errors);
+        var userId = _fields.RequireUserId(caller, errors);
         var messageId = _fields.OptionalMessageId(errors);
         if (messageId is null && !errors.ContainsKey(ChatMessageInput.MessageIdField))
         {

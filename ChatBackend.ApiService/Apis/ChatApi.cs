@@ -25,6 +25,7 @@ public static class ChatApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status502BadGateway)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .ProducesProblem(StatusCodes.Status504GatewayTimeout);
@@ -38,6 +39,7 @@ public static class ChatApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         app.MapGet("/conversations/{conversation_id}/messages/{message_id}/stream", ResumeStreamAsync)
@@ -84,10 +86,14 @@ public static class ChatApi
     }
 
     public static async Task<Results<Ok<ChatMessageResponse>, ValidationProblem, ProblemHttpResult>> SendMessageAsync(
-        ChatMessageInput input, ChatTurnService chat, PromptBuilder prompts, IOptions<ChatTurnOptions> options,
+        ChatMessageInput input, Caller caller, ChatTurnService chat, PromptBuilder prompts, IOptions<ChatTurnOptions> options,
         CancellationToken cancellationToken)
     {
-        if (Validate(input, prompts, options.Value, out var request) is { } invalid)
+        if (caller.IsOtherUser(input.RequestedUserId))
+        {
+            return Problems.OtherUser();
+        }
+        if (Validate(input, caller, prompts, options.Value, out var request) is { } invalid)
         {
             return invalid;
         }
@@ -99,10 +105,14 @@ public static class ChatApi
     }
 
     public static async Task<Results<ChatEventStream, ValidationProblem, ProblemHttpResult>> StreamMessageAsync(
-        ChatMessageInput input, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, ChatTurnService chat,
+        ChatMessageInput input, Caller caller, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, ChatTurnService chat,
         ReplyFollower follower, PromptBuilder prompts, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
     {
-        if (Validate(input, prompts, options.Value, out var request) is { } invalid)
+        if (caller.IsOtherUser(input.RequestedUserId))
+        {
+            return Problems.OtherUser();
+        }
+        if (Validate(input, caller, prompts, options.Value, out var request) is { } invalid)
         {
             return invalid;
         }
@@ -131,12 +141,12 @@ public static class ChatApi
         [FromQuery(Name = "user_id")] string? userId,
         [FromHeader(Name = LastEventIdHeader)] string? lastEventId,
         [FromQuery(Name = "last_event_id")] string? lastEventIdQuery,
-        ReplyProgressStore progress, ReplyFollower follower, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
+        Caller caller, ReplyProgressStore progress, ReplyFollower follower, IOptions<ChatTurnOptions> options,
+        CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (QueryParameters.RequireUserId(userId, errors) is not { } owner)
+        if (caller.Resolve(userId, out var owner) is { } refused)
         {
-            return TypedResults.ValidationProblem(errors);
+            return refused;
         }
         if (!StreamPosition.TryParse(lastEventId ?? lastEventIdQuery, out var from))
         {
@@ -157,9 +167,13 @@ public static class ChatApi
     });
 
     public static async Task<Results<Ok<CancelResponse>, ValidationProblem, ProblemHttpResult>> CancelMessageAsync(
-        CancelInput input, ChatTurnService chat, CancellationToken cancellationToken)
+        CancelInput input, Caller caller, ChatTurnService chat, CancellationToken cancellationToken)
     {
-        if (!input.TryValidate(out var request, out var errors))
+        if (caller.IsOtherUser(input.RequestedUserId))
+        {
+            return Problems.OtherUser();
+        }
+        if (!input.TryValidate(caller, out var request, out var errors))
         {
             return TypedResults.ValidationProblem(errors);
         }
@@ -178,9 +192,9 @@ public static class ChatApi
 
     // Field rules first, then the context budget: a message that alone cannot fit is refused before any database work.
     private static ValidationProblem? Validate(
-        ChatMessageInput input, PromptBuilder prompts, ChatTurnOptions options, out TurnRequest request)
+        ChatMessageInput input, Caller caller, PromptBuilder prompts, ChatTurnOptions options, out TurnRequest request)
     {
-        if (!input.TryValidate(options.MaxMessageLength, out request, out var errors))
+        if (!input.TryValidate(caller, options.MaxMessageLength, out request, out var errors))
         {
             return TypedResults.ValidationProblem(errors);
         }
@@ -205,12 +219,17 @@ public static class ChatApi
         [FromQuery(Name = "user_id")] string? userId,
         [FromQuery(Name = "limit")] string? limit,
         [FromQuery(Name = "before")] string? before,
+        Caller caller,
         ConversationQueries conversations,
         IOptions<ChatTurnOptions> options,
         CancellationToken cancellationToken)
     {
+        if (caller.IsOtherUser(userId))
+        {
+            return Problems.OtherUser();
+        }
         var errors = new Dictionary<string, string[]>();
-        var owner = QueryParameters.OptionalUserId(userId, errors);
+        var owner = caller.OptionalUserId(userId, errors);
         var pageSize = QueryParameters.Range(limit, "limit", 1, 500, absent: options.Value.HistoryMaxPage, errors);
         var beforeNo = QueryParameters.Range(before, "before", 1, int.MaxValue, absent: null, errors);
         if (errors.Count > 0)

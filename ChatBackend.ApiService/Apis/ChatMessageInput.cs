@@ -36,7 +36,10 @@ public sealed partial class ChatMessageInput
 
     public static bool IsMessageId(string value) => MessageIdPattern().IsMatch(value);
 
-    public bool TryValidate(int maxMessageLength, out TurnRequest request, out Dictionary<string, string[]> errors)
+    /// <summary>The user_id the request names, if any.</summary>
+    public string? RequestedUserId => _fields.RequestedUserId;
+
+    public bool TryValidate(Caller caller, int maxMessageLength, out TurnRequest request, out Dictionary<string, string[]> errors)
     {
         request = null!;
         errors = _fields.InitialErrors();
@@ -58,7 +61,7 @@ public sealed partial class ChatMessageInput
             }
         }
 
-        var userId = _fields.RequireUserId(errors);
+        var userId = _fields.RequireUserId(caller, errors);
         var messageId = _fields.OptionalMessageId(errors);
 
         var messageCount = _fields[MessageCountField];

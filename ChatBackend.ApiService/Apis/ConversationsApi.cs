@@ -82,16 +82,21 @@ public static class ConversationsApi
         [FromRoute(Name = "conversation_id")] string conversationId,
         [FromRoute(Name = "message_id")] string messageId,
         HttpContext context,
+        Caller caller,
         ConversationQueries conversations,
         CancellationToken cancellationToken)
     {
         var fields = await RequestFields.ReadAsync(context, [ChatMessageInput.UserIdField, RatingField, CommentField]);
+        if (caller.IsOtherUser(fields.RequestedUserId))
+        {
+            return Problems.OtherUser();
+        }
         var errors = fields.InitialErrors();
         if (errors.ContainsKey(RequestFields.BodyField))
         {
             return TypedResults.ValidationProblem(errors);
         }
-        var owner = fields.RequireUserId(errors);
+        var owner = fields.RequireUserId(caller, errors);
         var rating = fields[RatingField];
         if (!errors.ContainsKey(RatingField) && rating is not ("up" or "down"))
         {
@@ -111,38 +116,43 @@ public static class ConversationsApi
             : Problems.MessageNotFound();
     }
 
-    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteFeedbackAsync(
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteFeedbackAsync(
         [FromRoute(Name = "conversation_id")] string conversationId,
         [FromRoute(Name = "message_id")] string messageId,
         [FromQuery(Name = "user_id")] string? userId,
+        Caller caller,
         ConversationQueries conversations,
         CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (QueryParameters.RequireUserId(userId, errors) is not { } owner)
+        if (caller.Resolve(userId, out var owner) is { } refused)
         {
-            return TypedResults.ValidationProblem(errors);
+            return refused;
         }
         return await conversations.SetFeedbackAsync(conversationId, owner, messageId, rating: null, comment: null, cancellationToken)
             ? TypedResults.NoContent()
             : Problems.MessageNotFound();
     }
 
-    public static async Task<Results<Ok<ConversationListResponse>, ValidationProblem>> ListAsync(
+    public static async Task<Results<Ok<ConversationListResponse>, ValidationProblem, ProblemHttpResult>> ListAsync(
         [FromQuery(Name = "user_id")] string? userId,
         [FromQuery(Name = "limit")] string? limit,
         [FromQuery(Name = "after")] string? after,
         [FromQuery(Name = "q")] string? q,
+        Caller caller,
         ConversationQueries conversations,
         CancellationToken cancellationToken)
     {
+        if (caller.IsOtherUser(userId))
+        {
+            return Problems.OtherUser();
+        }
         var errors = new Dictionary<string, string[]>();
         var words = q is null ? null : SearchText.Words(q);
         if (words is [])
         {
             errors["q"] = ["The q parameter must hold at least one word (letters or digits)."];
         }
-        var owner = QueryParameters.RequireUserId(userId, errors);
+        var owner = caller.RequireUserId(userId, errors);
         var pageSize = QueryParameters.Range(limit, "limit", 1, 100, absent: 20, errors);
         ConversationCursor? cursor = null;
         if (!string.IsNullOrEmpty(after))
@@ -166,16 +176,16 @@ public static class ConversationsApi
             page.Count == 0 ? null : FormatCursor(page[^1])));
     }
 
-    public static async Task<Results<Ok<ConversationItem>, ValidationProblem, ProblemHttpResult>> GetAsync(
+    public static async Task<Results<Ok<ConversationItem>, ProblemHttpResult>> GetAsync(
         [FromRoute(Name = "conversation_id")] string conversationId,
         [FromQuery(Name = "user_id")] string? userId,
+        Caller caller,
         ConversationQueries conversations,
         CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (QueryParameters.RequireUserId(userId, errors) is not { } owner)
+        if (caller.Resolve(userId, out var owner) is { } refused)
         {
-            return TypedResults.ValidationProblem(errors);
+            return refused;
         }
         return await conversations.GetSummaryAsync(conversationId, owner, cancellationToken) is { } found
             ? TypedResults.Ok(ConversationItem.From(found, words: null))
@@ -185,16 +195,21 @@ public static class ConversationsApi
     public static async Task<Results<Ok<ConversationItem>, ValidationProblem, ProblemHttpResult>> RenameAsync(
         [FromRoute(Name = "conversation_id")] string conversationId,
         HttpContext context,
+        Caller caller,
         ConversationQueries conversations,
         CancellationToken cancellationToken)
     {
         var fields = await RequestFields.ReadAsync(context, [ChatMessageInput.UserIdField, ChatNameField]);
+        if (caller.IsOtherUser(fields.RequestedUserId))
+        {
+            return Problems.OtherUser();
+        }
         var errors = fields.InitialErrors();
         if (errors.ContainsKey(RequestFields.BodyField))
         {
             return TypedResults.ValidationProblem(errors);
         }
-        var owner = fields.RequireUserId(errors);
+        var owner = fields.RequireUserId(caller, errors);
         var chatName = fields[ChatNameField]?.Trim();
         if (!errors.ContainsKey(ChatNameField)
             && (string.IsNullOrEmpty(chatName) || chatName.EnumerateRunes().Count() > ChatNameMaxLength))
@@ -210,17 +225,17 @@ public static class ConversationsApi
             : Problems.ConversationNotFound();
     }
 
-    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteAsync(
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
         [FromRoute(Name = "conversation_id")] string conversationId,
         [FromQuery(Name = "user_id")] string? userId,
+        Caller caller,
         ConversationQueries conversations,
         ChatTurnService chat,
         CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (QueryParameters.RequireUserId(userId, errors) is not { } owner)
+        if (caller.Resolve(userId, out var owner) is { } refused)
         {
-            return TypedResults.ValidationProblem(errors);
+            return refused;
         }
         if (!await conversations.DeleteAsync(conversationId, owner, cancellationToken))
         {

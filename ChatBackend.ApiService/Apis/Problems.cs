@@ -17,6 +17,18 @@ public static class Problems
     /// <summary>Seconds a client should wait before trying again when the database is unavailable.</summary>
     public const int DatabaseRetryAfterSeconds = 5;
 
+    /// <summary>The problem type of a rate limit (RFC 6585 §4, 429 Too Many Requests).</summary>
+    public const string RateLimitedType = "https://www.rfc-editor.org/rfc/rfc6585#section-4";
+
+    /// <summary>The problem type of a used-up daily token quota (a tag URI, RFC 4151: ours, not a web page).</summary>
+    public const string QuotaUsedUpType = "tag:chatbackend,2026:daily-token-quota";
+
+    /// <summary>The extension of a problem that says when to try again; the response also carries it as Retry-After.</summary>
+    public const string RetryAfterExtension = "retry_after";
+
+    /// <summary>Where a bearer challenge leaves its reason for the 401's problem details.</summary>
+    public static readonly object ChallengeReasonKey = new();
+
     /// <summary>The problem details of a turn that did not produce a reply.</summary>
     public static ProblemHttpResult For(TurnOutcome outcome) => outcome switch
     {
@@ -55,8 +67,54 @@ public static class Problems
             StatusCodes.Status409Conflict, "The reply is generated elsewhere",
             "Another server took this turn over after this one fell silent; send it again with the same ids for its reply.",
             conversationId, messageId),
+        TurnOutcome.Limited(var limit, var allowed, var retryAfter) => TooMany(
+            RateLimitedType,
+            limit == "RateLimits:SendsPerMinute" ? "Too many sends" : "Too many replies at once",
+            limit == "RateLimits:SendsPerMinute"
+                ? $"This user may start {allowed} sends a minute ({limit}); nothing was stored. Try again after Retry-After."
+                : $"This user may have {allowed} replies generated at once ({limit}); nothing was stored. Try again when one has finished.",
+            retryAfter),
+        TurnOutcome.QuotaUsedUp(var used, var limit, var retryAfter) => TooMany(
+            QuotaUsedUpType,
+            "Daily token quota used up",
+            $"This user's replies used {used} of {limit} tokens today (UTC; Quotas:DailyTokensPerUser); nothing was " +
+            "stored and the model was not asked. The quota resets at midnight UTC (Retry-After).",
+            retryAfter),
         _ => throw new InvalidOperationException($"A turn outcome with a reply has no problem: {outcome.GetType().Name}."),
     };
+
+    /// <summary>A user_id that is not the bearer token's user.</summary>
+    public static ProblemHttpResult OtherUser() => TypedResults.Problem(
+        statusCode: StatusCodes.Status403Forbidden,
+        title: "user_id is not the token's user",
+        detail: "With a bearer token the user is the token's; leave user_id out, or give the token's own.",
+        extensions: new Dictionary<string, object?> { ["field"] = ChatMessageInput.UserIdField });
+
+    /// <summary>
+    /// What every problem gets as it is written (AddProblemDetails): its Retry-After header from its extension, and a
+    /// 401's reason from the bearer challenge (no token, expired, wrong issuer, audience or signature).
+    /// </summary>
+    public static void Customize(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        if (problem.Extensions.TryGetValue(RetryAfterExtension, out var seconds) && seconds is int value)
+        {
+            context.HttpContext.Response.Headers.RetryAfter = value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (problem.Status == StatusCodes.Status401Unauthorized)
+        {
+            problem.Title = "A valid bearer token is required";
+            problem.Detail = context.HttpContext.Items[ChallengeReasonKey] as string
+                ?? "Send Authorization: Bearer with a token of the configured issuer and audience.";
+        }
+    }
+
+    private static ProblemHttpResult TooMany(string type, string title, string detail, TimeSpan retryAfter) => TypedResults.Problem(
+        statusCode: StatusCodes.Status429TooManyRequests,
+        type: type,
+        title: title,
+        detail: detail,
+        extensions: new Dictionary<string, object?> { [RetryAfterExtension] = (int)Math.Ceiling(Math.Max(1, retryAfter.TotalSeconds)) });
 
     /// <summary>A cancel that found the message, but no reply being generated for it.</summary>
     public static ProblemHttpResult NotRunning(string conversationId, string messageId, MessageStatus status) => Turn(

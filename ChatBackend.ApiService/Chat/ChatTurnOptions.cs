@@ -31,6 +31,14 @@ public sealed class ChatTurnOptions
     [Range(1_024, 1_073_741_824)]
     public long MaxRequestBytes { get; set; } = 1_048_576;
 
+    /// <summary>The longest request target (path and query string) accepted, in bytes (Kestrel's default); longer is a 414.</summary>
+    [Range(1_024, 1_048_576)]
+    public int MaxRequestTargetBytes { get; set; } = 8_192;
+
+    /// <summary>The most header bytes a request may carry (Kestrel's default); more is a 431.</summary>
+    [Range(1_024, 1_048_576)]
+    public int MaxRequestHeadersBytes { get; set; } = 32_768;
+
     /// <summary>How many earlier messages of the conversation are read for the context at most.</summary>
     [Range(0, 10_000)]
     public int HistoryMaxMessages { get; set; } = 200;

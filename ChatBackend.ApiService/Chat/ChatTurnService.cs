@@ -20,6 +20,9 @@ public sealed partial class ChatTurnService(
     PromptBuilder prompts,
     ConversationTitler titler,
     RunningTurns runningTurns,
+    TurnLimits limits,
+    UsageQueries usage,
+    IOptions<QuotaOptions> quota,
     IOptions<ChatTurnOptions> options,
     ILogger<ChatTurnService> logger)
 {
@@ -39,12 +42,23 @@ public sealed partial class ChatTurnService(
     /// <summary>
     /// Stores the message and, unless the message_id was seen before, starts generating its reply: the outcome is
     /// then <see cref="TurnOutcome.Started"/>, whose run streams the reply's pieces when <paramref name="streaming"/>.
+    /// The user's rate limits and daily quota are checked first; a refused send stores nothing.
     /// </summary>
     public async Task<TurnOutcome> BeginAsync(TurnRequest request, bool streaming, CancellationToken cancellationToken)
     {
+        if (limits.TryAdmit(request.UserId, out var permit) is { } limited)
+        {
+            return limited;
+        }
         var activity = ActivitySource.StartActivity("chat turn");
         try
         {
+            if (await QuotaRefusalAsync(request, cancellationToken) is { } refused)
+            {
+                permit?.Dispose();
+                activity?.Dispose();
+                return refused;
+            }
             var settings = options.Value;
             var messageId = request.MessageId ?? Ids.NewMessageId();
             var begun = await store.BeginTurnAsync(
@@ -53,6 +67,7 @@ public sealed partial class ChatTurnService(
 
             if (begun is not BeginTurnResult.Started(var turn))
             {
+                permit?.Dispose();
                 activity?.Dispose();
                 return begun switch
                 {
@@ -67,7 +82,8 @@ public sealed partial class ChatTurnService(
             }
 
             activity?.SetTag(ConversationIdEnricher.TagName, turn.ConversationId);
-            var run = new TurnRun(turn, request.UserId, streaming, settings.Timeout);
+            var run = new TurnRun(turn, request.UserId, streaming, settings.Timeout, permit);
+            permit = null;
             runningTurns.Add(run);
             // Task.Run carries this turn's span as the current activity; the request's own flow is left as it was.
             _ = Task.Run(() => run.RunAsync(() => RunAsync(run, request, activity)), CancellationToken.None);
@@ -75,9 +91,33 @@ public sealed partial class ChatTurnService(
         }
         catch
         {
+            permit?.Dispose();
             activity?.Dispose();
             throw;
         }
+    }
+
+    // Before the model is asked: a user whose replies used up today's tokens gets no new one. A retry of a turn that
+    // was answered still gets its stored reply, which costs nothing. The reply that crosses the quota is finished.
+    private async Task<TurnOutcome?> QuotaRefusalAsync(TurnRequest request, CancellationToken cancellationToken)
+    {
+        var limit = quota.Value.DailyTokensPerUser;
+        if (limit == 0)
+        {
+            return null;
+        }
+        var today = await usage.GetTodayAsync(request.UserId, cancellationToken);
+        if (today.Tokens < limit)
+        {
+            return null;
+        }
+        if (request is { ConversationId: { } conversationId, MessageId: { } messageId }
+            && await progress.GetReplyStateAsync(conversationId, request.UserId, messageId, cancellationToken) is
+                { Status: MessageStatus.Success } answered)
+        {
+            return ReplyStates.Outcome(answered);
+        }
+        return new TurnOutcome.QuotaUsedUp(today.Tokens, limit, today.UntilReset);
     }
 
     /// <summary>
@@ -164,7 +204,7 @@ public sealed partial class ChatTurnService(
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
         {
-            return await EndEarlyAsync(run, stopwatch, partialReply: "", providerFailure: null);
+            return await EndEarlyAsync(run, stopwatch, partialReply: "", providerFailure: null, promptTokens: 0);
         }
         catch (Exception exception)
         {
@@ -173,7 +213,7 @@ public sealed partial class ChatTurnService(
             throw;
         }
 
-        var prompt = prompts.Build(history, request.Message, request.TokenCount);
+        var prompt = prompts.Build(history, request.Message, request.TokenCount, out var promptTokens);
         var chatOptions = new AiChatOptions { MaxOutputTokens = settings.MaxOutputTokens, Temperature = settings.Temperature };
         var generated = new StringBuilder();
         var attempts = ProviderAttempts.Begin();
@@ -205,7 +245,7 @@ public sealed partial class ChatTurnService(
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
         {
-            return await EndEarlyAsync(run, stopwatch, generated.ToString(), attempts.FailureNotRetried);
+            return await EndEarlyAsync(run, stopwatch, generated.ToString(), attempts.FailureNotRetried, promptTokens);
         }
         catch (Exception exception)
         {
@@ -245,8 +285,10 @@ public sealed partial class ChatTurnService(
         activity?.SetTag(TimeToFirstTokenTag, reply.TimeToFirstTokenMs);
         // Stored even while the host stops: the model's work is done and the client will look for it.
         var titled = turn.IsNewConversation && settings.AutoTitle;
+        // What the provider counted, or this tokenizer's count where it said nothing (the offline model).
+        var tokensUsed = (long)(reply.InputTokens ?? promptTokens) + (reply.OutputTokens ?? reply.TokenCount);
         var completed = await store.CompleteTurnAsync(
-            turn, reply, MessageStatus.Success, reply.ElapsedMs, errorCode: null, CancellationToken.None,
+            turn, reply, MessageStatus.Success, reply.ElapsedMs, errorCode: null, tokensUsed, CancellationToken.None,
             title: titled && titler.UsesFirstWords ? ConversationTitler.FirstWords(request.Message) : null);
         if (!completed.Stored)
         {
@@ -262,23 +304,28 @@ public sealed partial class ChatTurnService(
 
     // The turn's token fired: an explicit cancel, the host stopping, or the turn's time limit. A time limit that
     // ended the retries of a failing provider is the provider's failure; one that cut a call short is a timeout.
-    private async Task<TurnOutcome> EndEarlyAsync(TurnRun run, Stopwatch stopwatch, string partialReply, string? providerFailure)
+    // What was generated counts towards the user's day with the prompt that was sent.
+    private async Task<TurnOutcome> EndEarlyAsync(
+        TurnRun run, Stopwatch stopwatch, string partialReply, string? providerFailure, int promptTokens)
     {
         var turn = run.Turn;
         var elapsedMs = (int)stopwatch.ElapsedMilliseconds;
         var partial = partialReply.Length == 0 ? null : new ReplyRecord(
             Ids.NewReplyId(), partialReply, prompts.Count(partialReply), elapsedMs, null, null, null, null, null);
+        var tokensUsed = promptTokens + (partial?.TokenCount ?? 0);
         if (run.CancelRequested)
         {
             LogTurnCancelled(turn.ConversationId, turn.MessageNo, partialReply.Length, elapsedMs);
-            var cancelled = await store.CompleteTurnAsync(turn, partial, MessageStatus.Cancelled, elapsedMs, "cancelled", CancellationToken.None);
+            var cancelled = await store.CompleteTurnAsync(
+                turn, partial, MessageStatus.Cancelled, elapsedMs, "cancelled", tokensUsed, CancellationToken.None);
             return cancelled.Stored ? new TurnOutcome.Cancelled(turn.ConversationId, turn.MessageId, partialReply) : NotStored(turn, cancelled);
         }
         if (run.Stopping)
         {
             // Kept as Error with what was generated: a retry with the same message_id replaces it with a whole reply.
             LogTurnStopped(turn.ConversationId, turn.MessageNo, partialReply.Length, elapsedMs);
-            var stopped = await store.CompleteTurnAsync(turn, partial, MessageStatus.Error, elapsedMs, "server_stopping", CancellationToken.None);
+            var stopped = await store.CompleteTurnAsync(
+                turn, partial, MessageStatus.Error, elapsedMs, "server_stopping", tokensUsed, CancellationToken.None);
             return stopped.Stored ? new TurnOutcome.ServerStopping(turn.ConversationId, turn.MessageId) : NotStored(turn, stopped);
         }
         if (providerFailure is not null)

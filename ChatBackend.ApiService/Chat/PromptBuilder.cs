@@ -61,8 +61,9 @@ public sealed class PromptBuilder
     /// <summary>
     /// The messages for the model: as many of the latest whole turns as fit beside the system prompt and the new
     /// message. <paramref name="newestFirst"/> holds answered turns only, a reply directly after the message it answers.
+    /// <paramref name="tokens"/> is what the prompt costs by this tokenizer's count.
     /// </summary>
-    public List<ChatMessage> Build(IReadOnlyList<ContextMessage> newestFirst, string message, int messageTokens)
+    public List<ChatMessage> Build(IReadOnlyList<ContextMessage> newestFirst, string message, int messageTokens, out int tokens)
     {
         var remaining = Budget - SystemPromptTokens - messageTokens;
         var turns = new List<ChatMessage>();
@@ -91,6 +92,7 @@ public sealed class PromptBuilder
             reply = null;
         }
 
+        tokens = Budget - remaining;
         turns.Reverse();
         var prompt = new List<ChatMessage>(turns.Count + 2) { new(ChatRole.System, _systemPrompt) };
         prompt.AddRange(turns);

@@ -17,6 +17,12 @@ public abstract record TurnOutcome
     public sealed record ServerStopping(string ConversationId, string MessageId) : TurnOutcome;
     public sealed record Cancelled(string ConversationId, string MessageId, string PartialReply) : TurnOutcome;
 
+    /// <summary>A rate limit (its configuration key, and what it allows) refused the send; nothing was stored.</summary>
+    public sealed record Limited(string Limit, int Allowed, TimeSpan RetryAfter) : TurnOutcome;
+
+    /// <summary>The user's replies used up Quotas:DailyTokensPerUser today; nothing was stored, the model was not asked.</summary>
+    public sealed record QuotaUsedUp(long TokensUsed, long TokensLimit, TimeSpan RetryAfter) : TurnOutcome;
+
     /// <summary>This instance fell silent and another took the turn over: the client should follow it there.</summary>
     public sealed record TakenOver(string ConversationId, string MessageId) : TurnOutcome;
 }

@@ -17,8 +17,12 @@ public sealed class TurnRun : IDisposable
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _textEnded;
 
-    public TurnRun(StartedTurn turn, long userId, bool streaming, TimeSpan timeout)
+    private readonly IDisposable? _permit;
+
+    // The permit is the rate limiter's for one turn at once (RateLimits:ConcurrentTurnsPerUser), released as the turn ends.
+    public TurnRun(StartedTurn turn, long userId, bool streaming, TimeSpan timeout, IDisposable? permit = null)
     {
+        _permit = permit;
         Turn = turn;
         UserId = userId;
         Streaming = streaming;
@@ -143,7 +147,11 @@ public sealed class TurnRun : IDisposable
         }
     }
 
-    public void Dispose() => _cancellation.Dispose();
+    public void Dispose()
+    {
+        _cancellation.Dispose();
+        _permit?.Dispose();
+    }
 }
 
 /// <summary>What a follower of a <see cref="TurnRun"/> reads: new pieces with the offset each ends at, and what next.</summary>

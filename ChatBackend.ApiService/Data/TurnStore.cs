@@ -334,10 +334,11 @@ public sealed class TurnStore(MySqlDataSource dataSource)
     /// <summary>
     /// Ends a turn as Success with its reply, or as Cancelled or Error (with <paramref name="errorCode"/>) with what
     /// was generated, if anything; unless another attempt took the turn over, which then stores its own end. A
-    /// <paramref name="title"/> names a conversation still called NEW CHAT.
+    /// <paramref name="title"/> names a conversation still called NEW CHAT. The turn's <paramref name="tokensUsed"/>
+    /// count towards its user's day (usage_daily) in the same transaction.
     /// </summary>
     public async Task<CompletedTurn> CompleteTurnAsync(
-        StartedTurn turn, ReplyRecord? reply, MessageStatus status, int elapsedMs, string? errorCode,
+        StartedTurn turn, ReplyRecord? reply, MessageStatus status, int elapsedMs, string? errorCode, long tokensUsed,
         CancellationToken cancellationToken, string? title = null)
     {
         // The conversation row is locked first, exclusively: inserting the reply first would take a shared lock
@@ -345,7 +346,7 @@ public sealed class TurnStore(MySqlDataSource dataSource)
         // is ended only by its own attempt; an attempt that was taken over finds the reply of the one that took it
         // (a duplicate key), or takes its own reply back out. (INSERT ... SELECT would say it in one statement, but
         // takes InnoDB's table-wide auto-increment lock under the default lock mode of MariaDB.)
-        const string withReply = """
+        const string withReply = $"""
             START TRANSACTION;
             UPDATE conversation_store
             SET updated_at = UTC_TIMESTAMP(6), chat_name = IF(@title IS NULL OR chat_name <> 'NEW CHAT', chat_name, @title)
@@ -360,16 +361,18 @@ public sealed class TurnStore(MySqlDataSource dataSource)
             WHERE r.conv_id = @conv AND r.message_no = @reply_no AND r.message_id = @reply_id
               AND NOT (u.attempt = @attempt AND u.Status = @status);
             UPDATE conversation_store SET message_count = message_count + 1 - ROW_COUNT() WHERE conv_id = @conv;
+            {UsageQueries.CountTurnSql}
             SELECT c.message_count, u.attempt = @attempt AND u.Status = @status AS ended
             FROM conversation_store c JOIN message_store u ON u.conv_id = c.conv_id AND u.message_no = @no
             WHERE c.conv_id = @conv;
             COMMIT;
             """;
-        const string withoutReply = """
+        const string withoutReply = $"""
             START TRANSACTION;
             UPDATE conversation_store SET updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
             UPDATE message_store SET Status = @status, error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending' AND attempt = @attempt;
+            {UsageQueries.CountTurnSql}
             SELECT c.message_count, u.attempt = @attempt AND u.Status = @status AS ended
             FROM conversation_store c JOIN message_store u ON u.conv_id = c.conv_id AND u.message_no = @no
             WHERE c.conv_id = @conv;
@@ -384,6 +387,7 @@ public sealed class TurnStore(MySqlDataSource dataSource)
             command.Parameters.AddWithValue("@status", status.ToString());
             command.Parameters.AddWithValue("@error", errorCode);
             command.Parameters.AddWithValue("@elapsed", elapsedMs);
+            command.Parameters.AddWithValue("@used", tokensUsed);
             if (reply is not null)
             {
                 command.Parameters.AddWithValue("@title", title);
@@ -412,12 +416,18 @@ public sealed class TurnStore(MySqlDataSource dataSource)
         }, cancellationToken);
     }
 
-    /// <summary>Marks a turn's message Error with the time the failed call took and why; the client may retry it.</summary>
+    /// <summary>
+    /// Marks a turn's message Error with the time the failed call took and why; the client may retry it. It counts as
+    /// one of its user's sends of the day, without tokens.
+    /// </summary>
     public async Task FailTurnAsync(StartedTurn turn, int elapsedMs, string errorCode, CancellationToken cancellationToken)
     {
-        const string sql = """
+        const string sql = $"""
+            START TRANSACTION;
             UPDATE message_store SET Status = 'Error', error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
-            WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending' AND attempt = @attempt
+            WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending' AND attempt = @attempt;
+            {UsageQueries.CountTurnSql}
+            COMMIT;
             """;
         await dataSource.RunAsync(async connection =>
         {
@@ -427,6 +437,8 @@ public sealed class TurnStore(MySqlDataSource dataSource)
             command.Parameters.AddWithValue("@attempt", turn.Attempt);
             command.Parameters.AddWithValue("@elapsed", elapsedMs);
             command.Parameters.AddWithValue("@error", errorCode);
+            command.Parameters.AddWithValue("@status", nameof(MessageStatus.Error));
+            command.Parameters.AddWithValue("@used", 0);
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
     }

@@ -32,20 +32,28 @@ public static class ApplicationServiceExtensions
 
         builder.Services.AddSingleton<PromptBuilder>();
         builder.AddChatModel();
+        builder.AddUserAuthentication();
 
         // Text in any script reads as itself in responses (they are JSON, never embedded in HTML).
         builder.Services.ConfigureHttpJsonOptions(options =>
             options.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
-        // Bodies are bounded by Chat:MaxRequestBytes (Kestrel's own limit is 30 MB), a larger one is a 413.
+        // Bodies are bounded by Chat:MaxRequestBytes (Kestrel's own limit is 30 MB), a larger one is a 413. Request
+        // targets and headers are bounded by RequestLimits with problem details; Kestrel, which answers bare, stops
+        // only what is past twice those.
         builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>()
-            .Configure<IOptions<ChatTurnOptions>>((kestrel, chat) => kestrel.Limits.MaxRequestBodySize = chat.Value.MaxRequestBytes);
+            .Configure<IOptions<ChatTurnOptions>>((kestrel, chat) =>
+            {
+                kestrel.Limits.MaxRequestBodySize = chat.Value.MaxRequestBytes;
+                kestrel.Limits.MaxRequestLineSize = 2 * chat.Value.MaxRequestTargetBytes;
+                kestrel.Limits.MaxRequestHeadersTotalSize = 2 * chat.Value.MaxRequestHeadersBytes;
+            });
         // Browser clients from Cors:AllowedOrigins only (none by default), preflight included.
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
             .WithOrigins(builder.Configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [])
             .AllowAnyHeader()
             .AllowAnyMethod()
             .WithExposedHeaders("Retry-After")));
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = Problems.Customize);
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.Services.AddOpenApi(options => options
             .AddOperationTransformer(QueryStringFieldsMetadata.AddQueryParameters)

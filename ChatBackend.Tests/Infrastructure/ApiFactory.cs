@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatBackend.Tests.Infrastructure;
@@ -32,6 +33,16 @@ public sealed class ApiFactory : WebApplicationFactory<ChatBackend.ApiService.Ch
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        // A developer's own settings stay out of the tests: user secrets (a model key, the signing key `dotnet
+        // user-jwts` keeps there) and the bearer section user-jwts adds to appsettings.Development.json.
+        builder.ConfigureAppConfiguration((_, configuration) =>
+        {
+            foreach (var source in configuration.Sources.OfType<JsonConfigurationSource>()
+                         .Where(source => source.Path is "secrets.json" or "appsettings.Development.json").ToList())
+            {
+                configuration.Sources.Remove(source);
+            }
+        });
         builder.UseUrls("http://127.0.0.1:0");
         builder.UseSetting("ConnectionStrings:chatdb", _connectionString);
         // The title call would be one more model call in every test that counts them; the title tests turn it on.

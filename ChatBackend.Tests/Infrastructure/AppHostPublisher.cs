@@ -11,7 +11,18 @@ public static class AppHostPublisher
     public const string Password = "Xq7-not-a-real-password-41";
     public const string ModelKey = "sk-model-key-that-must-not-leak";
 
-    public static readonly string[] Secrets = [Password, ModelKey];
+    public const string SigningKey = "c2lnbmluZy1rZXktdGhhdC1tdXN0LW5vdC1sZWFrLTEyMzQ=";
+
+    public static readonly string[] Secrets = [Password, ModelKey, SigningKey];
+
+    /// <summary>A bearer scheme in the AppHost's configuration, as dotnet user-jwts writes one.</summary>
+    public static readonly Dictionary<string, string> BearerSettings = new()
+    {
+        ["Authentication__Schemes__Bearer__ValidIssuer"] = "dotnet-user-jwts",
+        ["Authentication__Schemes__Bearer__ValidAudiences__0"] = "https://chat.example",
+        ["Authentication__Schemes__Bearer__SigningKeys__0__Issuer"] = "dotnet-user-jwts",
+        ["Authentication__Schemes__Bearer__SigningKeys__0__Value"] = SigningKey,
+    };
 
     public static async Task<string> PublishAsync(string publisher, string outputPath)
     {
@@ -22,6 +33,10 @@ public static class AppHostPublisher
         }
         start.Environment["Parameters__mysql-password"] = Password;
         start.Environment["ConnectionStrings__openai"] = $"Endpoint=https://example.invalid/v1;Key={ModelKey};Model=gpt-4o-mini";
+        foreach (var (name, value) in BearerSettings)
+        {
+            start.Environment[name] = value;
+        }
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();

@@ -38,7 +38,7 @@ async Task<string> TurnAsync(long userId, string? conversationId, string message
         await store.GetContextAsync(begun.Turn.ConversationId, begun.Turn.MessageNo, 200, CancellationToken.None);
     }
     var reply = new ReplyRecord($"r-{Guid.NewGuid():n}", Reply, TokenCount, 0, "offline", null, null, "stop", null);
-    await store.CompleteTurnAsync(begun.Turn, reply, MessageStatus.Success, 0, errorCode: null, CancellationToken.None);
+    await store.CompleteTurnAsync(begun.Turn, reply, MessageStatus.Success, 0, errorCode: null, tokensUsed: 0, CancellationToken.None);
     return begun.Turn.ConversationId;
 }
 

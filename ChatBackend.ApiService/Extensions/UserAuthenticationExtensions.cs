@@ -1,0 +1,129 @@
+using ChatBackend.ApiService.Apis;
+using ChatBackend.ApiService.Chat;
+using ChatBackend.ApiService.Data;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+
+namespace ChatBackend.ApiService.Extensions;
+
+/// <summary>
+/// Users: JwtBearer from the standard section Authentication:Schemes:Bearer (an OIDC Authority with discovery and
+/// key rotation, or the signing keys dotnet user-jwts writes), the user claim, the rate limits and the daily quota.
+/// Without that section the API works as the original: each request names its user.
+/// </summary>
+public static partial class UserAuthenticationExtensions
+{
+    /// <summary>The section AddJwtBearer() binds by itself for its default scheme.</summary>
+    public const string BearerSection = "Authentication:Schemes:Bearer";
+
+    public static bool HasBearerScheme(this IConfiguration configuration) => configuration.GetSection(BearerSection).Exists();
+
+    public static IHostApplicationBuilder AddUserAuthentication(this IHostApplicationBuilder builder)
+    {
+        var bearer = builder.Configuration.HasBearerScheme();
+        builder.Services.AddOptions<UserClaimOptions>()
+            .BindConfiguration(UserClaimOptions.SectionName)
+            .Validate(options => !string.IsNullOrWhiteSpace(options.SubjectClaim), "Authentication:SubjectClaim must name a claim.")
+            .ValidateOnStart();
+        var authentication = builder.Services.AddAuthentication();
+        builder.Services.AddAuthorization();
+        if (bearer)
+        {
+            // Only events and one flag are set here: the TokenValidationParameters AddJwtBearer() bound from the
+            // section (issuers, audiences, signing keys) are kept, not replaced (aspnetcore #63891).
+            authentication.AddJwtBearer(options =>
+            {
+                // With an Authority, the issuer its discovery document names is the one accepted (the handler adds
+                // it to the valid issuers); with signing keys, ValidIssuer. Never any issuer at all.
+                options.TokenValidationParameters.ValidateIssuer = true;
+                options.Events = new JwtBearerEvents
+                {
+                    OnTokenValidated = RequireUserClaim,
+                    OnChallenge = context =>
+                    {
+                        context.HttpContext.Items[Problems.ChallengeReasonKey] = context.AuthenticateFailure switch
+                        {
+                            null => "The request has no bearer token (Authorization: Bearer ...).",
+                            // Our own refusal (RequireUserClaim) says what the token lacks.
+                            AuthenticationFailureException own => own.Message,
+                            _ => string.IsNullOrEmpty(context.ErrorDescription) ? "The bearer token is not valid." : context.ErrorDescription,
+                        };
+                        return Task.CompletedTask;
+                    },
+                };
+            });
+        }
+        builder.Services.AddSingleton<UserIdentities>();
+
+        builder.Services.AddOptions<RateLimitOptions>()
+            .BindConfiguration(RateLimitOptions.SectionName)
+            .PostConfigure(options =>
+            {
+                if (bearer)
+                {
+                    options.SendsPerMinute ??= 30;
+                    options.ConcurrentTurnsPerUser ??= 4;
+                }
+            })
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddOptions<QuotaOptions>()
+            .BindConfiguration(QuotaOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<TurnLimits>();
+        builder.Services.AddSingleton<UsageQueries>();
+        return builder;
+    }
+
+    /// <summary>Authentication and authorization, and one warning at start when requests name their own user.</summary>
+    public static WebApplication UseUserAuthentication(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.UseAuthorization();
+        if (!app.Configuration.HasBearerScheme())
+        {
+            LogNoScheme(app.Logger, BearerSection);
+        }
+        else if (app.Services.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>().Get(JwtBearerDefaults.AuthenticationScheme)
+                 .TokenValidationParameters.ValidAudiences?.Any() != true)
+        {
+            LogNoAudience(app.Logger, BearerSection);
+        }
+        return app;
+    }
+
+    /// <summary>The chat and conversation endpoints: a valid token is required when a bearer scheme is configured.</summary>
+    public static RouteGroupBuilder MapUserEndpoints(this WebApplication app)
+    {
+        var group = app.MapGroup("");
+        if (app.Configuration.HasBearerScheme())
+        {
+            group.RequireAuthorization()
+                .ProducesProblem(StatusCodes.Status401Unauthorized)
+                .ProducesProblem(StatusCodes.Status403Forbidden);
+        }
+        return group;
+    }
+
+    // A token that does not say who its user is (or says it at a length the user table cannot keep) is refused as
+    // invalid: a 401 with this reason.
+    private static Task RequireUserClaim(TokenValidatedContext context)
+    {
+        var claim = context.HttpContext.RequestServices.GetRequiredService<IOptions<UserClaimOptions>>().Value.SubjectClaim;
+        if (context.Principal is null || Caller.IdentityOf(context.Principal, claim) is null)
+        {
+            context.Fail($"The token has no '{claim}' claim of 1 to {UserIdentities.MaxLength} characters, or no issuer.");
+        }
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "No bearer scheme is configured ({Section}): every request names its own user with user_id, as the original's clients do. Configure one before exposing the API.")]
+    private static partial void LogNoScheme(ILogger logger, string section);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "The bearer scheme ({Section}) has no ValidAudiences: a token of its issuer for any audience is accepted.")]
+    private static partial void LogNoAudience(ILogger logger, string section);
+}
