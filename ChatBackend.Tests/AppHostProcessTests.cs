@@ -32,7 +32,16 @@ public sealed partial class AppHostProcessTests : IDisposable
         var signalled = DateTime.UtcNow;
 
         Assert.Equal(0, Signal(-appHost.Process.Id, "INT")); // Ctrl+C in a terminal: SIGINT to the foreground process group
-        await appHost.Process.WaitForExitAsync().WaitAsync(Bound);
+        try
+        {
+            await appHost.Process.WaitForExitAsync().WaitAsync(Bound);
+        }
+        catch (TimeoutException)
+        {
+            var running = processes.Where(IsRunning).Select(pid => $"{pid}: {commands[pid]}");
+            Assert.Fail($"The AppHost did not exit within {Bound} of SIGINT. Still running:\n{string.Join('\n', running)}\n" +
+                $"Its last output:\n{appHost.OutputTail(60)}");
+        }
 
         Assert.Equal(0, appHost.Process.ExitCode);
         // DCP takes its time to end once the AppHost has told it to (seen: up to about 20 s with the other tests running).
@@ -327,6 +336,14 @@ public sealed partial class AppHostProcessTests : IDisposable
                     _waiters.Add((match, found));
                 }
                 return found.Task;
+            }
+        }
+
+        public string OutputTail(int lines)
+        {
+            lock (_lock)
+            {
+                return string.Join('\n', _output.TakeLast(lines));
             }
         }
 
