@@ -1,6 +1,5 @@
 using System.ClientModel;
 using System.Diagnostics;
-using System.Text;
 using ChatBackend.ApiService.Data;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -215,7 +214,6 @@ public sealed partial class ChatTurnService(
 
         var prompt = prompts.Build(history, request.Message, request.TokenCount, out var promptTokens);
         var chatOptions = new AiChatOptions { MaxOutputTokens = settings.MaxOutputTokens, Temperature = settings.Temperature };
-        var generated = new StringBuilder();
         var attempts = ProviderAttempts.Begin();
         int? timeToFirstTokenMs = null;
         ChatResponse response;
@@ -223,20 +221,31 @@ public sealed partial class ChatTurnService(
         {
             if (run.Streaming)
             {
-                var updates = new List<ChatResponseUpdate>();
+                // Only what the stored reply needs is kept of each update (its text is the run's): thousands of
+                // streams at once would otherwise hold every update with its raw provider JSON until their end.
+                ChatFinishReason? finishReason = null;
+                string? modelId = null;
+                UsageDetails? usage = null;
                 await foreach (var update in chatClient.GetStreamingResponseAsync(prompt, chatOptions, run.Token))
                 {
                     // A stream whose pieces keep coming may be read on from buffers without the token being looked at.
                     run.Token.ThrowIfCancellationRequested();
-                    updates.Add(update);
+                    finishReason = update.FinishReason ?? finishReason;
+                    modelId ??= update.ModelId;
+                    foreach (var content in update.Contents)
+                    {
+                        if (content is UsageContent counted)
+                        {
+                            (usage ??= new UsageDetails()).Add(counted.Details);
+                        }
+                    }
                     if (update.Text is { Length: > 0 } piece)
                     {
                         timeToFirstTokenMs ??= (int)stopwatch.ElapsedMilliseconds;
-                        generated.Append(piece);
                         run.Append(piece);
                     }
                 }
-                response = updates.ToChatResponse();
+                response = new ChatResponse { FinishReason = finishReason, ModelId = modelId, Usage = usage };
             }
             else
             {
@@ -245,7 +254,7 @@ public sealed partial class ChatTurnService(
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
         {
-            return await EndEarlyAsync(run, stopwatch, generated.ToString(), attempts.FailureNotRetried, promptTokens);
+            return await EndEarlyAsync(run, stopwatch, run.Text(), attempts.FailureNotRetried, promptTokens);
         }
         catch (Exception exception)
         {
