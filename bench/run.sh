@@ -16,6 +16,10 @@
 #       the list's first page and a deep one (after 90%), a search, the history's newest and an old page of 50
 #   (i) resuming a dropped stream on another instance: from the resume request to its next piece, p50 and p99; and a
 #       cancel through another instance: the cancel request's p50 and p99
+#   (p) where (a)'s time goes: dotnet-trace (its sampled thread time) on the API under (a)'s load, summarised by
+#       bench/Profile/summarize.py into the frames with the largest inclusive share of the samples running managed code
+#   (m) (a) on an API with a bearer scheme (a symmetric key as dotnet user-jwts makes it; a token of one of 256 users on
+#       every request; rate limits set too high to bind) and on one without, alternately, BENCH_ROUNDS times each
 # Prints requests/s, p50 and p99 for (a)-(d) and the ratio (a)/(d); for (e) the wall time and the peak of database
 # connections. Figures go into bench/README.md by hand.
 set -euo pipefail
@@ -77,7 +81,7 @@ dotnet "$datapath" seed "$connection" 1 50 "$work/long.txt"
 export BENCH_DIR="$root/bench" BENCH_CONVERSATIONS="$work/conversations.txt" BENCH_LONG_CONVERSATION="$work/long.txt"
 url="http://127.0.0.1:$api_port"
 declare -A results
-only=${BENCH_ONLY:-a b c d e f g h i k l}  # a subset, for a quick look at one figure
+only=${BENCH_ONLY:-a b c d e f g h i k l m p}  # a subset, for a quick look at one figure
 wanted() { [[ " $only " == *" $1 "* ]]; }
 run_wrk() { # name script
   wanted "$1" || return 0
@@ -244,10 +248,61 @@ if wanted k; then
   scale_run old "/get-conversation-history/$scale_big?user_id=$scale_user&limit=50&before=200"
 fi
 
+if wanted p; then
+  log "(p) a profile of the API under (a)'s load"
+  trace_tool=$(command -v dotnet-trace || true)
+  if [ -z "$trace_tool" ]; then
+    dotnet tool install dotnet-trace --version 10.0.750501 --tool-path "$work/tools" >/dev/null
+    trace_tool="$work/tools/dotnet-trace"
+  fi
+  profile_seconds=$((duration < 10 ? duration : 10))
+  wrk -t"$threads" -c"$connections" -d3s -s "$root/bench/new-conversation.lua" "$url" >/dev/null
+  wrk -t"$threads" -c"$connections" -d"$((profile_seconds + 5))s" -s "$root/bench/new-conversation.lua" "$url" >/dev/null &
+  load=$!
+  sleep 2
+  "$trace_tool" collect -p "$offline_api" --profile dotnet-sampled-thread-time --format Speedscope \
+    --duration "00:00:00:$(printf '%02d' "$profile_seconds")" -o "$work/send.nettrace" >/dev/null
+  wait "$load"
+  profile_summary=$(python3 "$root/bench/Profile/summarize.py" "$work/send.speedscope.json" 25)
+fi
+
+if wanted m; then
+  log "(m) sends with a bearer token on every request, and without, alternately"
+  # HS256 tokens made here with openssl, as dotnet user-jwts makes them: issuer, audience, a subject per user.
+  signing_key=$(openssl rand -base64 32)
+  hex_key=$(base64 -d <<<"$signing_key" | od -An -tx1 | tr -d ' \n')
+  b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+  header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+  now=$(date +%s)
+  for i in $(seq 1 256); do
+    payload=$(printf '{"sub":"bench-user-%d","iss":"bench","aud":"bench","nbf":%d,"iat":%d,"exp":%d}' "$i" "$now" "$now" $((now + 86400)) | b64url)
+    signature=$(printf '%s' "$header.$payload" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$hex_key" -binary | b64url)
+    echo "$header.$payload.$signature"
+  done >"$work/tokens.txt"
+  bearer_api_port=$((db_port + 40))
+  open_api_port=$((db_port + 41))
+  start_api "$bearer_api_port" Authentication__Schemes__Bearer__ValidIssuer=bench Authentication__Schemes__Bearer__ValidAudiences__0=bench \
+    Authentication__Schemes__Bearer__SigningKeys__0__Issuer=bench "Authentication__Schemes__Bearer__SigningKeys__0__Value=$signing_key" \
+    RateLimits__SendsPerMinute=10000000 RateLimits__ConcurrentTurnsPerUser=100000
+  start_api "$open_api_port"
+  curl -sf -H "Authorization: Bearer $(head -1 "$work/tokens.txt")" "http://127.0.0.1:$bearer_api_port/usage" >/dev/null \
+    || die "The bench's token was refused."
+  token_rps() { BENCH_TOKENS="$work/tokens.txt" wrk -t"$threads" -c"$connections" -d"$1" -s "$root/bench/$2" "$3" | grep '^RESULT'; }
+  token_rps 5s new-conversation-token.lua "http://127.0.0.1:$bearer_api_port" >/dev/null
+  token_rps 5s new-conversation.lua "http://127.0.0.1:$open_api_port" >/dev/null
+  with_token=() without_token=() token_lines=()
+  for _ in $(seq 1 "$rounds"); do
+    line=$(token_rps "${duration}s" new-conversation-token.lua "http://127.0.0.1:$bearer_api_port")
+    with_token+=("$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")"); token_lines+=("with a token:    $line")
+    line=$(token_rps "${duration}s" new-conversation.lua "http://127.0.0.1:$open_api_port")
+    without_token+=("$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")"); token_lines+=("without a token: $line")
+  done
+fi
+
 field() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"${results[$1]}"; }
 echo
 printf '%-52s %10s %9s %9s %7s\n' "run" "req/s" "p50 ms" "p99 ms" "errors"
-for key in $(tr -d 'efghikl' <<<"$only"); do
+for key in $(tr -d 'efghiklmp' <<<"$only"); do
   case $key in
     a) label="(a) new-conversation sends (query string)";;
     b) label="(b) follow-up sends";;
@@ -310,5 +365,16 @@ if wanted k; then
     printf '%-52s %10s %9s %9s %7s\n' "$label" "$(scale_field $key rps)" "$(scale_field $key p50_ms)" "$(scale_field $key p99_ms)" "$(scale_field $key errors)"
   done
   awk -v d="$(scale_field deep rps)" -v f="$(scale_field first rps)" 'BEGIN { printf "    deep page / first page = %.0f%%\n", 100 * d / f }'
+fi
+if wanted p; then
+  echo
+  echo "(p) the API under (a)'s load, ${profile_seconds} s of dotnet-trace's sampled thread time:"
+  sed 's/^/    /' <<<"$profile_summary"
+fi
+if wanted m; then
+  echo
+  printf '(m) %s\n' "${token_lines[@]}"
+  awk -v t="$(median "${with_token[@]}")" -v n="$(median "${without_token[@]}")" \
+    'BEGIN { printf "    sends/s, medians: with a token %.0f, without %.0f: with is %.0f%% of without (bar: at least 90%%)\n", t, n, 100 * t / n }'
 fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $("$server" --version | head -1)"
