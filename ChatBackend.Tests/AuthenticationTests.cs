@@ -64,10 +64,15 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
     }
 
     [Fact]
-    public async Task TheOpenApiDocumentSaysTheUserEndpointsAnswer401And403AndSends429()
+    public async Task TheOpenApiDocumentDeclaresTheBearerSchemeOnTheUserEndpointsWith401And403AndSends429()
     {
         using var response = await Client.GetAsync("/openapi/v1.json");
-        var paths = (await response.ExpectAsync(HttpStatusCode.OK)).GetProperty("paths");
+        var document = await response.ExpectAsync(HttpStatusCode.OK);
+        var paths = document.GetProperty("paths");
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
+        Assert.Equal(("http", "bearer"), (scheme.Str("type"), scheme.Str("scheme")));
+        Assert.True(paths.GetProperty("/chat-message").GetProperty("post").GetProperty("security")[0].TryGetProperty("Bearer", out _));
+        Assert.False(paths.GetProperty("/").GetProperty("get").TryGetProperty("security", out _));
 
         var send = paths.GetProperty("/chat-message").GetProperty("post").GetProperty("responses");
         var list = paths.GetProperty("/conversations").GetProperty("get").GetProperty("responses");

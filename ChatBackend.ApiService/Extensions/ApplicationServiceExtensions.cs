@@ -55,10 +55,17 @@ public static class ApplicationServiceExtensions
             .WithExposedHeaders("Retry-After")));
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = Problems.Customize);
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
-        builder.Services.AddOpenApi(options => options
-            .AddOperationTransformer(QueryStringFieldsMetadata.AddQueryParameters)
-            .AddOperationTransformer(IdempotencyKeyMetadata.AddHeaderParameter)
-            .AddDocumentTransformer(HealthEndpointsDocument.Add));
+        builder.Services.AddOpenApi(options =>
+        {
+            options
+                .AddOperationTransformer(QueryStringFieldsMetadata.AddQueryParameters)
+                .AddOperationTransformer(IdempotencyKeyMetadata.AddHeaderParameter)
+                .AddDocumentTransformer(HealthEndpointsDocument.Add);
+            if (builder.Configuration.HasBearerScheme())
+            {
+                options.AddDocumentTransformer(BearerSchemeDocument.AddScheme).AddOperationTransformer(BearerSchemeDocument.MarkOperation);
+            }
+        });
         return builder;
     }
 }
