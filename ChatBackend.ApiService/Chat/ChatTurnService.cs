@@ -259,7 +259,10 @@ public sealed partial class ChatTurnService(
         catch (Exception exception)
         {
             await FailAsync(turn, stopwatch, "provider_error", exception);
-            return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId, "The model provider failed to answer.");
+            // Its last failure, when one was recorded (a retry given up because its Retry-After outlasts the turn).
+            return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId, attempts.FailureNotRetried is { } failure
+                ? $"The model provider failed to answer ({failure})."
+                : "The model provider failed to answer.");
         }
 
         // The SDKs do not raise for a stream that ends without saying why: an answer cut short is not a success.
