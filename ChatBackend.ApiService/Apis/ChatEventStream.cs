@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
@@ -31,7 +33,7 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         "is sent after 15 s without data. If the client disconnects, the reply is still generated and stored: read " +
         "it from the history. A message_id that was already answered streams its stored reply as a single delta.";
 
-    private static readonly byte[] KeepAlive = ": keepalive\n\n"u8.ToArray();
+    private static ReadOnlySpan<byte> KeepAlive => ": keepalive\n\n"u8;
 
     private readonly string _conversationId;
     private readonly string _messageId;
@@ -61,7 +63,8 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         var writer = new EventWriter(response, json, aborted);
         try
         {
-            await writer.WriteAsync("start", new StreamStart(_conversationId, _messageId), id: null);
+            writer.Write("start", new StreamStart(_conversationId, _messageId), id: null);
+            await writer.FlushAsync();
             await RelayAsync(writer, httpContext, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -79,31 +82,37 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
             while (true)
             {
                 next ??= events.MoveNextAsync().AsTask();
-                var quiet = Task.Delay(_heartbeat, aborted);
-                if (await Task.WhenAny(next, quiet) == quiet)
+                // Pieces that are there already go out together, with one flush.
+                if (!next.IsCompleted)
                 {
-                    aborted.ThrowIfCancellationRequested();
-                    await writer.WriteRawAsync(KeepAlive);
-                    continue;
+                    await writer.FlushAsync();
                 }
                 bool more;
                 try
                 {
-                    more = await next;
+                    // The timer of this wait ends with it (a Task.Delay per piece would live on for the whole heartbeat).
+                    more = await next.WaitAsync(_heartbeat, aborted);
+                }
+                catch (TimeoutException)
+                {
+                    writer.WriteRaw(KeepAlive);
+                    continue;
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException || !aborted.IsCancellationRequested)
                 {
                     var logger = httpContext.RequestServices.GetRequiredService<ILogger<ChatEventStream>>();
                     LogStreamFailed(logger, _conversationId, exception.GetType().Name);
-                    await writer.WriteAsync("error", Problems.ForException(exception), id: null);
+                    writer.Write("error", Problems.ForException(exception), id: null);
+                    await writer.FlushAsync();
                     return;
                 }
                 next = null;
                 if (!more)
                 {
+                    await writer.FlushAsync();
                     return;
                 }
-                await WriteAsync(writer, events.Current);
+                Write(writer, events.Current);
             }
         }
         finally
@@ -116,26 +125,36 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         }
     }
 
-    private static Task WriteAsync(EventWriter writer, ReplyEvent item)
+    private static void Write(EventWriter writer, ReplyEvent item)
     {
         var id = item.Position.ToString();
-        return item switch
+        switch (item)
         {
-            ReplyEvent.Delta(var text, _) => writer.WriteAsync("delta", new StreamDelta(text), id),
-            ReplyEvent.Restarted(var position) => writer.WriteAsync("restart", new StreamRestart(position.Attempt), id),
-            ReplyEvent.Ended(TurnOutcome.Answered(var answered), _) =>
-                writer.WriteAsync("done", StreamDone.From(ChatMessageResponse.From(answered)), id),
-            ReplyEvent.Ended(TurnOutcome.ServerStopping(var conversationId, var messageId), _) =>
-                writer.WriteAsync("resume", new StreamResume(conversationId, messageId, StreamResume.ServerStopping,
+            case ReplyEvent.Delta(var text, _):
+                writer.Write("delta", new StreamDelta(text), id);
+                break;
+            case ReplyEvent.Restarted(var position):
+                writer.Write("restart", new StreamRestart(position.Attempt), id);
+                break;
+            case ReplyEvent.Ended(TurnOutcome.Answered(var answered), _):
+                writer.Write("done", StreamDone.From(ChatMessageResponse.From(answered)), id);
+                break;
+            case ReplyEvent.Ended(TurnOutcome.ServerStopping(var conversationId, var messageId), _):
+                writer.Write("resume", new StreamResume(conversationId, messageId, StreamResume.ServerStopping,
                     "This server is shutting down; the reply so far is stored. Send the message again with the same " +
-                    "conversation_id and message_id for the whole reply."), id),
-            ReplyEvent.Ended(TurnOutcome.TakenOver(var conversationId, var messageId), _) =>
-                writer.WriteAsync("resume", new StreamResume(conversationId, messageId, StreamResume.TakenOver,
+                    "conversation_id and message_id for the whole reply."), id);
+                break;
+            case ReplyEvent.Ended(TurnOutcome.TakenOver(var conversationId, var messageId), _):
+                writer.Write("resume", new StreamResume(conversationId, messageId, StreamResume.TakenOver,
                     "Another server took this reply over; resume it with Last-Event-ID at " +
-                    $"/conversations/{conversationId}/messages/{messageId}/stream."), id),
-            ReplyEvent.Ended(var outcome, _) => writer.WriteAsync("error", Problems.For(outcome).ProblemDetails, id),
-            _ => throw new InvalidOperationException($"Unknown reply event {item.GetType().Name}."),
-        };
+                    $"/conversations/{conversationId}/messages/{messageId}/stream."), id);
+                break;
+            case ReplyEvent.Ended(var outcome, _):
+                writer.Write("error", Problems.For(outcome).ProblemDetails, id);
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown reply event {item.GetType().Name}.");
+        }
     }
 
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
@@ -144,22 +163,39 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
     [LoggerMessage(Level = LogLevel.Error, Message = "The reply stream of conversation {ConversationId} failed: {ExceptionType}.")]
     private static partial void LogStreamFailed(ILogger logger, string conversationId, string exceptionType);
 
-    // Writes events in the text/event-stream format. The data is one line of JSON: JSON text never holds a raw line break.
+    // Writes events in the text/event-stream format, straight into the response's buffer; FlushAsync sends them. The
+    // data is one line of JSON: JSON text never holds a raw line break.
     private sealed class EventWriter(HttpResponse response, JsonSerializerOptions json, CancellationToken aborted)
     {
-        public async Task WriteAsync<T>(string eventName, T data, string? id)
+        private readonly PipeWriter _body = response.BodyWriter;
+        private Utf8JsonWriter? _json;
+
+        public void Write<T>(string eventName, T data, string? id)
         {
-            var text = id is null
-                ? $"event: {eventName}\ndata: {JsonSerializer.Serialize(data, json)}\n\n"
-                : $"id: {id}\nevent: {eventName}\ndata: {JsonSerializer.Serialize(data, json)}\n\n";
-            await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), aborted);
-            await response.Body.FlushAsync(aborted);
+            if (id is not null)
+            {
+                WriteRaw("id: "u8);
+                Encoding.UTF8.GetBytes(id, _body);
+                WriteRaw("\n"u8);
+            }
+            WriteRaw("event: "u8);
+            Encoding.UTF8.GetBytes(eventName, _body);
+            WriteRaw("\ndata: "u8);
+            if (_json is null)
+            {
+                _json = new Utf8JsonWriter(_body, new JsonWriterOptions { Encoder = json.Encoder });
+            }
+            else
+            {
+                _json.Reset(_body);
+            }
+            JsonSerializer.Serialize(_json, data, json);
+            _json.Flush();
+            WriteRaw("\n\n"u8);
         }
 
-        public async Task WriteRawAsync(byte[] bytes)
-        {
-            await response.Body.WriteAsync(bytes, aborted);
-            await response.Body.FlushAsync(aborted);
-        }
+        public void WriteRaw(ReadOnlySpan<byte> bytes) => _body.Write(bytes);
+
+        public async Task FlushAsync() => await _body.FlushAsync(aborted);
     }
 }

@@ -1,0 +1,40 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using AiChatOptions = Microsoft.Extensions.AI.ChatOptions;
+
+namespace ChatBackend.ApiService.Chat;
+
+/// <summary>
+/// Hands on each streamed update without the provider's own objects. Microsoft.Extensions.AI's OpenTelemetry client,
+/// above this one, keeps every update of a stream until it ends (to describe the whole response on its span): with the
+/// SDK's parsed chunk attached, that is about a kilobyte a piece, so thousands of long replies at once would hold
+/// gigabytes. What stays is what the span and the turn read: text, usage, finish reason, model and response ids.
+/// </summary>
+public sealed class LeanStreamingChatClient(IChatClient innerClient) : DelegatingChatClient(innerClient)
+{
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, AiChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ChatResponseUpdate? previous = null;
+        await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken))
+        {
+            update.RawRepresentation = null;
+            foreach (var content in update.Contents)
+            {
+                content.RawRepresentation = null;
+            }
+            // Every chunk carries the same ids, each parsed into a string of its own: one copy serves them all.
+            if (previous is not null)
+            {
+                update.ResponseId = Same(update.ResponseId, previous.ResponseId);
+                update.MessageId = Same(update.MessageId, previous.MessageId);
+                update.ModelId = Same(update.ModelId, previous.ModelId);
+            }
+            previous = update;
+            yield return update;
+        }
+    }
+
+    private static string? Same(string? value, string? previous) => value == previous ? previous : value;
+}
