@@ -243,11 +243,14 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
     var gaps = new List<double>[count];
     var failures = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
     void Failed(string reason) => failures.AddOrUpdate(reason, 1, (_, n) => n + 1);
+    var firstPieces = new double[count];
+    var streamTimes = new double[count];
     var clock = Stopwatch.StartNew();
     await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
     {
         await Task.Delay(TimeSpan.FromMilliseconds(1000.0 * i / count));
         var mine = gaps[i] = [];
+        var started = Stopwatch.GetTimestamp();
         try
         {
             using var response = await client.SendAsync(StreamRequest(5_000_000 + i, $"h-{i}-{Guid.NewGuid():n}"), HttpCompletionOption.ResponseHeadersRead);
@@ -267,6 +270,10 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
                     {
                         mine.Add(Stopwatch.GetElapsedTime(previous, now).TotalMilliseconds);
                     }
+                    else
+                    {
+                        firstPieces[i] = Stopwatch.GetElapsedTime(started, now).TotalMilliseconds;
+                    }
                     last = now;
                 }
                 if (item.Name is "done" or "error" or "resume")
@@ -274,6 +281,7 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
                     end = item.Name == "error" ? $"error-{item.Data.GetProperty("status")}" : item.Name;
                 }
             }
+            streamTimes[i] = Stopwatch.GetElapsedTime(started).TotalSeconds;
             if (end != "done")
             {
                 Failed(end ?? "no-end");
@@ -292,9 +300,13 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
     await reader.ReadAsync();
     var peakConnections = int.Parse(reader.GetString(1), CultureInfo.InvariantCulture) - 1;
     var all = gaps.SelectMany(list => list).Order().ToArray();
+    Array.Sort(firstPieces);
+    Array.Sort(streamTimes);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"RESULT streams={count} failed={failures.Values.Sum()} wall_s={wall:0.0} gap_p50_ms={Percentile(all, 50):0} gap_p99_ms={Percentile(all, 99):0} " +
-        $"gap_max_ms={(all.Length == 0 ? 0 : all[^1]):0} peak_rss_mib={peakRss / 1048576} peak_cpu_pct={peakCpu:0} peak_db_connections={peakConnections}") +
+        $"gap_max_ms={(all.Length == 0 ? 0 : all[^1]):0} peak_rss_mib={peakRss / 1048576} peak_cpu_pct={peakCpu:0} peak_db_connections={peakConnections} " +
+        $"first_piece_p50_ms={Percentile(firstPieces, 50):0} first_piece_p99_ms={Percentile(firstPieces, 99):0} " +
+        $"stream_p50_s={Percentile(streamTimes, 50):0.0} stream_max_s={streamTimes[^1]:0.0}") +
         (failures.IsEmpty ? "" : $" failures={string.Join(',', failures.Select(failure => $"{failure.Key}:{failure.Value}"))}"));
 
     static long RssBytes(int pid) =>
