@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ChatBackend.ApiService.Extensions;
 using ChatBackend.Tests.Infrastructure;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -31,18 +32,69 @@ public sealed class GenAiTelemetryTests(DatabaseFixture database) : FakeModelTes
         }
         Assert.True(api.Services.GetRequiredService<MeterProvider>().ForceFlush(10_000));
         var metrics = exported.ToList();
-        Assert.True(api.Services.GetRequiredService<TracerProvider>().ForceFlush(10_000));
-
-        // Listeners are process-wide: the span of this test is the one that carries its conversation id.
-        var chat = Assert.Single(spans.ToList(), span =>
-            span.Source.Name == ChatModelExtensions.AiTelemetryName
-            && (span.GetTagItem("gen_ai.conversation.id") as string) == conversationId);
-        Assert.Equal("chat gpt-4o-mini", chat.DisplayName);
-        Assert.Equal(FakeOpenAIServer.PromptTokens, Convert.ToInt32(chat.GetTagItem("gen_ai.usage.input_tokens"), System.Globalization.CultureInfo.InvariantCulture));
+        var chat = ChatSpanOf(api, spans, conversationId);
         var recordsContent = chat.TagObjects.Any(tag => tag.Value?.ToString()?.Contains(secret, StringComparison.Ordinal) == true)
             || chat.Events.Any(e => e.Tags.Any(tag => tag.Value?.ToString()?.Contains(secret, StringComparison.Ordinal) == true));
         Assert.Equal(captureContent, recordsContent);
         Assert.Contains(metrics, metric => metric.Name == "gen_ai.client.operation.duration");
         Assert.Contains(metrics, metric => metric.Name == "gen_ai.client.token.usage");
+    }
+
+    [Fact]
+    public async Task AStreamedReplysChatSpanDescribesTheWholeReplyThoughItsUpdatesArePassedOnWithoutTheSdksObjects()
+    {
+        var spans = new List<Activity>();
+        var api = StartApiFactory(
+            new() { ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true" },
+            services => services.AddOpenTelemetry().WithTracing(tracing => tracing.AddInMemoryExporter(spans)));
+        Fake.Enqueue(FakeReply.Say("Streamed ", "in ", "three pieces"));
+        string? conversationId = null;
+        using (var client = api.CreateHttpClient())
+        {
+            using var response = await client.PostAsync($"/chat-message/stream?message=hi&user_id={Chat.NewUserId()}", content: null);
+            await foreach (var item in ServerSentEvents.ReadEventsAsync(response))
+            {
+                conversationId ??= item.Data.Str("conversation_id");
+                Assert.NotEqual("error", item.Name);
+            }
+        }
+        var chat = ChatSpanOf(api, spans, conversationId);
+        Assert.Equal(FakeOpenAIServer.CompletionTokens, Convert.ToInt32(chat.GetTagItem("gen_ai.usage.output_tokens"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("gpt-4o-mini", chat.GetTagItem("gen_ai.response.model"));
+        Assert.Equal("chatcmpl-fake", chat.GetTagItem("gen_ai.response.id"));
+        Assert.Equal("[\"stop\"]", chat.GetTagItem("gen_ai.response.finish_reasons"));
+        Assert.Contains("Streamed in three pieces", chat.GetTagItem("gen_ai.output.messages") as string ?? "");
+    }
+
+    [Fact]
+    public async Task TheModelPipelinePassesStreamedUpdatesOnWithoutTheProvidersOwnObjects()
+    {
+        var api = StartApiFactory();
+        Fake.Enqueue(FakeReply.Say("Only ", "the text ", "stays"));
+        var chatClient = api.Services.GetRequiredService<IChatClient>();
+
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in chatClient.GetStreamingResponseAsync("hi"))
+        {
+            updates.Add(update);
+        }
+
+        Assert.Equal("Only the text stays", string.Concat(updates.Select(update => update.Text)));
+        Assert.All(updates, update => Assert.Null(update.RawRepresentation));
+        Assert.All(updates.SelectMany(update => update.Contents), content => Assert.Null(content.RawRepresentation));
+        Assert.Contains(updates, update => update.FinishReason == ChatFinishReason.Stop);
+        Assert.Contains(updates, update => update.Contents.OfType<UsageContent>().Any(usage => usage.Details.OutputTokenCount == FakeOpenAIServer.CompletionTokens));
+    }
+
+    // Listeners are process-wide: the span of a test is the one that carries its conversation id.
+    private static Activity ChatSpanOf(ApiFactory api, List<Activity> spans, string? conversationId)
+    {
+        Assert.True(api.Services.GetRequiredService<TracerProvider>().ForceFlush(10_000));
+        var chat = Assert.Single(spans.ToList(), span =>
+            span.Source.Name == ChatModelExtensions.AiTelemetryName
+            && (span.GetTagItem("gen_ai.conversation.id") as string) == conversationId);
+        Assert.Equal("chat gpt-4o-mini", chat.DisplayName);
+        Assert.Equal(FakeOpenAIServer.PromptTokens, Convert.ToInt32(chat.GetTagItem("gen_ai.usage.input_tokens"), System.Globalization.CultureInfo.InvariantCulture));
+        return chat;
     }
 }
