@@ -69,6 +69,10 @@ start_api() { # port [VAR=value...]: the API in Release and Production, quiet, u
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
   curl -sf "http://127.0.0.1:$port/health" >/dev/null || die "The API on port $port did not become healthy."
 }
+listening() { # port: waits until something accepts connections there (a fake model started in the background)
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  die "Nothing listens on port $1."
+}
 log "Starting the API on port $api_port"
 start_api "$api_port"
 offline_api=${pids[-1]}
@@ -110,6 +114,7 @@ if wanted e; then
   wait "$offline_api" 2>/dev/null || true
   dotnet "$root/bench/Burst/bin/Release/net10.0/ChatBackend.Bench.Burst.dll" fake-model "$model_port" 1000 &
   pids+=($!)
+  listening "$model_port"
   start_api "$model_api_port" "ConnectionStrings__openai=Endpoint=http://127.0.0.1:$model_port/v1;Key=bench;Model=gpt-4o-mini"
   results[e]=$(dotnet "$root/bench/Burst/bin/Release/net10.0/ChatBackend.Bench.Burst.dll" \
     burst "http://127.0.0.1:$model_api_port" "$burst" "$connection" | grep '^RESULT')
@@ -179,6 +184,7 @@ if wanted h || wanted i; then
   stream_model_port=$((db_port + 9))
   dotnet "$streams" fake-model "$stream_model_port" 20 50 &
   pids+=($!)
+  listening "$stream_model_port"
   stream_model="ConnectionStrings__openai=Endpoint=http://127.0.0.1:$stream_model_port/v1;Key=bench;Model=gpt-4o-mini"
   progress_api_port=$((db_port + 10))
   start_api "$progress_api_port" "$stream_model"
@@ -203,6 +209,7 @@ if wanted i; then
   slow_model_port=$((db_port + 12))
   dotnet "$streams" fake-model "$slow_model_port" 30 20 &
   pids+=($!)
+  listening "$slow_model_port"
   slow_model="ConnectionStrings__openai=Endpoint=http://127.0.0.1:$slow_model_port/v1;Key=bench;Model=gpt-4o-mini"
   first_api_port=$((db_port + 13))
   other_api_port=$((db_port + 14))
@@ -220,6 +227,7 @@ if wanted l; then
   hold_api_port=$((db_port + 17))
   dotnet "$streams" fake-model "$hold_model_port" 400 20 &
   pids+=($!)
+  listening "$hold_model_port"
   start_api "$hold_api_port" "ConnectionStrings__openai=Endpoint=http://127.0.0.1:$hold_model_port/v1;Key=bench;Model=gpt-4o-mini"
   hold_api=${pids[-1]}
   for n in ${BENCH_HOLD:-500 1000 2000}; do
