@@ -243,8 +243,9 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
     var gaps = new List<double>[count];
     var failures = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
     void Failed(string reason) => failures.AddOrUpdate(reason, 1, (_, n) => n + 1);
-    var firstPieces = new double[count];
-    var streamTimes = new double[count];
+    // Per stream, NaN until it got there: a stream that failed before its first piece or its end counts in neither.
+    var firstPieces = Enumerable.Repeat(double.NaN, count).ToArray();
+    var streamTimes = Enumerable.Repeat(double.NaN, count).ToArray();
     var clock = Stopwatch.StartNew();
     await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
     {
@@ -300,13 +301,13 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
     await reader.ReadAsync();
     var peakConnections = int.Parse(reader.GetString(1), CultureInfo.InvariantCulture) - 1;
     var all = gaps.SelectMany(list => list).Order().ToArray();
-    Array.Sort(firstPieces);
-    Array.Sort(streamTimes);
+    var firsts = firstPieces.Where(double.IsFinite).Order().ToArray();
+    var wholes = streamTimes.Where(double.IsFinite).Order().ToArray();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"RESULT streams={count} failed={failures.Values.Sum()} wall_s={wall:0.0} gap_p50_ms={Percentile(all, 50):0} gap_p99_ms={Percentile(all, 99):0} " +
         $"gap_max_ms={(all.Length == 0 ? 0 : all[^1]):0} peak_rss_mib={peakRss / 1048576} peak_cpu_pct={peakCpu:0} peak_db_connections={peakConnections} " +
-        $"first_piece_p50_ms={Percentile(firstPieces, 50):0} first_piece_p99_ms={Percentile(firstPieces, 99):0} " +
-        $"stream_p50_s={Percentile(streamTimes, 50):0.0} stream_max_s={streamTimes[^1]:0.0}") +
+        $"first_piece_p50_ms={Percentile(firsts, 50):0} first_piece_p99_ms={Percentile(firsts, 99):0} " +
+        $"stream_p50_s={Percentile(wholes, 50):0.0} stream_max_s={(wholes.Length == 0 ? 0 : wholes[^1]):0.0}") +
         (failures.IsEmpty ? "" : $" failures={string.Join(',', failures.Select(failure => $"{failure.Key}:{failure.Value}"))}"));
 
     static long RssBytes(int pid) =>
