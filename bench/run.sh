@@ -226,13 +226,13 @@ if wanted l; then
   hold_model_port=$((db_port + 16))
   hold_api_port=$((db_port + 17))
   dotnet "$streams" fake-model "$hold_model_port" 400 20 &
-  pids+=($!)
+  pids+=($!); hold_model=$!
   listening "$hold_model_port"
   start_api "$hold_api_port" "ConnectionStrings__openai=Endpoint=http://127.0.0.1:$hold_model_port/v1;Key=bench;Model=gpt-4o-mini"
   hold_api=${pids[-1]}
   for n in ${BENCH_HOLD:-500 1000 2000}; do
     log "(l) $n streams at once, 20 pieces/s for 20 s each"
-    hold_lines+=("$n: $(dotnet "$streams" hold "http://127.0.0.1:$hold_api_port" "$n" "$hold_api" "$connection" | grep '^RESULT')")
+    hold_lines+=("$n: $(dotnet "$streams" hold "http://127.0.0.1:$hold_api_port" "$n" "$hold_api" "$connection" "$hold_model" | grep '^RESULT')")
   done
 fi
 

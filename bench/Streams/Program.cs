@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.IO.Pipelines;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -12,9 +14,11 @@ using System.Text.Json;
 //                                              piece of text, and that the text adds up
 //   cancel API_A API_B COUNT                   COUNT times: a stream on A, cancelled through B after its first piece:
 //                                              the p50/p99 of the cancel request, and that each ended Cancelled
-//   hold API_URL N API_PID CONNECTION_STRING   N streams at once (started over a second), each to its end: the p50/p99
+//   hold API_URL N API_PID CONNECTION_STRING MODEL_PID
+//                                              N streams at once (started over a second), each to its end: the p50/p99
 //                                              gap between pieces as the client sees them, the API's peak RSS and CPU,
-//                                              and the peak of database connections
+//                                              the peak of database connections, and the mean CPU of the API, the fake
+//                                              model and this client over the run (they share the machine's cores)
 var culture = CultureInfo.InvariantCulture;
 switch (args)
 {
@@ -27,8 +31,8 @@ switch (args)
     case ["resume", var a, var b, var count]:
         await RunResumeAsync(new Uri(a), new Uri(b), int.Parse(count, culture));
         return 0;
-    case ["hold", var url, var count, var pid, var connectionString]:
-        await RunHoldAsync(new Uri(url), int.Parse(count, culture), int.Parse(pid, culture), connectionString);
+    case ["hold", var url, var count, var pid, var connectionString, var modelPid]:
+        await RunHoldAsync(new Uri(url), int.Parse(count, culture), int.Parse(pid, culture), connectionString, int.Parse(modelPid, culture));
         return 0;
     case ["cancel", var a, var b, var count]:
         await RunCancelAsync(new Uri(a), new Uri(b), int.Parse(count, culture));
@@ -46,6 +50,12 @@ static async Task RunFakeModelAsync(int port, int tokens, double rate)
     builder.Logging.ClearProviders();
     var app = builder.Build();
     var gap = TimeSpan.FromSeconds(1 / rate);
+    // Every chunk's bytes made once: this server shares the machine's cores with the API it serves, and (l) streams
+    // 40,000 chunks a second from it; what it spends formatting them would be taken from the API under test.
+    var chunks = Enumerable.Range(0, tokens).Select(i => Chunk($"{{\"content\":\"tok{i} \"}}", "null")).ToArray();
+    var end = Chunk("{}", "\"stop\"").Concat(Encoding.UTF8.GetBytes(
+        "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-mini\",\"choices\":[]," +
+        $"\"usage\":{{\"prompt_tokens\":20,\"completion_tokens\":{tokens},\"total_tokens\":{20 + tokens}}}}}\n\ndata: [DONE]\n\n")).ToArray();
     app.MapPost("/v1/chat/completions", async (HttpContext context) =>
     {
         using var body = await JsonDocument.ParseAsync(context.Request.Body);
@@ -64,27 +74,18 @@ static async Task RunFakeModelAsync(int port, int tokens, double rate)
         response.ContentType = "text/event-stream";
         var aborted = context.RequestAborted;
         using var timer = new PeriodicTimer(gap);
-        for (var i = 0; i < tokens; i++)
+        foreach (var chunk in chunks)
         {
-            await Chunk(response, $"tok{i} ", finishReason: null, aborted);
+            await response.BodyWriter.WriteAsync(chunk, aborted); // written and flushed
             await timer.WaitForNextTickAsync(aborted);
         }
-        await Chunk(response, null, "stop", aborted);
-        await response.WriteAsync(
-            "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-mini\",\"choices\":[]," +
-            $"\"usage\":{{\"prompt_tokens\":20,\"completion_tokens\":{tokens},\"total_tokens\":{20 + tokens}}}}}\n\ndata: [DONE]\n\n", aborted);
+        await response.BodyWriter.WriteAsync(end, aborted);
     });
     await app.RunAsync();
 
-    static async Task Chunk(HttpResponse response, string? text, string? finishReason, CancellationToken aborted)
-    {
-        var delta = text is null ? "{}" : $"{{\"content\":\"{text}\"}}";
-        var reason = finishReason is null ? "null" : $"\"{finishReason}\"";
-        await response.WriteAsync(
-            "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-mini\"," +
-            $"\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{reason}}}]}}\n\n", aborted);
-        await response.Body.FlushAsync(aborted);
-    }
+    static byte[] Chunk(string delta, string finishReason) => Encoding.UTF8.GetBytes(
+        "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-mini\"," +
+        $"\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finishReason}}}]}}\n\n");
 }
 
 static HttpClient Client(Uri api) => new(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue })
@@ -212,8 +213,9 @@ static async Task RunCancelAsync(Uri a, Uri b, int count)
         $"RESULT cancels={count} p50_ms={Percentile(sorted, 50):0} p99_ms={Percentile(sorted, 99):0} max_ms={sorted[^1]:0} not_cancelled={notCancelled.Count} {string.Join(' ', notCancelled)}"));
 }
 
-static async Task RunHoldAsync(Uri api, int count, int apiPid, string connectionString)
+static async Task RunHoldAsync(Uri api, int count, int apiPid, string connectionString, int modelPid)
 {
+    const double TicksPerSecond = 100.0; // USER_HZ, the unit of /proc/PID/stat's CPU times
     using var client = Client(api);
     client.Timeout = TimeSpan.FromMinutes(5);
     await using var monitor = new MySqlConnector.MySqlConnection(connectionString);
@@ -228,14 +230,13 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
     double peakCpu = 0;
     var sampler = Task.Run(async () =>
     {
-        var ticksPerSecond = 100.0; // USER_HZ
         var (lastCpu, lastTime) = (CpuTicks(apiPid), Stopwatch.GetTimestamp());
         while (!sampling.IsCancellationRequested)
         {
             await Task.Delay(500);
             peakRss = Math.Max(peakRss, RssBytes(apiPid));
             var (cpu, time) = (CpuTicks(apiPid), Stopwatch.GetTimestamp());
-            peakCpu = Math.Max(peakCpu, (cpu - lastCpu) / ticksPerSecond / Stopwatch.GetElapsedTime(lastTime, time).TotalSeconds * 100);
+            peakCpu = Math.Max(peakCpu, (cpu - lastCpu) / TicksPerSecond / Stopwatch.GetElapsedTime(lastTime, time).TotalSeconds * 100);
             (lastCpu, lastTime) = (cpu, time);
         }
     });
@@ -247,6 +248,7 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
     var firstPieces = Enumerable.Repeat(double.NaN, count).ToArray();
     var streamTimes = Enumerable.Repeat(double.NaN, count).ToArray();
     var clock = Stopwatch.StartNew();
+    var cpuBefore = (Api: CpuTicks(apiPid), Model: CpuTicks(modelPid), Client: Process.GetCurrentProcess().TotalProcessorTime);
     await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
     {
         await Task.Delay(TimeSpan.FromMilliseconds(1000.0 * i / count));
@@ -294,6 +296,9 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
         }
     }));
     var wall = clock.Elapsed.TotalSeconds;
+    var meanApiCpu = (CpuTicks(apiPid) - cpuBefore.Api) / TicksPerSecond / wall * 100;
+    var meanModelCpu = (CpuTicks(modelPid) - cpuBefore.Model) / TicksPerSecond / wall * 100;
+    var meanClientCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore.Client).TotalSeconds / wall * 100;
     await sampling.CancelAsync();
     await sampler;
     await using var peak = new MySqlConnector.MySqlCommand("SHOW GLOBAL STATUS LIKE 'Max_used_connections'", monitor);
@@ -307,7 +312,8 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
         $"RESULT streams={count} failed={failures.Values.Sum()} wall_s={wall:0.0} gap_p50_ms={Percentile(all, 50):0} gap_p99_ms={Percentile(all, 99):0} " +
         $"gap_max_ms={(all.Length == 0 ? 0 : all[^1]):0} peak_rss_mib={peakRss / 1048576} peak_cpu_pct={peakCpu:0} peak_db_connections={peakConnections} " +
         $"first_piece_p50_ms={Percentile(firsts, 50):0} first_piece_p99_ms={Percentile(firsts, 99):0} " +
-        $"stream_p50_s={Percentile(wholes, 50):0.0} stream_max_s={(wholes.Length == 0 ? 0 : wholes[^1]):0.0}") +
+        $"stream_p50_s={Percentile(wholes, 50):0.0} stream_max_s={(wholes.Length == 0 ? 0 : wholes[^1]):0.0} " +
+        $"mean_cpu_pct_api={meanApiCpu:0} mean_cpu_pct_model={meanModelCpu:0} mean_cpu_pct_client={meanClientCpu:0}") +
         (failures.IsEmpty ? "" : $" failures={string.Join(',', failures.Select(failure => $"{failure.Key}:{failure.Value}"))}"));
 
     static long RssBytes(int pid) =>
@@ -336,6 +342,8 @@ static async Task<List<Event>> ReadEventsAsync(HttpResponseMessage response, boo
     return events;
 }
 
+// Parsed from bytes, each event's name one of a few constant strings: this client shares the machine's cores with the API
+// it measures, and (l) reads 40,000 events a second.
 static async IAsyncEnumerable<Event> EventsAsync(HttpResponseMessage response)
 {
     if (!response.IsSuccessStatusCode)
@@ -343,31 +351,74 @@ static async IAsyncEnumerable<Event> EventsAsync(HttpResponseMessage response)
         yield break;
     }
     await using var stream = await response.Content.ReadAsStreamAsync();
-    using var reader = new StreamReader(stream);
-    string? name = null, id = null, data = null;
-    while (await reader.ReadLineAsync() is { } line)
+    var reader = PipeReader.Create(stream);
+    while (true)
     {
-        if (line.Length == 0)
+        var read = await reader.ReadAsync();
+        var buffer = read.Buffer;
+        var events = new List<Event>();
+        while (TryReadEvent(ref buffer, out var next))
         {
-            if (name is not null && data is not null)
+            if (next is not null)
             {
-                yield return new Event(name, id, data);
+                events.Add(next);
             }
-            (name, id, data) = (null, null, null);
         }
-        else if (line.StartsWith("id: ", StringComparison.Ordinal))
+        reader.AdvanceTo(buffer.Start, read.Buffer.End);
+        foreach (var item in events)
         {
-            id = line[4..];
+            yield return item;
         }
-        else if (line.StartsWith("event: ", StringComparison.Ordinal))
+        if (read.IsCompleted)
         {
-            name = line[7..];
-        }
-        else if (line.StartsWith("data: ", StringComparison.Ordinal))
-        {
-            data = line[6..];
+            break;
         }
     }
+    await reader.CompleteAsync();
+
+    // False when the buffer holds no whole event yet; the event is null when it was a comment (the keepalive).
+    static bool TryReadEvent(ref ReadOnlySequence<byte> buffer, out Event? item)
+    {
+        item = null;
+        var sequence = new SequenceReader<byte>(buffer);
+        if (!sequence.TryReadTo(out ReadOnlySequence<byte> block, "\n\n"u8))
+        {
+            return false;
+        }
+        buffer = buffer.Slice(sequence.Position);
+        string? name = null, id = null, data = null;
+        var lines = new SequenceReader<byte>(block);
+        while (!lines.End)
+        {
+            if (!lines.TryReadTo(out ReadOnlySequence<byte> line, (byte)'\n'))
+            {
+                line = lines.UnreadSequence;
+                lines.AdvanceToEnd();
+            }
+            var bytes = line.IsSingleSegment ? line.FirstSpan : line.ToArray();
+            if (bytes.StartsWith("event: "u8))
+            {
+                name = EventName(bytes[7..]);
+            }
+            else if (bytes.StartsWith("id: "u8))
+            {
+                id = Encoding.UTF8.GetString(bytes[4..]);
+            }
+            else if (bytes.StartsWith("data: "u8))
+            {
+                data = Encoding.UTF8.GetString(bytes[6..]);
+            }
+        }
+        if (name is not null && data is not null)
+        {
+            item = new Event(name, id, data);
+        }
+        return true;
+    }
+
+    static string EventName(ReadOnlySpan<byte> name) =>
+        name.SequenceEqual("delta"u8) ? "delta" : name.SequenceEqual("done"u8) ? "done" : name.SequenceEqual("start"u8) ? "start" :
+        name.SequenceEqual("error"u8) ? "error" : name.SequenceEqual("resume"u8) ? "resume" : Encoding.UTF8.GetString(name);
 }
 
 static double Percentile(double[] sorted, int percent) =>
