@@ -99,6 +99,20 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         await AssertStoredAsErrorAsync(client, events[0].Data.Str("conversation_id"), "no_finish_reason");
     }
 
+    [Fact]
+    public async Task AModelThatFallsSilentInTheMiddleOfAStreamEndsItWithA504AtTheTurnsTimeout()
+    {
+        using var client = StartApi(new() { ["Chat:Timeout"] = "00:00:02" });
+        Fake.Enqueue(new FakeReply.Text(["first ", "never sent"], PieceDelay: TimeSpan.FromSeconds(60)));
+
+        using var response = await StreamAsync(client, "hi", Chat.NewUserId(), Chat.NewMessageId());
+
+        var events = await ReadAllAsync(response);
+        Assert.Equal(["start", "delta", "error"], events.Select(e => e.Name));
+        Assert.Equal(504, events[^1].Data.Int("status"));
+        await AssertStoredAsErrorAsync(client, events[0].Data.Str("conversation_id"), "timeout");
+    }
+
     private static async Task AssertStoredAsErrorAsync(HttpClient client, string conversationId, string errorCode)
     {
         var stored = Assert.Single((await client.HistoryAsync(conversationId)).GetProperty("messages").EnumerateArray());
@@ -219,6 +233,22 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         var events = await ReadAllAsync(response, comments);
 
         Assert.Contains(": keepalive", comments);
+        Assert.Equal("done", events[^1].Name);
+    }
+
+    [Fact]
+    public async Task AStreamWhosePiecesKeepComingSendsNoKeepAlive()
+    {
+        using var client = StartApi(new() { ["Chat:HeartbeatInterval"] = "00:00:00.400" });
+        Fake.Enqueue(new FakeReply.Text([.. Enumerable.Range(0, 16).Select(i => $"p{i} ")], PieceDelay: TimeSpan.FromMilliseconds(100)));
+
+        using var response = await StreamAsync(client, "keep talking", Chat.NewUserId(), Chat.NewMessageId());
+        var comments = new List<string>();
+        var events = await ReadAllAsync(response, comments);
+
+        // 1.6 s of pieces 0.1 s apart: the stream was never silent for 0.4 s, though its heartbeat ran out four times.
+        Assert.Equal(16, events.Count(item => item.Name == "delta"));
+        Assert.DoesNotContain(": keepalive", comments);
         Assert.Equal("done", events[^1].Name);
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Reflection;
 using System.Text;
@@ -76,6 +77,9 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
     private async Task RelayAsync(EventWriter writer, HttpContext httpContext, CancellationToken aborted)
     {
         var events = _events.GetAsyncEnumerator(aborted);
+        // One timer for the stream's silence, not one per wait: it is set again only when it runs out.
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        Task? silence = null;
         Task<bool>? next = null;
         try
         {
@@ -86,17 +90,26 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
                 if (!next.IsCompleted)
                 {
                     await writer.FlushAsync();
+                    if (silence is null)
+                    {
+                        var left = _heartbeat - writer.Silent;
+                        silence = Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero, ending.Token);
+                    }
+                    if (await Task.WhenAny(next, silence) == silence)
+                    {
+                        silence = null;
+                        aborted.ThrowIfCancellationRequested();
+                        if (writer.Silent >= _heartbeat)
+                        {
+                            writer.WriteRaw(KeepAlive);
+                        }
+                        continue;
+                    }
                 }
                 bool more;
                 try
                 {
-                    // The timer of this wait ends with it (a Task.Delay per piece would live on for the whole heartbeat).
-                    more = await next.WaitAsync(_heartbeat, aborted);
-                }
-                catch (TimeoutException)
-                {
-                    writer.WriteRaw(KeepAlive);
-                    continue;
+                    more = await next;
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException || !aborted.IsCancellationRequested)
                 {
@@ -117,6 +130,7 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         }
         finally
         {
+            await ending.CancelAsync();
             if (next is not null)
             {
                 await next.ContinueWith(static _ => { }, TaskScheduler.Default);
@@ -169,6 +183,8 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
     {
         private readonly PipeWriter _body = response.BodyWriter;
         private Utf8JsonWriter? _json;
+        private bool _unsent;
+        private long _lastSent = Stopwatch.GetTimestamp();
 
         public void Write<T>(string eventName, T data, string? id)
         {
@@ -194,8 +210,24 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
             WriteRaw("\n\n"u8);
         }
 
-        public void WriteRaw(ReadOnlySpan<byte> bytes) => _body.Write(bytes);
+        public void WriteRaw(ReadOnlySpan<byte> bytes)
+        {
+            _body.Write(bytes);
+            _unsent = true;
+        }
 
-        public async Task FlushAsync() => await _body.FlushAsync(aborted);
+        /// <summary>How long the stream has been silent: since the last flush that sent something.</summary>
+        public TimeSpan Silent => Stopwatch.GetElapsedTime(_lastSent);
+
+        public async Task FlushAsync()
+        {
+            if (!_unsent)
+            {
+                return;
+            }
+            await _body.FlushAsync(aborted);
+            _unsent = false;
+            _lastSent = Stopwatch.GetTimestamp();
+        }
     }
 }

@@ -82,7 +82,10 @@ public static partial class ChatModelExtensions
             return new OfflineChatClient();
         }
 
-        var timeout = services.GetRequiredService<IOptions<ChatTurnOptions>>().Value.Timeout;
+        // No network timeout in the SDK: Chat:Timeout (and Chat:AutoTitleTimeout for titles) bounds every call through
+        // its cancellation token already, and the SDK's would wrap a stream in one that resets a timer on each read:
+        // 40,000 resets a second at 2,000 streams, all on the runtime's shared timer queues.
+        var timeout = Timeout.InfiniteTimeSpan;
         var transport = new HttpClientPipelineTransport(
             services.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName));
         var noRetries = new ClientRetryPolicy(maxRetries: 0);
