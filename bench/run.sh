@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The bench: a private MariaDB, the migrator and the API (Release, offline model), then in one run
 #   (a) new-conversation sends in the query-string form   (b) follow-up sends   (c) history reads of 100 messages
-#   (d) the same data path without HTTP (bench/DataPath), the ceiling for (a)
+#   (d) the same data path without HTTP (bench/DataPath), the ceiling for (a); with both, (a) and (d) run alternately,
+#       BENCH_ROUNDS (3) times each, and (a)/(d) is the median of the rounds' ratios
 #   (e) 1,000 sends at once to a second API whose model (bench/Burst fake-model) takes 1 s per reply
 #   (f) (a) on a second API that exports its telemetry to the Aspire dashboard (standalone, from the AppHost's
 #       Aspire.Dashboard.Sdk package) and on a third that exports nothing, alternately, BENCH_ROUNDS (3) times each
@@ -92,17 +93,41 @@ run_wrk() { # name script
   wrk -t"$threads" -c"$connections" -d3s -s "$root/bench/$2" "$url" >/dev/null  # warm-up
   results[$1]=$(wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$root/bench/$2" "$url" | grep '^RESULT')
 }
-log "(a) new-conversation sends, query string, $connections connections, ${duration}s"
-run_wrk a new-conversation.lua
+rounds=${BENCH_ROUNDS:-3}
+run_d() { # the ceiling: the same TurnStore calls without HTTP
+  dotnet "$datapath" turns "$connection" 3 "$connections" >/dev/null  # warm-up
+  dotnet "$datapath" turns "$connection" "$duration" "$connections" | grep '^RESULT'
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+rps_of() { sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$1"; }
+if wanted a && wanted d; then
+  # (a) against its ceiling, alternately, so that both meet the same state of the machine and of the tables; each
+  # figure is its median round, and (a)/(d) the median of the rounds' ratios.
+  log "(a) new-conversation sends, query string, $connections connections, and (d) the same data path without HTTP, $connections workers: $rounds rounds of ${duration}s each"
+  a_lines=() d_lines=() ratio_lines=() ratios=()
+  for round in $(seq 1 "$rounds"); do
+    run_wrk a new-conversation.lua
+    a_lines+=("${results[a]}")
+    results[d]=$(run_d)
+    d_lines+=("${results[d]}")
+    ratios+=("$(awk -v a="$(rps_of "${results[a]}")" -v d="$(rps_of "${results[d]}")" 'BEGIN { printf "%.1f", 100 * a / d }')")
+    ratio_lines+=("round $round: (a) $(rps_of "${results[a]}") req/s, (d) $(rps_of "${results[d]}") req/s, (a)/(d) ${ratios[-1]}%")
+  done
+  median_line() { printf '%s\n' "$@" | awk '{ v = $0; sub(/.*rps=/, "", v); sub(/ .*/, "", v); print v "\t" $0 }' | sort -n | awk -F'\t' '{ l[NR] = $2 } END { print l[int((NR + 1) / 2)] }'; }
+  results[a]=$(median_line "${a_lines[@]}")
+  results[d]=$(median_line "${d_lines[@]}")
+else
+  log "(a) new-conversation sends, query string, $connections connections, ${duration}s"
+  run_wrk a new-conversation.lua
+  if wanted d; then
+    log "(d) the same data path without HTTP, $connections workers"
+    results[d]=$(run_d)
+  fi
+fi
 log "(b) follow-up sends"
 run_wrk b follow-up.lua
 log "(c) history reads of a 100-message conversation"
 run_wrk c history.lua
-if wanted d; then
-  log "(d) the same data path without HTTP, $connections workers"
-  dotnet "$datapath" turns "$connection" 3 "$connections" >/dev/null
-  results[d]=$(dotnet "$datapath" turns "$connection" "$duration" "$connections" | grep '^RESULT')
-fi
 
 burst=${BENCH_BURST:-1000}
 if wanted e; then
@@ -120,7 +145,6 @@ if wanted e; then
     burst "http://127.0.0.1:$model_api_port" "$burst" "$connection" | grep '^RESULT')
 fi
 
-rounds=${BENCH_ROUNDS:-3}
 if wanted f; then
   aspire_dashboard=$(find "${NUGET_PACKAGES:-$HOME/.nuget/packages}/aspire.dashboard.sdk.linux-x64" -name Aspire.Dashboard -type f | sort | tail -1)
   [ -x "$aspire_dashboard" ] || die "The Aspire dashboard was not found in the NuGet cache; build ChatBackend.AppHost first."
@@ -146,7 +170,7 @@ if wanted f; then
     OTEL_EXPORTER_OTLP_HEADERS=x-otlp-api-key=bench OTEL_SERVICE_NAME=apiservice \
     OTEL_BSP_SCHEDULE_DELAY=1000 OTEL_BLRP_SCHEDULE_DELAY=1000 OTEL_METRIC_EXPORT_INTERVAL=1000 ${BENCH_API_OTEL:-}
   start_api "$plain_api_port"
-  wrk_rps() { wrk -t"$threads" -c"$connections" -d"$1" -s "$root/bench/new-conversation.lua" "$2" | grep '^RESULT' | sed -E 's/.*rps=([0-9.]+).*/\1/'; }
+  wrk_rps() { rps_of "$(wrk -t"$threads" -c"$connections" -d"$1" -s "$root/bench/new-conversation.lua" "$2" | grep '^RESULT')"; }
   # Longer warm-ups than (a)'s: the first seconds of both APIs (JIT, pools, the dashboard's first batches) run slow.
   wrk_rps 10s "http://127.0.0.1:$export_api_port" >/dev/null
   wrk_rps 10s "http://127.0.0.1:$plain_api_port" >/dev/null
@@ -199,9 +223,9 @@ if wanted h; then
   progress_on=() progress_off=() progress_lines=()
   for _ in $(seq 1 "$rounds"); do
     line=$(stream_rps "$duration" "http://127.0.0.1:$progress_api_port"); progress_lines+=("on:  $line")
-    progress_on+=("$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")")
+    progress_on+=("$(rps_of "$line")")
     line=$(stream_rps "$duration" "http://127.0.0.1:$quiet_api_port"); progress_lines+=("off: $line")
-    progress_off+=("$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")")
+    progress_off+=("$(rps_of "$line")")
   done
 fi
 if wanted i; then
@@ -301,9 +325,9 @@ if wanted m; then
   with_token=() without_token=() token_lines=()
   for _ in $(seq 1 "$rounds"); do
     line=$(token_rps "${duration}s" new-conversation-token.lua "http://127.0.0.1:$bearer_api_port")
-    with_token+=("$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")"); token_lines+=("with a token:    $line")
+    with_token+=("$(rps_of "$line")"); token_lines+=("with a token:    $line")
     line=$(token_rps "${duration}s" new-conversation.lua "http://127.0.0.1:$open_api_port")
-    without_token+=("$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")"); token_lines+=("without a token: $line")
+    without_token+=("$(rps_of "$line")"); token_lines+=("without a token: $line")
   done
 fi
 
@@ -320,7 +344,9 @@ for key in $(tr -d 'efghiklmp' <<<"$only"); do
   printf '%-52s %10s %9s %9s %7s\n' "$label" "$(field $key rps)" "$(field $key p50_ms)" "$(field $key p99_ms)" "$(field $key errors)"
 done
 if wanted a && wanted d; then
-  awk -v a="$(field a rps)" -v d="$(field d rps)" 'BEGIN { printf "\n(a)/(d) = %.0f%%\n", 100 * a / d }'
+  echo
+  printf '(a)/(d) %s\n' "${ratio_lines[@]}"
+  echo "(a)/(d) = $(median "${ratios[@]}" | awk '{ printf "%.0f", $1 }')% (the median of the rounds' ratios; (a) and (d) above are their median rounds)"
 fi
 if wanted e; then
   echo
@@ -329,7 +355,6 @@ if wanted e; then
   echo "    database connections: peak open $(field e peak_open_connections), peak running a statement" \
     "$(field e peak_running_connections); the pool's maximum is 100 (MySqlConnector's default)"
 fi
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 if wanted f; then
   echo
   echo "(f) sends/s exporting ($protocol) to the Aspire dashboard: ${exported[*]}; without export: ${plain[*]}" \
