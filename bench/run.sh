@@ -64,7 +64,7 @@ log "Migrating"
 start_api() { # port [VAR=value...]: the API in Release and Production, quiet, until healthy
   local port=$1; shift
   (cd "$root/ChatBackend.ApiService/bin/Release/net10.0" && \
-    exec env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$@" \
+    exec env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning ${BENCH_API_ENV:-} "$@" \
     dotnet ChatBackend.ApiService.dll --urls "http://127.0.0.1:$port") &
   pids+=($!)
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
