@@ -67,8 +67,17 @@ start_api() { # port [VAR=value...]: the API in Release and Production, quiet, u
     exec env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning ${BENCH_API_ENV:-} "$@" \
     dotnet ChatBackend.ApiService.dll --urls "http://127.0.0.1:$port") &
   pids+=($!)
+  apis+=($!)
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
   curl -sf "http://127.0.0.1:$port/health" >/dev/null || die "The API on port $port did not become healthy."
+}
+apis=()
+stop_apis() { # every API started so far: a figure of database connections counts only the API under test
+  for api in "${apis[@]}"; do
+    kill "$api" 2>/dev/null || true
+    wait "$api" 2>/dev/null || true
+  done
+  apis=()
 }
 listening() { # port: waits until something accepts connections there (a fake model started in the background)
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
@@ -129,14 +138,32 @@ run_wrk b follow-up.lua
 log "(c) history reads of a 100-message conversation"
 run_wrk c history.lua
 
+# Before (e), which stops the API of (a).
+if wanted p; then
+  log "(p) a profile of the API under (a)'s load"
+  trace_tool=$(command -v dotnet-trace || true)
+  if [ -z "$trace_tool" ]; then
+    dotnet tool install dotnet-trace --version 10.0.750501 --tool-path "$work/tools" >/dev/null
+    trace_tool="$work/tools/dotnet-trace"
+  fi
+  profile_seconds=$((duration < 10 ? duration : 10))
+  wrk -t"$threads" -c"$connections" -d3s -s "$root/bench/new-conversation.lua" "$url" >/dev/null
+  wrk -t"$threads" -c"$connections" -d"$((profile_seconds + 5))s" -s "$root/bench/new-conversation.lua" "$url" >/dev/null &
+  load=$!
+  sleep 2
+  "$trace_tool" collect -p "$offline_api" --profile dotnet-sampled-thread-time --format Speedscope \
+    --duration "00:00:00:$(printf '%02d' "$profile_seconds")" -o "$work/send.nettrace" >/dev/null
+  wait "$load"
+  profile_summary=$(python3 "$root/bench/Profile/summarize.py" "$work/send.speedscope.json" 25)
+fi
+
 burst=${BENCH_BURST:-1000}
 if wanted e; then
   model_port=$((db_port + 2))
   model_api_port=$((db_port + 3))
   log "(e) $burst sends at once; the model takes 1 s per reply"
   # Only the API under test may hold database connections while they are counted.
-  kill "$offline_api" 2>/dev/null || true
-  wait "$offline_api" 2>/dev/null || true
+  stop_apis
   dotnet "$root/bench/Burst/bin/Release/net10.0/ChatBackend.Bench.Burst.dll" fake-model "$model_port" 1000 &
   pids+=($!)
   listening "$model_port"
@@ -252,6 +279,7 @@ if wanted l; then
   dotnet "$streams" fake-model "$hold_model_port" 400 20 &
   pids+=($!); hold_model=$!
   listening "$hold_model_port"
+  stop_apis
   start_api "$hold_api_port" "ConnectionStrings__openai=Endpoint=http://127.0.0.1:$hold_model_port/v1;Key=bench;Model=gpt-4o-mini"
   hold_api=${pids[-1]}
   for n in ${BENCH_HOLD:-500 1000 2000}; do
@@ -280,23 +308,6 @@ if wanted k; then
   scale_run old "/get-conversation-history/$scale_big?user_id=$scale_user&limit=50&before=200"
 fi
 
-if wanted p; then
-  log "(p) a profile of the API under (a)'s load"
-  trace_tool=$(command -v dotnet-trace || true)
-  if [ -z "$trace_tool" ]; then
-    dotnet tool install dotnet-trace --version 10.0.750501 --tool-path "$work/tools" >/dev/null
-    trace_tool="$work/tools/dotnet-trace"
-  fi
-  profile_seconds=$((duration < 10 ? duration : 10))
-  wrk -t"$threads" -c"$connections" -d3s -s "$root/bench/new-conversation.lua" "$url" >/dev/null
-  wrk -t"$threads" -c"$connections" -d"$((profile_seconds + 5))s" -s "$root/bench/new-conversation.lua" "$url" >/dev/null &
-  load=$!
-  sleep 2
-  "$trace_tool" collect -p "$offline_api" --profile dotnet-sampled-thread-time --format Speedscope \
-    --duration "00:00:00:$(printf '%02d' "$profile_seconds")" -o "$work/send.nettrace" >/dev/null
-  wait "$load"
-  profile_summary=$(python3 "$root/bench/Profile/summarize.py" "$work/send.speedscope.json" 25)
-fi
 
 if wanted m; then
   log "(m) sends with a bearer token on every request, and without, alternately"
