@@ -239,15 +239,15 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
     [Fact]
     public async Task AStreamWhosePiecesKeepComingSendsNoKeepAlive()
     {
-        using var client = StartApi(new() { ["Chat:HeartbeatInterval"] = "00:00:00.400" });
-        Fake.Enqueue(new FakeReply.Text([.. Enumerable.Range(0, 16).Select(i => $"p{i} ")], PieceDelay: TimeSpan.FromMilliseconds(100)));
+        using var client = StartApi(new() { ["Chat:HeartbeatInterval"] = "00:00:01" });
+        Fake.Enqueue(new FakeReply.Text([.. Enumerable.Range(0, 30).Select(i => $"p{i} ")], PieceDelay: TimeSpan.FromMilliseconds(100)));
 
         using var response = await StreamAsync(client, "keep talking", Chat.NewUserId(), Chat.NewMessageId());
         var comments = new List<string>();
         var events = await ReadAllAsync(response, comments);
 
-        // 1.6 s of pieces 0.1 s apart: the stream was never silent for 0.4 s, though its heartbeat ran out four times.
-        Assert.Equal(16, events.Count(item => item.Name == "delta"));
+        // 3 s of pieces 0.1 s apart: the stream was never silent for 1 s, though its heartbeat ran out about three times.
+        Assert.Equal(30, events.Count(item => item.Name == "delta"));
         Assert.DoesNotContain(": keepalive", comments);
         Assert.Equal("done", events[^1].Name);
     }
