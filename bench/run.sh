@@ -62,6 +62,7 @@ log "Migrating"
 (cd "$root/ChatBackend.DbMigrator/bin/Release/net10.0" && dotnet ChatBackend.DbMigrator.dll >/dev/null)
 
 start_api() { # port [VAR=value...]: the API in Release and Production, quiet, until healthy
+  # BENCH_API_ENV: more VAR=value settings for every API the bench starts (space-separated), for A/B runs.
   local port=$1; shift
   (cd "$root/ChatBackend.ApiService/bin/Release/net10.0" && \
     exec env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning ${BENCH_API_ENV:-} "$@" \
