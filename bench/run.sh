@@ -220,7 +220,7 @@ if wanted g; then
     env -u ConnectionStrings__chatdb dotnet run --no-build -c Release --project "$root/ChatBackend.AppHost" -- \
       "--AppHost:DataDirectory=$apphost_data" >/dev/null 2>&1 &
     local apphost=$!
-    for _ in $(seq 1 1200); do curl -sf http://localhost:5380/health >/dev/null && break; sleep 0.1; done
+    for _ in $(seq 1 1200); do curl -sf --max-time 2 http://localhost:5380/health >/dev/null && break; sleep 0.1; done
     end=$(date +%s.%N)
     pkill -TERM -P "$apphost" 2>/dev/null || true   # the AppHost, child of dotnet run
     wait "$apphost" 2>/dev/null || true
