@@ -110,6 +110,11 @@ run_d() { # the ceiling: the same TurnStore calls without HTTP
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 rps_of() { sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$1"; }
+median_line() { # RESULT lines: the one with the median req/s
+  local middle line
+  middle=$(median $(for line in "$@"; do rps_of "$line"; done))
+  for line in "$@"; do [ "$(rps_of "$line")" = "$middle" ] && { echo "$line"; return; }; done
+}
 if wanted a && wanted d; then
   # (a) against its ceiling, alternately, so that both meet the same state of the machine and of the tables; each
   # figure is its median round, and (a)/(d) the median of the rounds' ratios.
@@ -123,7 +128,6 @@ if wanted a && wanted d; then
     ratios+=("$(awk -v a="$(rps_of "${results[a]}")" -v d="$(rps_of "${results[d]}")" 'BEGIN { printf "%.1f", 100 * a / d }')")
     ratio_lines+=("round $round: (a) $(rps_of "${results[a]}") req/s, (d) $(rps_of "${results[d]}") req/s, (a)/(d) ${ratios[-1]}%")
   done
-  median_line() { printf '%s\n' "$@" | awk '{ v = $0; sub(/.*rps=/, "", v); sub(/ .*/, "", v); print v "\t" $0 }' | sort -n | awk -F'\t' '{ l[NR] = $2 } END { print l[int((NR + 1) / 2)] }'; }
   results[a]=$(median_line "${a_lines[@]}")
   results[d]=$(median_line "${d_lines[@]}")
 else
@@ -308,7 +312,6 @@ if wanted k; then
   scale_run newest "/get-conversation-history/$scale_big?user_id=$scale_user&limit=50"
   scale_run old "/get-conversation-history/$scale_big?user_id=$scale_user&limit=50&before=200"
 fi
-
 
 if wanted m; then
   log "(m) sends with a bearer token on every request, and without, alternately"

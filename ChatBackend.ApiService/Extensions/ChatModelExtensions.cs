@@ -85,21 +85,21 @@ public static partial class ChatModelExtensions
         // No network timeout in the SDK: Chat:Timeout (and Chat:AutoTitleTimeout for titles) bounds every call through
         // its cancellation token already, and the SDK's would wrap a stream in one that resets a timer on each read:
         // 40,000 resets a second at 2,000 streams, all on the runtime's shared timer queues.
-        var timeout = Timeout.InfiniteTimeSpan;
+        var networkTimeout = Timeout.InfiniteTimeSpan;
         var transport = new HttpClientPipelineTransport(
             services.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName));
         var noRetries = new ClientRetryPolicy(maxRetries: 0);
 
         if (connection.Provider == ModelProvider.AzureOpenAI)
         {
-            var azureOptions = new AzureOpenAIClientOptions { Transport = transport, RetryPolicy = noRetries, NetworkTimeout = timeout };
+            var azureOptions = new AzureOpenAIClientOptions { Transport = transport, RetryPolicy = noRetries, NetworkTimeout = networkTimeout };
             var azure = connection.Key is { } azureKey
                 ? new AzureOpenAIClient(connection.Endpoint!, new ApiKeyCredential(azureKey), azureOptions)
                 : new AzureOpenAIClient(connection.Endpoint!, new DefaultAzureCredential(), azureOptions);
             return azure.GetChatClient(connection.Model).AsIChatClient();
         }
 
-        var options = new OpenAIClientOptions { Transport = transport, RetryPolicy = noRetries, NetworkTimeout = timeout };
+        var options = new OpenAIClientOptions { Transport = transport, RetryPolicy = noRetries, NetworkTimeout = networkTimeout };
         if (connection.Endpoint is not null)
         {
             options.Endpoint = connection.Endpoint;
