@@ -8,9 +8,16 @@ namespace ChatBackend.ApiService.Chat;
 /// Hands on each streamed update without the provider's own objects. Microsoft.Extensions.AI's OpenTelemetry client,
 /// above this one, keeps every update of a stream until it ends (to describe the whole response on its span): with the
 /// SDK's parsed chunk attached, that is about a kilobyte a piece, so thousands of long replies at once would hold
-/// gigabytes. What stays is what the span and the turn read: text, usage, finish reason, model and response ids.
+/// gigabytes. What stays is what the span and the turn read: usage, finish reason, model and response ids, and the
+/// text only while someone reads it.
 /// </summary>
-public sealed class LeanStreamingChatClient(IChatClient innerClient) : DelegatingChatClient(innerClient)
+/// <param name="innerClient">The provider's client.</param>
+/// <param name="keepText">
+/// Whether updates keep their text after they were read: the OpenTelemetry client puts the whole reply on its span
+/// only when it captures content (EnableSensitiveData); otherwise it reads none of it, and each piece's text would
+/// only survive collections until the stream ends.
+/// </param>
+public sealed class LeanStreamingChatClient(IChatClient innerClient, bool keepText) : DelegatingChatClient(innerClient)
 {
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, AiChatOptions? options = null,
@@ -33,6 +40,11 @@ public sealed class LeanStreamingChatClient(IChatClient innerClient) : Delegatin
             }
             previous = update;
             yield return update;
+            // Asked for the next one: every client above and the turn have read this update.
+            if (!keepText && update.Contents.All(static content => content is TextContent))
+            {
+                update.Contents = null;
+            }
         }
     }
 

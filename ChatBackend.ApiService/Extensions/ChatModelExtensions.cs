@@ -66,7 +66,7 @@ public static partial class ChatModelExtensions
         var captureContent = builder.Configuration.GetValue<bool>("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
         builder.Services.AddChatClient(CreateProviderClient)
             .UseOpenTelemetry(configure: telemetry => telemetry.EnableSensitiveData = captureContent)
-            .Use(provider => new LeanStreamingChatClient(provider));
+            .Use(provider => new LeanStreamingChatClient(provider, keepText: captureContent));
         builder.Services.AddOpenTelemetry()
             .WithTracing(tracing => tracing.AddSource(AiTelemetryName).AddProcessor(new ConversationIdEnricher()))
             .WithMetrics(metrics => metrics.AddMeter(AiTelemetryName));
