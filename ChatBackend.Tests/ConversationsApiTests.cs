@@ -92,6 +92,39 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         Assert.DoesNotContain("filesort", reader.GetString("Extra"), StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public async Task AHistoryPageIsServedByTheMessageNumberKeyWithoutASort()
+    {
+        var user = Chat.NewUserId();
+        var id = (await Client.SendOkAsync("m1", user)).Str("conversation_id");
+        for (var i = 2; i <= 30; i++)
+        {
+            await Client.SendOkAsync($"m{i}", user, id);
+        }
+        await using var connection = new MySqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using (var analyze = new MySqlCommand("ANALYZE TABLE conversation_store, message_store", connection))
+        {
+            await analyze.ExecuteNonQueryAsync();
+        }
+        await using var command = new MySqlCommand("EXPLAIN " + ConversationQueries.HistorySql, connection);
+        command.Parameters.AddWithValue("@conv", id);
+        command.Parameters.AddWithValue("@before", 40);
+        command.Parameters.AddWithValue("@limit", 21);
+        await using var reader = await command.ExecuteReaderAsync();
+        var plan = new List<(string Table, string? Key, string Extra)>();
+        while (await reader.ReadAsync())
+        {
+            plan.Add((reader.GetString("table"), reader.IsDBNull(reader.GetOrdinal("key")) ? null : reader.GetString("key"),
+                reader.IsDBNull(reader.GetOrdinal("Extra")) ? "" : reader.GetString("Extra")));
+        }
+
+        Assert.Contains(plan, step => step is { Table: "c", Key: "ux_conversation_conv_id" });
+        Assert.Contains(plan, step => step is { Table: "m", Key: "ux_message_conv_no" });
+        Assert.All(plan, step => Assert.DoesNotContain("filesort", step.Extra, StringComparison.OrdinalIgnoreCase));
+        Assert.All(plan, step => Assert.DoesNotContain("temporary", step.Extra, StringComparison.OrdinalIgnoreCase));
+    }
+
     [Theory]
     [InlineData("user_id=1&limit=0", "limit")]
     [InlineData("user_id=1&limit=101", "limit")]
@@ -220,6 +253,12 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         Assert.Equal([1, 2], Numbers(oldest));
         Assert.False(oldest.GetProperty("has_more").GetBoolean());
         Assert.Equal(10, newest.Int("message_count"));
+        var none = await HistoryAsync(id, "limit=4&before=1");
+        Assert.Equal(0, none.GetProperty("messages").GetArrayLength());
+        Assert.False(none.GetProperty("has_more").GetBoolean());
+        Assert.Equal(10, none.Int("message_count"));
+        using var strangersNone = await Client.GetAsync($"/get-conversation-history/{id}?user_id={Chat.NewUserId()}&before=1");
+        await strangersNone.ExpectAsync(HttpStatusCode.NotFound);
         using var bad = await Client.GetAsync($"/get-conversation-history/{id}?limit=501");
         Assert.True((await bad.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("limit", out _));
     }
