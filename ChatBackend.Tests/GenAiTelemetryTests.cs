@@ -91,8 +91,12 @@ public sealed class GenAiTelemetryTests(DatabaseFixture database) : FakeModelTes
         }
 
         Assert.Equal("Only the text stays", text.ToString());
-        // Kept to the stream's end by the OpenTelemetry client, which records no content here: no piece's text stays.
+        // Kept to the stream's end by the OpenTelemetry client, which records no content here: no piece's text stays,
+        // and the pieces that carried only text were one object, handed on again for each.
         Assert.All(updates, update => Assert.Empty(update.Contents.OfType<TextContent>()));
+        var textPieces = updates.Where(update => update.FinishReason is null && update.Contents.Count == 0).ToList();
+        Assert.True(textPieces.Count >= 3, $"{textPieces.Count} text-only pieces");
+        Assert.Single(textPieces.Distinct());
         Assert.All(updates, update => Assert.Null(update.RawRepresentation));
         Assert.All(updates.SelectMany(update => update.Contents), content => Assert.Null(content.RawRepresentation));
         Assert.Contains(updates, update => update.FinishReason == ChatFinishReason.Stop);

@@ -14,8 +14,10 @@ namespace ChatBackend.ApiService.Chat;
 /// <param name="innerClient">The provider's client.</param>
 /// <param name="keepText">
 /// Whether updates keep their text after they were read: the OpenTelemetry client puts the whole reply on its span
-/// only when it captures content (EnableSensitiveData); otherwise it reads none of it, and each piece's text would
-/// only survive collections until the stream ends.
+/// only when it captures content (EnableSensitiveData); otherwise it reads none of it. Without it, the pieces that
+/// carry only text are handed on in one update object, reused for each (its text taken out once read), so that what
+/// the OpenTelemetry client keeps of them is a reference a piece: thousands of streams' pieces would otherwise survive
+/// collections until their streams end, and make every collection longer.
 /// </param>
 public sealed class LeanStreamingChatClient(IChatClient innerClient, bool keepText) : DelegatingChatClient(innerClient)
 {
@@ -24,12 +26,15 @@ public sealed class LeanStreamingChatClient(IChatClient innerClient, bool keepTe
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ChatResponseUpdate? previous = null;
+        ChatResponseUpdate? textCarrier = null;
         await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken))
         {
             update.RawRepresentation = null;
+            var textOnly = true;
             foreach (var content in update.Contents)
             {
                 content.RawRepresentation = null;
+                textOnly &= content is TextContent;
             }
             // Every chunk carries the same ids, each parsed into a string of its own: one copy serves them all.
             if (previous is not null)
@@ -39,13 +44,31 @@ public sealed class LeanStreamingChatClient(IChatClient innerClient, bool keepTe
                 update.ModelId = Same(update.ModelId, previous.ModelId);
             }
             previous = update;
-            yield return update;
-            // Asked for the next one: every client above and the turn have read this update.
-            if (!keepText && update.Contents.All(static content => content is TextContent))
+            if (keepText || !textOnly || update.FinishReason is not null)
             {
-                update.Contents = null;
+                yield return update;
+                continue;
             }
+            textCarrier ??= new ChatResponseUpdate();
+            CopyInto(textCarrier, update);
+            yield return textCarrier;
+            // Asked for the next one: every client above and the turn have read this piece.
+            textCarrier.Contents = null;
         }
+    }
+
+    private static void CopyInto(ChatResponseUpdate carrier, ChatResponseUpdate update)
+    {
+        carrier.Contents = update.Contents;
+        carrier.AuthorName = update.AuthorName;
+        carrier.Role = update.Role;
+        carrier.AdditionalProperties = update.AdditionalProperties;
+        carrier.ResponseId = update.ResponseId;
+        carrier.MessageId = update.MessageId;
+        carrier.ConversationId = update.ConversationId;
+        carrier.CreatedAt = update.CreatedAt;
+        carrier.ModelId = update.ModelId;
+        carrier.ContinuationToken = update.ContinuationToken;
     }
 
     private static string? Same(string? value, string? previous) => value == previous ? previous : value;
