@@ -42,22 +42,21 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
     {
         return await dataSource.RunAsync(async connection =>
         {
-            var (owner, messageCount, messages) = await ReadPageAsync(connection, conversationId, limit, before, cancellationToken);
-            if (messages.Count == 0)
-            {
-                return await GetEmptyPageAsync(connection, conversationId, userId, cancellationToken);
-            }
-            if (userId is { } user && owner != user)
+            // A page with no messages (none before the one asked for) has no row to say whose the conversation is.
+            var page = await ReadPageAsync(connection, conversationId, limit, before, cancellationToken)
+                ?? await ReadConversationAsync(connection, conversationId, cancellationToken);
+            if (page is not { } found || (userId is { } user && found.Owner != user))
             {
                 return null;
             }
+            var (_, messageCount, messages) = found;
             var hasMore = TrimPage(messages, limit);
             messages.Reverse();
             return new Conversation(conversationId, messageCount, messages, hasMore);
         }, cancellationToken);
     }
 
-    private static async Task<(long Owner, int MessageCount, List<StoredMessage> Messages)> ReadPageAsync(
+    private static async Task<(long Owner, int MessageCount, List<StoredMessage> Messages)?> ReadPageAsync(
         MySqlConnection connection, string conversationId, int limit, int? before, CancellationToken cancellationToken)
     {
         await using var command = new MySqlCommand(HistorySql, connection);
@@ -69,23 +68,18 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? (reader.GetInt64(0), reader.GetInt32(1), await ReadMessagesAsync(reader, cancellationToken))
-            : (0, 0, []);
+            : null;
     }
 
-    // A page with no messages (a conversation with none before the page asked for), or null when the conversation does
-    // not exist or is not the given user's.
-    private static async Task<Conversation?> GetEmptyPageAsync(
-        MySqlConnection connection, string conversationId, long? userId, CancellationToken cancellationToken)
+    // The conversation alone, with no messages, or null when it does not exist.
+    private static async Task<(long Owner, int MessageCount, List<StoredMessage> Messages)?> ReadConversationAsync(
+        MySqlConnection connection, string conversationId, CancellationToken cancellationToken)
     {
         const string sql = "SELECT user_id, message_count FROM conversation_store WHERE conv_id = @conv";
         await using var command = new MySqlCommand(sql, connection);
         command.Parameters.AddWithValue("@conv", conversationId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken) || (userId is { } user && reader.GetInt64(0) != user))
-        {
-            return null;
-        }
-        return new Conversation(conversationId, reader.GetInt32(1), [], HasMore: false);
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetInt32(1), []) : null;
     }
 
     /// <summary>
