@@ -25,20 +25,21 @@ var connectionStringBuilder = new MySqlConnectionStringBuilder(connectionString)
 ChatDatabase.ApplyConnectionDefaults(connectionStringBuilder);
 await using var dataSource = new MySqlDataSource(connectionStringBuilder.ConnectionString);
 var store = new TurnStore(dataSource);
+var queries = new ConversationQueries(dataSource);
 var abandonedAfter = TimeSpan.FromMinutes(2);
 const string Reply = "No language model is configured on this server, so this is an automatic reply.";
 const int TokenCount = 20; // what the API stores with each message; counting is not the data path's work
 
 async Task<string> TurnAsync(long userId, string? conversationId, string message)
 {
-    var begun = (BeginTurnResult.Started)await store.BeginTurnAsync(
+    var begun = (TurnOutcome.Begun)await store.BeginTurnAsync(
         userId, conversationId, $"m-{Guid.NewGuid():n}", message, TokenCount, abandonedAfter, idempotencyKey: null, CancellationToken.None);
     if (conversationId is not null)
     {
-        await store.GetContextAsync(begun.Turn.ConversationId, begun.Turn.MessageNo, 200, CancellationToken.None);
+        await queries.GetContextAsync(begun.Turn.ConversationId, begun.Turn.MessageNo, 200, CancellationToken.None);
     }
     var reply = new ReplyRecord($"r-{Guid.NewGuid():n}", Reply, TokenCount, 0, "offline", null, null, "stop", null);
-    await store.CompleteTurnAsync(begun.Turn, reply, MessageStatus.Success, 0, errorCode: null, tokensUsed: 0, CancellationToken.None);
+    await store.CompleteTurnAsync(begun.Turn, reply, MessageStatus.Success, 0, error: null, tokensUsed: 0, CancellationToken.None);
     return begun.Turn.ConversationId;
 }
 

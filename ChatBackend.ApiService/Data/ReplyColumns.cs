@@ -3,7 +3,7 @@ using MySqlConnector;
 namespace ChatBackend.ApiService.Data;
 
 /// <summary>Reads a row's nullable columns by name; the SQL of the columns that several queries read the same way.</summary>
-internal static class Columns
+internal static class ReplyColumns
 {
     /// <summary>
     /// How long a message's turn has been silent (silent_us): since its attempt began or its instance's last progress

@@ -7,7 +7,7 @@ public sealed record CancelRequest(long UserId, string ConversationId, string Me
 public sealed class CancelInput
 {
     private static readonly string[] Fields =
-        [ChatMessageInput.UserIdField, ChatMessageInput.ConversationIdField, ChatMessageInput.MessageIdField];
+        [FieldNames.UserId, FieldNames.ConversationId, FieldNames.MessageId];
 
     private readonly RequestFields _fields;
 
@@ -28,14 +28,14 @@ public sealed class CancelInput
         }
         var userId = _fields.RequireUserId(caller, errors);
         var messageId = _fields.OptionalMessageId(errors);
-        if (messageId is null && !errors.ContainsKey(ChatMessageInput.MessageIdField))
+        if (messageId is null && !errors.ContainsKey(FieldNames.MessageId))
         {
-            errors[ChatMessageInput.MessageIdField] = ["The message_id field is required: it names the message whose reply to stop."];
+            errors[FieldNames.MessageId] = ["The message_id field is required: it names the message whose reply to stop."];
         }
-        var conversationId = _fields[ChatMessageInput.ConversationIdField]?.Trim();
-        if (string.IsNullOrEmpty(conversationId) && !errors.ContainsKey(ChatMessageInput.ConversationIdField))
+        var conversationId = _fields[FieldNames.ConversationId]?.Trim();
+        if (string.IsNullOrEmpty(conversationId) && !errors.ContainsKey(FieldNames.ConversationId))
         {
-            errors[ChatMessageInput.ConversationIdField] = ["The conversation_id field is required."];
+            errors[FieldNames.ConversationId] = ["The conversation_id field is required."];
         }
         if (errors.Count > 0)
         {

@@ -1,8 +1,13 @@
+using System.Data;
 using MySqlConnector;
 
-namespace Microsoft.Extensions.Hosting;
+namespace ChatBackend.ApiService.Data;
 
-public static class MySqlDataSourceExtensions
+/// <summary>
+/// How every statement and transaction of <c>Data/</c> runs: one unit of work on one pooled connection, again on
+/// another where that is safe, and every statement's error of a batch seen (<see cref="ReadToEndAsync"/>).
+/// </summary>
+internal static class UnitOfWork
 {
     /// <summary>How many times a unit that lost a deadlock or waited out a lock runs in all before its error stands.</summary>
     private const int LockConflictAttempts = 3;
@@ -17,7 +22,8 @@ public static class MySqlDataSourceExtensions
     /// with its server (a restart while the API was idle) fails at its first use, before the new server has run any of
     /// the unit, and is then discarded: the unit runs again on the next, as many times as the pool can hold dead
     /// connections. Each such failure is immediate (the socket is closed); a server that is down fails the open
-    /// instead, which ends the loop.
+    /// instead, which ends the loop. A connection that breaks in the middle of a unit is not retried (the server may
+    /// have committed it): that is <see cref="DatabaseUnavailableException"/>, whatever the driver threw.
     /// </remarks>
     public static async Task<T> RunAsync<T>(
         this MySqlDataSource dataSource, Func<MySqlConnection, Task<T>> unit, CancellationToken cancellationToken)
@@ -32,6 +38,12 @@ public static class MySqlDataSourceExtensions
             }
             catch (Exception exception)
             {
+                // MySqlConnector reports a use of a connection that broke under it as InvalidOperationException
+                // ("Connection must be Open; current state is Broken"), e.g. from a reader's dispose.
+                if (exception is InvalidOperationException && connection.State != ConnectionState.Open)
+                {
+                    throw new DatabaseUnavailableException(exception);
+                }
                 await connection.RollbackAsync();
                 if (exception is not MySqlException failure || cancellationToken.IsCancellationRequested)
                 {
@@ -52,22 +64,14 @@ public static class MySqlDataSourceExtensions
     }
 
     /// <summary>
-    /// Whether the server answers a ping (COM_PING, no statement run), moving past pooled connections that died with
-    /// their server as <see cref="RunAsync{T}"/> does: on one of those a ping answers false rather than throwing.
+    /// Reads what is left of a batch's results after the caller read its own: the server ran every statement, and a
+    /// later one's error (a COMMIT that failed) arrives only here. A reader disposed unread would drop that error
+    /// (MySqlConnector logs and ignores it), and the caller would take a rolled-back transaction for a committed one.
     /// </summary>
-    public static async Task<bool> PingAsync(this MySqlDataSource dataSource, CancellationToken cancellationToken)
+    public static async Task ReadToEndAsync(this MySqlDataReader reader, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        while (await reader.NextResultAsync(cancellationToken))
         {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            if (await connection.PingAsync(cancellationToken))
-            {
-                return true;
-            }
-            if (cancellationToken.IsCancellationRequested || attempt > MaximumPoolSize(dataSource))
-            {
-                return false;
-            }
         }
     }
 
@@ -77,7 +81,7 @@ public static class MySqlDataSourceExtensions
     /// </summary>
     public static async Task RollbackAsync(this MySqlConnection connection)
     {
-        if (connection.State != System.Data.ConnectionState.Open)
+        if (connection.State != ConnectionState.Open)
         {
             return;
         }
@@ -104,3 +108,7 @@ public static class MySqlDataSourceExtensions
     private static uint MaximumPoolSize(MySqlDataSource dataSource) =>
         new MySqlConnectionStringBuilder(dataSource.ConnectionString).MaximumPoolSize;
 }
+
+/// <summary>The connection to the database broke in the middle of a unit of work: whether it was committed is unknown.</summary>
+public sealed class DatabaseUnavailableException(Exception inner)
+    : Exception("The connection to the database broke during a unit of work.", inner);

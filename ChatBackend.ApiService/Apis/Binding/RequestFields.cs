@@ -81,15 +81,15 @@ public sealed class RequestFields
 
     /// <summary>The request's user: the token's, or a required user_id (a whole number of at least 1).</summary>
     public long RequireUserId(Caller caller, Dictionary<string, string[]> errors) =>
-        errors.ContainsKey(ChatMessageInput.UserIdField) ? 0 : caller.RequireUserId(this[ChatMessageInput.UserIdField], errors) ?? 0;
+        errors.ContainsKey(FieldNames.UserId) ? 0 : caller.RequireUserId(this[FieldNames.UserId], errors) ?? 0;
 
     /// <summary>The user_id the request names, if any (with a token, another user's is a 403).</summary>
-    public string? RequestedUserId => this[ChatMessageInput.UserIdField];
+    public string? RequestedUserId => this[FieldNames.UserId];
 
     /// <summary>A message_id, when given: 1 to 64 characters of [A-Za-z0-9._:-]. Empty counts as absent.</summary>
     public string? OptionalMessageId(Dictionary<string, string[]> errors)
     {
-        const string field = ChatMessageInput.MessageIdField;
+        const string field = FieldNames.MessageId;
         var messageId = this[field];
         if (errors.ContainsKey(field) || string.IsNullOrEmpty(messageId))
         {

@@ -42,45 +42,6 @@ public sealed record TokenUsage(
         inputTokens is null && outputTokens is null ? null : new(inputTokens, outputTokens, inputTokens + outputTokens);
 }
 
-/// <summary>The last event of a reply stream.</summary>
-public sealed record StreamDone(
-    [property: JsonPropertyName("conversation_id")] string ConversationId,
-    [property: JsonPropertyName("message_id")] string MessageId,
-    [property: JsonPropertyName("reply_message_id")] string ReplyMessageId,
-    [property: JsonPropertyName("message_count")] int MessageCount,
-    [property: JsonPropertyName("model")] string? Model,
-    [property: JsonPropertyName("finish_reason")] string? FinishReason,
-    [property: JsonPropertyName("usage")] TokenUsage? Usage,
-    [property: JsonPropertyName("elapsed_ms")] int ElapsedMs,
-    [property: JsonPropertyName("time_to_first_token_ms")] int? TimeToFirstTokenMs)
-{
-    public static StreamDone From(ChatMessageResponse response) => new(
-        response.ConversationId, response.MessageId, response.ReplyMessageId, response.MessageCount, response.Model,
-        response.FinishReason, response.Usage, response.ElapsedMs, response.TimeToFirstTokenMs);
-}
-
-/// <summary>The first event of a reply stream.</summary>
-public sealed record StreamStart(
-    [property: JsonPropertyName("conversation_id")] string ConversationId,
-    [property: JsonPropertyName("message_id")] string MessageId);
-
-/// <summary>The last event of a stream whose reply could not be finished here: the client should send it again.</summary>
-public sealed record StreamResume(
-    [property: JsonPropertyName("conversation_id")] string ConversationId,
-    [property: JsonPropertyName("message_id")] string MessageId,
-    [property: JsonPropertyName("reason")] string Reason,
-    [property: JsonPropertyName("detail")] string Detail)
-{
-    public const string ServerStopping = "server_stopping";
-    public const string TakenOver = "taken_over";
-}
-
-/// <summary>The text sent so far was replaced: a new attempt of the reply starts from its beginning.</summary>
-public sealed record StreamRestart([property: JsonPropertyName("attempt")] int Attempt);
-
-/// <summary>One piece of a streamed reply.</summary>
-public sealed record StreamDelta([property: JsonPropertyName("text")] string Text);
-
 /// <summary>The fields of POST /chat-message/cancel, documented for OpenAPI.</summary>
 public sealed record CancelBody(
     [property: JsonPropertyName("user_id")] long UserId,
@@ -127,40 +88,4 @@ public sealed record HistoryMessage(
     [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error,
     [property: JsonPropertyName("feedback"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Feedback? Feedback);
 
-/// <summary>A user's rating of a reply ("up" or "down"), with an optional comment.</summary>
-public sealed record Feedback(
-    [property: JsonPropertyName("rating")] string Rating,
-    [property: JsonPropertyName("comment"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Comment);
-
 public sealed record StatusResponse([property: JsonPropertyName("status")] string Status);
-
-/// <summary>A conversation in the list and its endpoints.</summary>
-public sealed record ConversationItem(
-    [property: JsonPropertyName("conversation_id")] string ConversationId,
-    [property: JsonPropertyName("chat_name")] string ChatName,
-    [property: JsonPropertyName("message_count")] int MessageCount,
-    [property: JsonPropertyName("created_at")] DateTime CreatedAt,
-    [property: JsonPropertyName("updated_at")] DateTime UpdatedAt,
-    [property: JsonPropertyName("snippet"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Snippet)
-{
-    public static ConversationItem From(ConversationSummary summary, IReadOnlyList<string>? words) => new(
-        summary.ConversationId, summary.ChatName, summary.MessageCount, summary.CreatedAt, summary.UpdatedAt,
-        summary.BestMatch is { } match && words is not null ? SearchText.Snippet(match, words) : null);
-}
-
-/// <summary>A page of the user's conversations; last_id continues it as after.</summary>
-public sealed record ConversationListResponse(
-    [property: JsonPropertyName("data")] IReadOnlyList<ConversationItem> Data,
-    [property: JsonPropertyName("has_more")] bool HasMore,
-    [property: JsonPropertyName("last_id")] string? LastId);
-
-/// <summary>The fields of PATCH /conversations/{conversation_id}, documented for OpenAPI.</summary>
-public sealed record RenameBody(
-    [property: JsonPropertyName("chat_name")] string ChatName,
-    [property: JsonPropertyName("user_id")] long UserId);
-
-/// <summary>The fields of PUT .../feedback, documented for OpenAPI.</summary>
-public sealed record FeedbackBody(
-    [property: JsonPropertyName("rating")] string Rating,
-    [property: JsonPropertyName("comment")] string? Comment,
-    [property: JsonPropertyName("user_id")] long UserId);

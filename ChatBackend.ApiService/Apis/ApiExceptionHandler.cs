@@ -1,17 +1,16 @@
-using ChatBackend.ApiService.Apis;
 using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Diagnostics;
 using MySqlConnector;
 
-namespace ChatBackend.ApiService.Extensions;
+namespace ChatBackend.ApiService.Apis;
 
 /// <summary>
 /// Turns an unreachable database into 503, a refused request (a body too large) into its 4xx, and anything else
 /// unexpected into a bare 500, all as problem details (<see cref="Problems.ForException"/>): no exception text, SQL or
 /// connection string reaches the client.
 /// </summary>
-public sealed partial class DatabaseUnavailableHandler(
-    IProblemDetailsService problemDetails, ILogger<DatabaseUnavailableHandler> logger) : IExceptionHandler
+public sealed partial class ApiExceptionHandler(
+    IProblemDetailsService problemDetails, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {

@@ -1,4 +1,4 @@
-namespace ChatBackend.ApiService.Chat;
+namespace ChatBackend.ApiService.Model;
 
 /// <summary>
 /// What the model provider's HTTP attempts in one turn came to, so that a turn whose time ran out can tell a

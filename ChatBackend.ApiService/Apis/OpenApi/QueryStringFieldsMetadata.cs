@@ -12,16 +12,16 @@ public sealed class QueryStringFieldsMetadata(params string[] fields)
 {
     /// <summary>The fields of a send: message, user_id, message_id, message_count, conversation_id.</summary>
     public static QueryStringFieldsMetadata Send { get; } = new(
-        ChatMessageInput.MessageField, ChatMessageInput.UserIdField, ChatMessageInput.MessageIdField,
-        ChatMessageInput.MessageCountField, ChatMessageInput.ConversationIdField);
+        FieldNames.Message, FieldNames.UserId, FieldNames.MessageId,
+        FieldNames.MessageCount, FieldNames.ConversationId);
 
     private static readonly Dictionary<string, (JsonSchemaType Type, string Description)> Descriptions = new()
     {
-        [ChatMessageInput.MessageField] = (JsonSchemaType.String, "The user's message (when not in the body)."),
-        [ChatMessageInput.UserIdField] = (JsonSchemaType.Integer, "The user's id, at least 1 (when not in the body)."),
-        [ChatMessageInput.MessageIdField] = (JsonSchemaType.String, "The client's id for this message: 1-64 of [A-Za-z0-9._:-]; the idempotency key."),
-        [ChatMessageInput.MessageCountField] = (JsonSchemaType.Integer, "Accepted for compatibility with old clients; not used for numbering."),
-        [ChatMessageInput.ConversationIdField] = (JsonSchemaType.String, "Empty to start a conversation; otherwise one of this user's."),
+        [FieldNames.Message] = (JsonSchemaType.String, "The user's message (when not in the body)."),
+        [FieldNames.UserId] = (JsonSchemaType.Integer, "The user's id, at least 1 (when not in the body)."),
+        [FieldNames.MessageId] = (JsonSchemaType.String, "The client's id for this message: 1-64 of [A-Za-z0-9._:-]; the idempotency key."),
+        [FieldNames.MessageCount] = (JsonSchemaType.Integer, "Accepted for compatibility with old clients; not used for numbering."),
+        [FieldNames.ConversationId] = (JsonSchemaType.String, "Empty to start a conversation; otherwise one of this user's."),
     };
 
     public static Task AddQueryParameters(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)

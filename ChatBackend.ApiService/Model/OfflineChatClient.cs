@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using AiChatOptions = Microsoft.Extensions.AI.ChatOptions;
 
-namespace ChatBackend.ApiService.Chat;
+namespace ChatBackend.ApiService.Model;
 
 /// <summary>
 /// The model used when none is configured (SPEC §5): the API still works end to end, and every reply says plainly

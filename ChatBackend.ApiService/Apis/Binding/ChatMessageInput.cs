@@ -7,16 +7,7 @@ namespace ChatBackend.ApiService.Apis;
 /// <summary>The fields of POST /chat-message and POST /chat-message/stream, from JSON, a form or the query string.</summary>
 public sealed partial class ChatMessageInput
 {
-    public const string MessageField = "message";
-    public const string UserIdField = "user_id";
-    public const string MessageIdField = "message_id";
-    public const string MessageCountField = "message_count";
-    public const string ConversationIdField = "conversation_id";
-
-    /// <summary>The IETF httpapi draft's header: the same key from the same user within 24 hours is the same turn.</summary>
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
-
-    private static readonly string[] Fields = [MessageField, UserIdField, MessageIdField, MessageCountField, ConversationIdField];
+    private static readonly string[] Fields = [FieldNames.Message, FieldNames.UserId, FieldNames.MessageId, FieldNames.MessageCount, FieldNames.ConversationId];
 
     private readonly RequestFields _fields;
     private readonly string[] _idempotencyKeys;
@@ -32,7 +23,7 @@ public sealed partial class ChatMessageInput
 
     public static async ValueTask<ChatMessageInput> BindAsync(HttpContext context) => new(
         await RequestFields.ReadAsync(context, Fields),
-        context.Request.Headers.TryGetValue(IdempotencyKeyHeader, out var keys) ? [.. keys.Select(key => key ?? "")] : []);
+        context.Request.Headers.TryGetValue(FieldNames.IdempotencyKeyHeader, out var keys) ? [.. keys.Select(key => key ?? "")] : []);
 
     public static bool IsMessageId(string value) => MessageIdPattern().IsMatch(value);
 
@@ -48,27 +39,27 @@ public sealed partial class ChatMessageInput
             return false;
         }
 
-        var message = _fields[MessageField];
-        if (!errors.ContainsKey(MessageField))
+        var message = _fields[FieldNames.Message];
+        if (!errors.ContainsKey(FieldNames.Message))
         {
             if (string.IsNullOrWhiteSpace(message))
             {
-                errors[MessageField] = ["The message field is required and must not be blank."];
+                errors[FieldNames.Message] = ["The message field is required and must not be blank."];
             }
             else if (message.Length > maxMessageLength)
             {
-                errors[MessageField] = [$"The message field must be at most {maxMessageLength} characters long."];
+                errors[FieldNames.Message] = [$"The message field must be at most {maxMessageLength} characters long."];
             }
         }
 
         var userId = _fields.RequireUserId(caller, errors);
         var messageId = _fields.OptionalMessageId(errors);
 
-        var messageCount = _fields[MessageCountField];
-        if (!errors.ContainsKey(MessageCountField) && !string.IsNullOrEmpty(messageCount)
+        var messageCount = _fields[FieldNames.MessageCount];
+        if (!errors.ContainsKey(FieldNames.MessageCount) && !string.IsNullOrEmpty(messageCount)
             && !int.TryParse(messageCount, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
         {
-            errors[MessageCountField] = ["The message_count field must be a whole number when it is given."];
+            errors[FieldNames.MessageCount] = ["The message_count field must be a whole number when it is given."];
         }
 
         var idempotencyKey = IdempotencyKey(errors);
@@ -78,7 +69,7 @@ public sealed partial class ChatMessageInput
             return false;
         }
 
-        var conversationId = _fields[ConversationIdField];
+        var conversationId = _fields[FieldNames.ConversationId];
         request = new TurnRequest(
             message!,
             userId,
@@ -107,7 +98,7 @@ public sealed partial class ChatMessageInput
         }
         if (key is null || !IdempotencyKeyPattern().IsMatch(key))
         {
-            errors[IdempotencyKeyHeader] =
+            errors[FieldNames.IdempotencyKeyHeader] =
                 ["The Idempotency-Key header must be one key of 1 to 255 printable ASCII characters, quoted or not (a comma only in quotes)."];
             return null;
         }

@@ -10,7 +10,7 @@ public static class QueryParameters
     {
         if (string.IsNullOrWhiteSpace(raw))
         {
-            errors[ChatMessageInput.UserIdField] = ["The user_id field is required."];
+            errors[FieldNames.UserId] = ["The user_id field is required."];
             return null;
         }
         return OptionalUserId(raw, errors);
@@ -27,7 +27,7 @@ public static class QueryParameters
         {
             return userId;
         }
-        errors[ChatMessageInput.UserIdField] = ["The user_id field must be a whole number of at least 1."];
+        errors[FieldNames.UserId] = ["The user_id field must be a whole number of at least 1."];
         return null;
     }
 

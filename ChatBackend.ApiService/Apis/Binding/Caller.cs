@@ -7,15 +7,6 @@ using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace ChatBackend.ApiService.Apis;
 
-/// <summary>The user claim of a token (section "Authentication").</summary>
-public sealed class UserClaimOptions
-{
-    public const string SectionName = "Authentication";
-
-    /// <summary>The claim that names the user, "sub" by default; the user is this claim within the token's issuer.</summary>
-    public string SubjectClaim { get; set; } = JwtRegisteredClaimNames.Sub;
-}
-
 /// <summary>
 /// Who makes a request. With a bearer scheme configured, the user of its token: issuer and subject, mapped to the
 /// numeric user_id every table keeps (<see cref="UserIdentities"/>); a user_id in the request may then be left out,

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using AiChatOptions = Microsoft.Extensions.AI.ChatOptions;
 
-namespace ChatBackend.ApiService.Chat;
+namespace ChatBackend.ApiService.Model;
 
 /// <summary>
 /// Hands on each streamed update without the provider's own objects. Microsoft.Extensions.AI's OpenTelemetry client,

@@ -22,7 +22,7 @@ public sealed class IdempotencyKeyMetadata
             operation.Parameters ??= [];
             operation.Parameters.Add(new OpenApiParameter
             {
-                Name = ChatMessageInput.IdempotencyKeyHeader,
+                Name = FieldNames.IdempotencyKeyHeader,
                 In = ParameterLocation.Header,
                 Required = false,
                 Description =

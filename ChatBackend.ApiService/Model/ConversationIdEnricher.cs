@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using OpenTelemetry;
 
-namespace ChatBackend.ApiService.Chat;
+namespace ChatBackend.ApiService.Model;
 
 /// <summary>
 /// Tags each span of a chat turn (the gen_ai <c>chat {model}</c> span and the HTTP call beneath it) with the
