@@ -51,9 +51,9 @@ send_report() {
         echo "send/ceiling = $(awk -v r="$median_ratio" 'BEGIN { printf "%.0f", r }')% (the median of the rounds' ratios;" \
           "send and ceiling above are their median rounds)";;
       minimal-write)
-        awk -v r="$median_ratio" -v bar="$send_bar" 'BEGIN {
-          printf "send/minimal-write = %.2f (the median of the rounds'"'"' ratios; send and minimal-write above are their median rounds);", r / 100
-          printf " bar: at least %.1f: %s\n", bar, (r / 100 >= bar ? "met" : "not met") }';;
+        awk -v r="$median_ratio" -v bar="$send_bar" \
+          'BEGIN { printf "send/minimal-write = %.3f, bar %.1f: %s", r / 100, bar, (r / 100 >= bar ? "met" : "not met") }'
+        echo " (the median of the rounds' ratios; send and minimal-write above are their median rounds)";;
     esac
   done
 }
