@@ -79,17 +79,11 @@ public static class ConversationsApi
         ConversationQueries conversations,
         CancellationToken cancellationToken)
     {
-        var fields = await RequestFields.ReadAsync(context, [FieldNames.UserId, FieldNames.Rating, FieldNames.Comment]);
-        if (caller.IsOtherUser(fields.RequestedUserId))
+        var (fields, owner, errors, refused) = await RequestFields.ReadForUserAsync(context, caller, [FieldNames.UserId, FieldNames.Rating, FieldNames.Comment]);
+        if (refused is not null)
         {
-            return Problems.OtherUser();
+            return refused;
         }
-        var errors = fields.InitialErrors();
-        if (errors.ContainsKey(RequestFields.BodyField))
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-        var owner = fields.RequireUserId(caller, errors);
         var rating = fields[FieldNames.Rating];
         if (!errors.ContainsKey(FieldNames.Rating) && rating is not ("up" or "down"))
         {
@@ -192,17 +186,11 @@ public static class ConversationsApi
         ConversationQueries conversations,
         CancellationToken cancellationToken)
     {
-        var fields = await RequestFields.ReadAsync(context, [FieldNames.UserId, FieldNames.ChatName]);
-        if (caller.IsOtherUser(fields.RequestedUserId))
+        var (fields, owner, errors, refused) = await RequestFields.ReadForUserAsync(context, caller, [FieldNames.UserId, FieldNames.ChatName]);
+        if (refused is not null)
         {
-            return Problems.OtherUser();
+            return refused;
         }
-        var errors = fields.InitialErrors();
-        if (errors.ContainsKey(RequestFields.BodyField))
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-        var owner = fields.RequireUserId(caller, errors);
         var chatName = fields[FieldNames.ChatName]?.Trim();
         if (!errors.ContainsKey(FieldNames.ChatName)
             && (string.IsNullOrEmpty(chatName) || chatName.EnumerateRunes().Count() > ChatNameMaxLength))

@@ -77,16 +77,14 @@ public static class Problems
             "Too many replies at once",
             $"This user may have {allowed} replies generated at once (RateLimits:ConcurrentTurnsPerUser); nothing was stored. Try again when one has finished.",
             retryAfter),
-        MessageTooLong(var tokens, var systemPromptTokens, var budget) => TypedResults.Problem(new HttpValidationProblemDetails(
-            new Dictionary<string, string[]>
-            {
-                [FieldNames.Message] =
-                [
-                    $"The message is {tokens} tokens long; with the system prompt ({systemPromptTokens} tokens) " +
-                    $"a request may take at most {budget} tokens (Chat:HistoryTokenBudget).",
-                ],
-            })
-        { Status = StatusCodes.Status400BadRequest }),
+        MessageTooLong(var tokens, var systemPromptTokens, var budget) => Invalid(new()
+        {
+            [FieldNames.Message] =
+            [
+                $"The message is {tokens} tokens long; with the system prompt ({systemPromptTokens} tokens) " +
+                $"a request may take at most {budget} tokens (Chat:HistoryTokenBudget).",
+            ],
+        }),
         QuotaUsedUp(var used, var limit, var retryAfter) => TooMany(
             QuotaUsedUpType,
             "Daily token quota used up",
@@ -95,6 +93,10 @@ public static class Problems
             retryAfter),
         _ => throw new InvalidOperationException($"A turn outcome with a reply has no problem: {outcome.GetType().Name}."),
     };
+
+    /// <summary>A 400 naming each field's error, as a validation problem, where a handler answers with a problem.</summary>
+    public static ProblemHttpResult Invalid(Dictionary<string, string[]> errors) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(errors) { Status = StatusCodes.Status400BadRequest });
 
     /// <summary>A user_id that is not the bearer token's user.</summary>
     public static ProblemHttpResult OtherUser() => TypedResults.Problem(

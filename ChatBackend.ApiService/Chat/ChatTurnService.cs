@@ -66,7 +66,7 @@ public sealed class ChatTurnService(
                 return begun;
             }
             activity?.SetTag(ConversationIdEnricher.TagName, turn.ConversationId);
-            run = new TurnRun(turn, request.UserId, streaming, settings.Timeout, permit, activity);
+            run = new TurnRun(turn, streaming, settings.Timeout, permit, activity);
             runningTurns.Start(run, started => generator.GenerateAsync(started, request.Message, tokens));
             return new TurnStarted(run);
         }

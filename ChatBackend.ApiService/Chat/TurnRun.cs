@@ -25,12 +25,11 @@ public sealed class TurnRun : IDisposable
     // The permit is the rate limiter's for one turn at once (RateLimits:ConcurrentTurnsPerUser), released as the turn
     // ends; the span is the turn's "chat turn", ended with it.
     public TurnRun(
-        StartedTurn turn, long userId, bool streaming, TimeSpan timeout, IDisposable? permit = null, Activity? activity = null)
+        StartedTurn turn, bool streaming, TimeSpan timeout, IDisposable? permit = null, Activity? activity = null)
     {
         _permit = permit;
         Activity = activity;
         Turn = turn;
-        UserId = userId;
         Streaming = streaming;
         // Not CancelAfter: its timer would throw what a callback of the token throws, and end the process (Fire).
         _timeLimit = new Timer(static run => ((TurnRun)run!).Fire(), this, timeout, Timeout.InfiniteTimeSpan);
@@ -41,7 +40,7 @@ public sealed class TurnRun : IDisposable
     /// <summary>The turn's span, if it is recorded.</summary>
     public Activity? Activity { get; }
 
-    public long UserId { get; }
+    public long UserId => Turn.UserId;
 
     public bool Streaming { get; }
 

@@ -9,10 +9,11 @@ public enum MessageStatus
 }
 
 /// <summary>
-/// A turn whose user message is stored as Pending, with the number of its reply reserved. <see cref="Attempt"/> counts
-/// the tries of the message: only the latest may store its end.
+/// A turn of <see cref="UserId"/> whose user message is stored as Pending, with the number of its reply reserved.
+/// <see cref="Attempt"/> counts the tries of the message: only the latest may store its end.
 /// </summary>
-public sealed record StartedTurn(string ConversationId, string MessageId, int MessageNo, int Attempt, bool IsNewConversation)
+public sealed record StartedTurn(
+    long UserId, string ConversationId, string MessageId, int MessageNo, int Attempt, bool IsNewConversation)
 {
     public int ReplyNo => MessageNo + 1;
 }

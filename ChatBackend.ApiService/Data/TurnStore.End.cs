@@ -9,15 +9,26 @@ public sealed partial class TurnStore
     private const int NoReferencedRow = 1452;
 
     /// <summary>
-    /// The statement a turn's end adds to its transaction: the tokens it cost and one send, on the day it ended, for
-    /// the user of its conversation; only when the turn's own attempt ended it (@conv, @no, @attempt, @status, @used).
+    /// The message ended by its own attempt only; whether it was, in @turn_ended for the statements after it. A
+    /// condition on @turn_ended alone is settled before any row is read: a statement it rules out costs no lock.
     /// </summary>
-    internal const string CountTurnSql = """
+    private const string EndMessageSql = """
+        UPDATE message_store SET Status = @status, error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
+        WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending' AND attempt = @attempt;
+        SET @turn_ended = ROW_COUNT();
+        """;
+
+    /// <summary>The tokens the turn cost and one send, on the day it ended, for its user, when its attempt ended it.</summary>
+    private const string CountUsageSql = """
         INSERT INTO usage_daily (user_id, day, tokens, sends)
-        SELECT c.user_id, UTC_DATE(), @used, 1
-        FROM conversation_store c JOIN message_store u ON u.conv_id = c.conv_id AND u.message_no = @no
-        WHERE c.conv_id = @conv AND u.attempt = @attempt AND u.Status = @status
+        SELECT @user, UTC_DATE(), @used, 1 FROM DUAL WHERE @turn_ended > 0
         ON DUPLICATE KEY UPDATE tokens = tokens + VALUES(tokens), sends = sends + 1;
+        """;
+
+    /// <summary>What <see cref="CompletedTurn"/> reads: the conversation's count (no row: it was deleted), and the end.</summary>
+    private const string EndedSql = """
+        SELECT message_count, @turn_ended AS ended FROM conversation_store WHERE conv_id = @conv;
+        COMMIT;
         """;
 
     /// <summary>
@@ -31,41 +42,34 @@ public sealed partial class TurnStore
         CancellationToken cancellationToken, string? title = null)
     {
         // The conversation row is locked first, exclusively: inserting the reply first would take a shared lock
-        // on it (the foreign-key check) and two replies upgrading their shared locks at once deadlock. The message
-        // is ended only by its own attempt; an attempt that was taken over finds the reply of the one that took it
-        // (a duplicate key), or takes its own reply back out. (INSERT ... SELECT would say it in one statement, but
-        // takes InnoDB's table-wide auto-increment lock under the default lock mode of MariaDB.)
+        // on it (the foreign-key check) and two replies upgrading their shared locks at once deadlock. Its count
+        // takes the reply at once, and gives it back in the rare end that is not this attempt's. The message is ended
+        // only by its own attempt; an attempt that was taken over finds the reply of the one that took it (a
+        // duplicate key), or takes its own reply back out. (INSERT ... SELECT would make the reply conditional in one
+        // statement, but takes InnoDB's table-wide auto-increment lock under the default lock mode of MariaDB.)
         const string withReply = $"""
             START TRANSACTION;
             UPDATE conversation_store
-            SET updated_at = UTC_TIMESTAMP(6), chat_name = IF(@title IS NULL OR chat_name <> 'NEW CHAT', chat_name, @title)
+            SET updated_at = UTC_TIMESTAMP(6), message_count = message_count + 1,
+                chat_name = IF(@title IS NULL OR chat_name <> 'NEW CHAT', chat_name, @title)
             WHERE conv_id = @conv;
-            UPDATE message_store SET Status = @status, error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
-            WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending' AND attempt = @attempt;
+            {EndMessageSql}
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, elapsed_time, model,
                 input_tokens, output_tokens, finish_reason, time_to_first_token, Status, created_at, updated_at)
             VALUES ('assistant', @conv, @reply_no, @reply_id, @reply, @reply_tokens, @elapsed, @model,
                 @input_tokens, @output_tokens, @finish_reason, @ttft, @status, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
-            DELETE r FROM message_store r JOIN message_store u ON u.conv_id = r.conv_id AND u.message_no = @no
-            WHERE r.conv_id = @conv AND r.message_no = @reply_no AND r.message_id = @reply_id
-              AND NOT (u.attempt = @attempt AND u.Status = @status);
-            UPDATE conversation_store SET message_count = message_count + 1 - ROW_COUNT() WHERE conv_id = @conv;
-            {CountTurnSql}
-            SELECT c.message_count, u.attempt = @attempt AND u.Status = @status AS ended
-            FROM conversation_store c JOIN message_store u ON u.conv_id = c.conv_id AND u.message_no = @no
-            WHERE c.conv_id = @conv;
-            COMMIT;
+            DELETE FROM message_store
+            WHERE conv_id = @conv AND message_no = @reply_no AND message_id = @reply_id AND @turn_ended = 0;
+            UPDATE conversation_store SET message_count = message_count - 1 WHERE conv_id = @conv AND @turn_ended = 0;
+            {CountUsageSql}
+            {EndedSql}
             """;
         const string withoutReply = $"""
             START TRANSACTION;
             UPDATE conversation_store SET updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
-            UPDATE message_store SET Status = @status, error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
-            WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending' AND attempt = @attempt;
-            {CountTurnSql}
-            SELECT c.message_count, u.attempt = @attempt AND u.Status = @status AS ended
-            FROM conversation_store c JOIN message_store u ON u.conv_id = c.conv_id AND u.message_no = @no
-            WHERE c.conv_id = @conv;
-            COMMIT;
+            {EndMessageSql}
+            {CountUsageSql}
+            {EndedSql}
             """;
         return await dataSource.RunAsync(async connection =>
         {
@@ -77,6 +81,7 @@ public sealed partial class TurnStore
             command.Parameters.AddWithValue("@error", error?.Code());
             command.Parameters.AddWithValue("@elapsed", elapsedMs);
             command.Parameters.AddWithValue("@used", tokensUsed);
+            command.Parameters.AddWithValue("@user", turn.UserId);
             if (reply is not null)
             {
                 command.Parameters.AddWithValue("@title", title);
@@ -115,9 +120,8 @@ public sealed partial class TurnStore
     {
         const string sql = $"""
             START TRANSACTION;
-            UPDATE message_store SET Status = 'Error', error_code = @error, elapsed_time = @elapsed, updated_at = UTC_TIMESTAMP(6)
-            WHERE conv_id = @conv AND message_no = @no AND Status = 'Pending' AND attempt = @attempt;
-            {CountTurnSql}
+            {EndMessageSql}
+            {CountUsageSql}
             COMMIT;
             """;
         await dataSource.RunAsync(async connection =>
@@ -130,6 +134,7 @@ public sealed partial class TurnStore
             command.Parameters.AddWithValue("@error", error.Code());
             command.Parameters.AddWithValue("@status", nameof(MessageStatus.Error));
             command.Parameters.AddWithValue("@used", 0);
+            command.Parameters.AddWithValue("@user", turn.UserId);
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
     }

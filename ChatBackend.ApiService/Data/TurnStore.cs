@@ -92,7 +92,7 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             """;
         await using var command = Batch(connection, claim, sql, send, conversationId);
         await command.ExecuteNonQueryAsync(cancellationToken);
-        return new TurnOutcome.Begun(new StartedTurn(conversationId, send.MessageId, 1, Attempt: 0, IsNewConversation: true));
+        return new TurnOutcome.Begun(new StartedTurn(send.UserId, conversationId, send.MessageId, 1, Attempt: 0, IsNewConversation: true));
     }
 
     /// <summary>
@@ -148,20 +148,20 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
         {
             // Another user's conversation answers exactly like a missing one: ids are not confirmed to strangers.
             outcome = await reader.ReadAsync(cancellationToken)
-                ? Continued(reader, conversationId, send.MessageId)
+                ? Continued(reader, send.UserId, conversationId, send.MessageId)
                 : new TurnOutcome.ConversationNotFound();
             await reader.ReadToEndAsync(cancellationToken);
         }
         return outcome;
     }
 
-    private static TurnOutcome Continued(MySqlDataReader reader, string conversationId, string messageId)
+    private static TurnOutcome Continued(MySqlDataReader reader, long userId, string conversationId, string messageId)
     {
         var messageNo = reader.GetInt32("message_no");
         var attempt = reader.GetInt32("attempt");
         if (reader.GetInt64("inserted") > 0 || reader.GetInt64("retaken") > 0)
         {
-            return new TurnOutcome.Begun(new StartedTurn(conversationId, messageId, messageNo, attempt, IsNewConversation: false));
+            return new TurnOutcome.Begun(new StartedTurn(userId, conversationId, messageId, messageNo, attempt, IsNewConversation: false));
         }
         if (reader.GetString("role") != "user" || !reader.GetBoolean("same_message"))
         {

@@ -6,7 +6,7 @@ namespace ChatBackend.ApiService.Data;
 public sealed record DailyUsage(DateOnly Date, long Tokens, int Sends, TimeSpan UntilReset);
 
 /// <summary>
-/// Reads usage_daily (migration V6). It is written by the turn's second transaction (<see cref="TurnStore.CountTurnSql"/>), so a
+/// Reads usage_daily (migration V6). It is written by the end of each turn, in its own transaction (TurnStore.End.cs), so a
 /// user's day is the same on every instance; the day is the database's, one clock for all of them.
 /// </summary>
 public sealed class UsageQueries(MySqlDataSource dataSource)

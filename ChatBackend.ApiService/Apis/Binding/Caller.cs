@@ -74,7 +74,7 @@ public sealed class Caller
         var errors = new Dictionary<string, string[]>();
         if (RequireUserId(requested, errors) is not { } owner || errors.Count > 0)
         {
-            return TypedResults.Problem(new HttpValidationProblemDetails(errors) { Status = StatusCodes.Status400BadRequest });
+            return Problems.Invalid(errors);
         }
         userId = owner;
         return null;

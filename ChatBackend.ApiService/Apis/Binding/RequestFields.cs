@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace ChatBackend.ApiService.Apis;
 
@@ -65,6 +66,26 @@ public sealed class RequestFields
             }
         }
         return input;
+    }
+
+    /// <summary>
+    /// The fields of a request made by its user (a rename, feedback): another user's user_id is refused with a 403 and
+    /// an unreadable body with a 400; otherwise the user, and the errors so far for the request's own rules to add to.
+    /// </summary>
+    public static async ValueTask<(RequestFields Fields, long UserId, Dictionary<string, string[]> Errors, ProblemHttpResult? Refused)>
+        ReadForUserAsync(HttpContext context, Caller caller, string[] fields)
+    {
+        var input = await ReadAsync(context, fields);
+        if (caller.IsOtherUser(input.RequestedUserId))
+        {
+            return (input, 0, [], Problems.OtherUser());
+        }
+        var errors = input.InitialErrors();
+        if (errors.ContainsKey(BodyField))
+        {
+            return (input, 0, errors, Problems.Invalid(errors));
+        }
+        return (input, input.RequireUserId(caller, errors), errors, null);
     }
 
     public string? this[string field] => _values.GetValueOrDefault(field);
