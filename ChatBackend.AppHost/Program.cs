@@ -34,4 +34,5 @@ if (builder.ExecutionContext.IsPublishMode || !string.IsNullOrEmpty(builder.Conf
 // Docker Compose and Kubernetes, besides Aspire's own manifest: `--publisher docker-compose|kubernetes` or `aspire publish`.
 builder.AddDeploymentTargets();
 
-builder.Build().Run();
+// The prompt comes back once every process of the run has ended (RunProcesses.cs).
+builder.Build().RunUntilItsProcessesEnd();
