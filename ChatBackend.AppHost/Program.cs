@@ -10,11 +10,14 @@ var mysql = builder.AddMySql("mysql")
     .WithDataVolume();
 var chatdb = mysql.AddDatabase("chatdb");
 
+// Every endpoint is plain http: no project is given the development certificate, so Aspire warns of none missing.
 var migrator = builder.AddProject<Projects.ChatBackend_DbMigrator>("migrator")
+    .WithoutHttpsCertificate()
     .WithReference(chatdb)
     .WaitFor(chatdb);
 
 var api = builder.AddProject<Projects.ChatBackend_ApiService>("apiservice")
+    .WithoutHttpsCertificate()
     .WithReference(chatdb)
     .WaitForCompletion(migrator)
     // Each probe is also its HTTP health check here (WithHttpHealthCheck), and a deployment's probe.
