@@ -2,13 +2,15 @@ using ChatBackend.AppHost;
 using ChatBackend.AppHost.Deployment;
 using ChatBackend.AppHost.MySql;
 
-// The distributed application: a MySQL server with a persistent volume and its chatdb database; the migrator, which
-// waits for the database; the API, which waits for the migrator to complete. MySql/ stands in for Aspire.Hosting.MySql.
+// The distributed application: a MySQL server with a persistent volume and its chatdb database, or in a run an existing
+// server given as ConnectionStrings:chatdb; the migrator, which waits for the database and creates it; the API, which
+// waits for the migrator to complete. MySql/ stands in for Aspire.Hosting.MySql.
 var builder = DistributedApplication.CreateBuilder(args);
 
-var mysql = builder.AddMySql("mysql")
-    .WithDataVolume();
-var chatdb = mysql.AddDatabase("chatdb");
+IResourceBuilder<IResourceWithConnectionString> chatdb =
+    builder.ExecutionContext.IsRunMode && !string.IsNullOrEmpty(builder.Configuration["ConnectionStrings:chatdb"])
+        ? builder.AddConnectionString("chatdb").WithPingHealthCheck()
+        : builder.AddMySql("mysql").WithDataVolume().AddDatabase("chatdb");
 
 // Every endpoint is plain http: no project is given the development certificate, so Aspire warns of none missing.
 var migrator = builder.AddProject<Projects.ChatBackend_DbMigrator>("migrator")
