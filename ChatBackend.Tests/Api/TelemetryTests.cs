@@ -4,9 +4,10 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class TelemetryTests(DatabaseFixture database)
 {
     [Fact]
@@ -22,7 +23,7 @@ public sealed class TelemetryTests(DatabaseFixture database)
         string conversationId;
         using (var client = api.CreateHttpClient())
         {
-            conversationId = (await client.SendOkAsync("trace me", Chat.NewUserId())).Str("conversation_id");
+            conversationId = (await client.SendOkAsync("trace me", ChatCalls.NewUserId())).Str("conversation_id");
         }
         // Metrics are read while the API still runs: the in-memory exporter replaces its list at every export, and
         // the last one, at shutdown, may come after the data source (and its meter) is gone.

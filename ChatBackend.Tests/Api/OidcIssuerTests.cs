@@ -3,13 +3,14 @@ using System.Net;
 using System.Net.Http.Json;
 using ChatBackend.Tests.Infrastructure;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>
 /// A bearer scheme with an OIDC Authority: a test issuer on loopback with a discovery document and a JWKS of RSA
 /// keys, one of them rotated while the API runs.
 /// </summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class OidcIssuerTests(DatabaseFixture database) : IAsyncLifetime
 {
     private readonly ScriptedChatClient _model = new();

@@ -2,13 +2,14 @@ using System.Net;
 using System.Text;
 using ChatBackend.Tests.Infrastructure;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>
 /// Chat:MaxRequestBytes (413), the request target (414) and headers (431) at Kestrel's limits, all as problem details
 /// that store nothing, and CORS for Cors:AllowedOrigins.
 /// </summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class RequestLimitsTests(DatabaseFixture database) : ApiTest(database, "limits", new()
 {
     ["Chat:MaxRequestBytes"] = "2048",
@@ -18,7 +19,7 @@ public sealed class RequestLimitsTests(DatabaseFixture database) : ApiTest(datab
     [Fact]
     public async Task ABodyOverChatMaxRequestBytesIsA413ProblemAndStoresNothing()
     {
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var body = $"{{\"message\":\"{new string('x', 4_000)}\",\"user_id\":{user}}}";
 
         using var response = await Client.PostAsync("/chat-message", new StringContent(body, Encoding.UTF8, "application/json"));
@@ -37,9 +38,9 @@ public sealed class RequestLimitsTests(DatabaseFixture database) : ApiTest(datab
     [Fact]
     public async Task AQueryStringOverKestrelsLimitIsA414ProblemAndStoresNothing()
     {
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
 
-        using var response = await Client.SendQueryAsync(new string('q', 9_000), user, Chat.NewMessageId());
+        using var response = await Client.SendQueryAsync(new string('q', 9_000), user, ChatCalls.NewMessageId());
 
         var problem = await response.ExpectAsync(HttpStatusCode.RequestUriTooLong);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -52,7 +53,7 @@ public sealed class RequestLimitsTests(DatabaseFixture database) : ApiTest(datab
     [Fact]
     public async Task HeadersOverKestrelsLimitAreA431Problem()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/chat-message?message=hi&user_id={Chat.NewUserId()}");
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/chat-message?message=hi&user_id={ChatCalls.NewUserId()}");
         request.Headers.Add("X-Padding", new string('h', 40_000));
 
         using var response = await Client.SendAsync(request);

@@ -2,17 +2,18 @@ using System.Net;
 using System.Net.Http.Json;
 using ChatBackend.Tests.Infrastructure;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>The Idempotency-Key header on POST /chat-message and its stream (the IETF httpapi draft's semantics).</summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTest(database, "idem")
 {
     [Fact]
     public async Task ARetriedFirstSendWithTheSameKeyGetsTheSameConversationAndReplyWithoutASecondModelCall()
     {
         using var client = StartApi();
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var key = $"\"{Guid.NewGuid()}\"";
 
         var first = await (await SendAsync(client, "hello", user, key)).ExpectAsync(HttpStatusCode.OK);
@@ -31,7 +32,7 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
     public async Task TheStreamWithAKeyThatWasAnsweredStreamsTheStoredReply()
     {
         using var client = StartApi();
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var key = Guid.NewGuid().ToString();
         var sent = await (await SendAsync(client, "hello", user, key)).ExpectAsync(HttpStatusCode.OK);
 
@@ -57,7 +58,7 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
     public async Task TheSameKeyWithADifferentMessageIsA422NamingTheHeaderAndStoresNothing()
     {
         using var client = StartApi();
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var key = Guid.NewGuid().ToString();
         var first = await (await SendAsync(client, "hello", user, key)).ExpectAsync(HttpStatusCode.OK);
 
@@ -73,7 +74,7 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
     public async Task TheSameKeyWhileTheFirstIsStillBeingAnsweredIsA409NamingItsTurn()
     {
         using var client = StartApi();
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var key = Guid.NewGuid().ToString();
         Fake.Enqueue(new FakeReply.Text(["slow"], Delay: TimeSpan.FromSeconds(2)));
 
@@ -91,7 +92,7 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
     public async Task TheStreamWithTheSameKeyWhileTheFirstIsStillBeingAnsweredResumesItInsteadOfA409()
     {
         using var client = StartApi();
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var key = Guid.NewGuid().ToString();
         var hold = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.Text(["first ", "second"], HoldAfterFirstPiece: hold.Task));
@@ -135,7 +136,7 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
     public async Task TenFirstSendsWithOneKeyAtOnceMakeOneConversationAndOneModelCall()
     {
         using var client = StartApi();
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var key = Guid.NewGuid().ToString();
         Fake.Enqueue(new FakeReply.Text(["once"], Delay: TimeSpan.FromSeconds(1)));
 
@@ -152,7 +153,7 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
     public async Task AKeyIsTheUsersOwnAndAfter24HoursStartsANewTurn()
     {
         using var client = StartApi();
-        var (user, other) = (Chat.NewUserId(), Chat.NewUserId());
+        var (user, other) = (ChatCalls.NewUserId(), ChatCalls.NewUserId());
         var key = Guid.NewGuid().ToString();
         var first = await (await SendAsync(client, "hello", user, key)).ExpectAsync(HttpStatusCode.OK);
 
@@ -171,7 +172,7 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
     public async Task ThePurgeDeletesKeysOlderThan24HoursAndKeepsTheOthers()
     {
         using var client = StartApi();
-        var (user, key) = (Chat.NewUserId(), Guid.NewGuid().ToString());
+        var (user, key) = (ChatCalls.NewUserId(), Guid.NewGuid().ToString());
         await (await SendAsync(client, "old", user, key)).ExpectAsync(HttpStatusCode.OK);
         await (await SendAsync(client, "new", user, key + "-new")).ExpectAsync(HttpStatusCode.OK);
         await ScalarAsync("UPDATE idempotency_key SET created_at = UTC_TIMESTAMP(6) - INTERVAL 25 HOUR WHERE user_id = @user AND idem_key NOT LIKE '%-new'", user);
@@ -191,7 +192,7 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
     public async Task AMalformedKeyIsA400NamingTheHeaderAndStoresNothing(string key, string? second = null)
     {
         using var client = StartApi();
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         if (key == "")
         {
             key = new string('k', 256);

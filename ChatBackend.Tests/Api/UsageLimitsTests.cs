@@ -5,13 +5,14 @@ using ChatBackend.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>
 /// RateLimits (sends per minute, turns at once, per user) and Quotas:DailyTokensPerUser: a refusal is a 429 problem
 /// with Retry-After that stores nothing and calls no model; the quota is counted in the database, for every instance.
 /// </summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
 {
     private readonly ScriptedChatClient _model = new();
@@ -32,7 +33,7 @@ public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
     public async Task SendsAndStreamsOverSendsPerMinuteAre429sWithRetryAfterThatStoreNothing()
     {
         using var client = Start(new() { ["RateLimits:SendsPerMinute"] = "3" });
-        var (user, other) = (Chat.NewUserId(), Chat.NewUserId());
+        var (user, other) = (ChatCalls.NewUserId(), ChatCalls.NewUserId());
 
         await client.SendOkAsync("one", user);
         await client.SendOkAsync("two", user);
@@ -41,7 +42,7 @@ public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
             await stream.Content.ReadAsStringAsync();
         }
-        using var refusedSend = await client.SendJsonAsync("four", user, Chat.NewMessageId());
+        using var refusedSend = await client.SendJsonAsync("four", user, ChatCalls.NewMessageId());
         using var refusedStream = await client.PostAsJsonAsync("/chat-message/stream", new { message = "five", user_id = user });
         using var others = await client.SendJsonAsync("another user's", other);
 
@@ -73,15 +74,15 @@ public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
             return ScriptedChatClient.Echo(messages);
         };
         using var client = Start(new() { ["RateLimits:ConcurrentTurnsPerUser"] = "1" });
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
 
-        var slow = client.SendJsonAsync("slow", user, Chat.NewMessageId());
+        var slow = client.SendJsonAsync("slow", user, ChatCalls.NewMessageId());
         await WaitUntilAsync(() => _model.CallCount == 1);
-        using var refused = await client.SendJsonAsync("while slow", user, Chat.NewMessageId());
-        using var otherUser = await client.SendJsonAsync("someone else", Chat.NewUserId(), Chat.NewMessageId());
+        using var refused = await client.SendJsonAsync("while slow", user, ChatCalls.NewMessageId());
+        using var otherUser = await client.SendJsonAsync("someone else", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
         gate.SetResult();
         using var slowResponse = await slow;
-        using var after = await client.SendJsonAsync("after", user, Chat.NewMessageId());
+        using var after = await client.SendJsonAsync("after", user, ChatCalls.NewMessageId());
 
         var problem = await refused.ExpectAsync(HttpStatusCode.TooManyRequests);
         Assert.Equal("Too many replies at once", problem.Str("title"));
@@ -122,7 +123,7 @@ public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
         var settings = new Dictionary<string, string?> { ["Quotas:DailyTokensPerUser"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         using var a = Start(settings);
         using var b = Start(settings);
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
 
         // Sends alternate between the instances until one is refused; each before it was answered in full.
         var answered = new List<JsonElement>();
@@ -132,7 +133,7 @@ public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
         {
             var client = i % 2 == 0 ? a : b;
             var before = await UsageAsync(client, user);
-            var response = await client.SendJsonAsync($"message number {i} of a user with a quota", user, Chat.NewMessageId());
+            var response = await client.SendJsonAsync($"message number {i} of a user with a quota", user, ChatCalls.NewMessageId());
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {
                 refused = response;
@@ -145,7 +146,7 @@ public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
         Assert.NotNull(refused);
         var problem = await refused.ExpectAsync(HttpStatusCode.TooManyRequests);
         var usage = await UsageAsync(answered.Count % 2 == 0 ? b : a, user);
-        var onTheOther = await (answered.Count % 2 == 0 ? b : a).SendJsonAsync("and here?", user, Chat.NewMessageId());
+        var onTheOther = await (answered.Count % 2 == 0 ? b : a).SendJsonAsync("and here?", user, ChatCalls.NewMessageId());
         var last = answered[^1];
         using var retried = await a.SendJsonAsync(
             $"message number {answered.Count - 1} of a user with a quota", user, last.Str("message_id"), last.Str("conversation_id"));
@@ -171,7 +172,7 @@ public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
     public async Task UsageWithoutASchemeNeedsAUserIdAndSaysThereIsNoLimit()
     {
         using var client = Start();
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         await client.SendOkAsync("count me", user);
 
         using var withoutUser = await client.GetAsync("/usage");
@@ -191,7 +192,7 @@ public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
         var api = new ApiFactory(_connectionString, _model, configureServices: services => services.AddSingleton<ILoggerProvider>(logs));
         _apis.Add(api);
         using var client = api.CreateHttpClient();
-        await client.SendOkAsync("hello", Chat.NewUserId());
+        await client.SendOkAsync("hello", ChatCalls.NewUserId());
 
         Assert.Single(logs.Lines, line => line.StartsWith("Warning") && line.Contains("No bearer scheme is configured"));
     }

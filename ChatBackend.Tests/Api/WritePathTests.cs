@@ -1,9 +1,10 @@
 using System.Net;
 using ChatBackend.Tests.Infrastructure;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class WritePathTests(DatabaseFixture database)
 {
     [Fact]
@@ -27,7 +28,7 @@ public sealed class WritePathTests(DatabaseFixture database)
         };
         await using var api = new ApiFactory(connectionString, model);
         using var client = api.CreateHttpClient();
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
 
         var sends = Enumerable.Range(1, 20).Select(async i =>
         {

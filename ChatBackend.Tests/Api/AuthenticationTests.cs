@@ -4,7 +4,7 @@ using System.Text.Json;
 using ChatBackend.Tests.Infrastructure;
 using MySqlConnector;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>
 /// A bearer scheme configured as dotnet user-jwts writes it (a symmetric key): the real JwtBearer handler with real
@@ -12,6 +12,7 @@ namespace ChatBackend.Tests;
 /// conversation on every endpoint, and users that never see each other's data.
 /// </summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(database, "auth", Issuer.Settings(new()
 {
     // High enough not to bind: the limits have their own tests.
@@ -143,7 +144,7 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
     public async Task AUserIdOfAnotherUserThanTheTokensIsA403OnEveryEndpointThatTakesOne()
     {
         using var client = CreateClient(Issuer.Create(Tokens.NewSubject()));
-        var other = Chat.NewUserId();
+        var other = ChatCalls.NewUserId();
         var requests = new (HttpMethod Method, string Path, object? Body)[]
         {
             (HttpMethod.Post, "/chat-message", new { message = "hi", user_id = other }),
@@ -178,7 +179,7 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
     {
         using var owner = CreateClient(Issuer.Create(Tokens.NewSubject()));
         using var stranger = CreateClient(Issuer.Create(Tokens.NewSubject()));
-        var messageId = Chat.NewMessageId();
+        var messageId = ChatCalls.NewMessageId();
         using var sent = await owner.PostAsJsonAsync("/chat-message", new { message = "mine", message_id = messageId });
         var answer = await sent.ExpectAsync(HttpStatusCode.OK);
         var (conversation, reply) = (answer.Str("conversation_id"), answer.Str("reply_message_id"));

@@ -1,9 +1,10 @@
 using ChatBackend.ApiService.Chat;
 using Microsoft.Extensions.Configuration;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Unit;
 
 /// <summary>Which model the settings of SPEC §5 choose; unit tests of the parser, without HTTP.</summary>
+[Trait("Category", "Unit")]
 public sealed class ModelConnectionTests
 {
     [Fact]

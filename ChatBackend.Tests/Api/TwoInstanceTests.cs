@@ -5,7 +5,7 @@ using ChatBackend.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using MySqlConnector;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>
 /// Two API instances on one database, as the Kubernetes output deploys them: a stream resumed on the other instance,
@@ -13,6 +13,7 @@ namespace ChatBackend.Tests;
 /// Nothing acknowledged is lost or stored twice, and every reply follows its message.
 /// </summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(database, "twin")
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
@@ -24,7 +25,7 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         using var b = StartApi();
         var hold = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.Text(["Once ", "upon ", "a time"], HoldAfterFirstPiece: hold.Task));
-        var (user, messageId) = (Chat.NewUserId(), Chat.NewMessageId());
+        var (user, messageId) = (ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         string conversationId, lastId;
         using (var first = await StreamAsync(a, "a story", user, messageId))
@@ -62,7 +63,7 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         using var b = StartApi();
         var hold = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.Text(["first ", "second"], HoldAfterFirstPiece: hold.Task));
-        var (user, messageId) = (Chat.NewUserId(), Chat.NewMessageId());
+        var (user, messageId) = (ChatCalls.NewUserId(), ChatCalls.NewMessageId());
         using var original = await StreamAsync(a, "twice", user, messageId);
         var originalEvents = ReadAllAsync(original);
         var conversationId = await WaitForConversationAsync(user);
@@ -87,7 +88,7 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         using var b = StartApi();
         var hold = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.Text(["partial ", "never sent"], HoldAfterFirstPiece: hold.Task));
-        var (user, messageId) = (Chat.NewUserId(), Chat.NewMessageId());
+        var (user, messageId) = (ChatCalls.NewUserId(), ChatCalls.NewMessageId());
         using var stream = await StreamAsync(a, "stop me", user, messageId);
         var streamEvents = ReadAllAsync(stream);
         var conversationId = await WaitForConversationAsync(user);
@@ -118,7 +119,7 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         using var api = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString());
         using var b = StartApi();
         Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
-        var (user, messageId) = (Chat.NewUserId(), Chat.NewMessageId());
+        var (user, messageId) = (ChatCalls.NewUserId(), ChatCalls.NewMessageId());
         using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = Bound };
 
         string conversationId, lastId;
@@ -155,7 +156,7 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         using var a = StartApi(new() { ["Chat:ProgressInterval"] = "00:00:00" });
         using var b = StartApi();
         Fake.Enqueue(new FakeReply.Text(["from A, too late"], Delay: TimeSpan.FromSeconds(6)));
-        var (user, messageId) = (Chat.NewUserId(), Chat.NewMessageId());
+        var (user, messageId) = (ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         var fromA = a.SendJsonAsync("who answers?", user, messageId);
         var conversationId = await WaitForConversationAsync(user);

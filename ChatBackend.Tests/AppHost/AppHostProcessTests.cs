@@ -7,7 +7,7 @@ using ChatBackend.Tests.Infrastructure;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.AppHost;
 
 /// <summary>
 /// The AppHost as its own process, as a developer runs it (in a terminal session of its own, the launch profile's
@@ -15,6 +15,7 @@ namespace ChatBackend.Tests;
 /// serves, in Debian's Chromium driven by Playwright.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")] // /proc and signals: the machines this runs on
+[Trait("Category", "AppHost")]
 public sealed partial class AppHostProcessTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromMinutes(2);
@@ -87,7 +88,7 @@ public sealed partial class AppHostProcessTests : IDisposable
             var traceId = RandomNumberGenerator.GetHexString(32, lowercase: true);
             using var request = new HttpRequestMessage(HttpMethod.Post, "/chat-message")
             {
-                Content = System.Net.Http.Json.JsonContent.Create(new { message = "Hello, dashboard", user_id = Chat.NewUserId() }),
+                Content = System.Net.Http.Json.JsonContent.Create(new { message = "Hello, dashboard", user_id = ChatCalls.NewUserId() }),
             };
             request.Headers.Add("traceparent", $"00-{traceId}-{RandomNumberGenerator.GetHexString(16, lowercase: true)}-01");
             using var response = await client.SendAsync(request);

@@ -2,9 +2,10 @@ using System.Net;
 using ChatBackend.Tests.Infrastructure;
 using MySqlConnector;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "chat")
 {
     [Fact]
@@ -18,7 +19,7 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
     [Fact]
     public async Task QueryStringSendAsTheOriginalClientsDoStartsAConversation()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         using var response = await Client.SendQueryAsync("Hello from the query string", userId, "q-1");
 
         var body = await response.ExpectAsync(HttpStatusCode.OK);
@@ -31,7 +32,7 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
     [Fact]
     public async Task FormBodySendIsAccepted()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         using var response = await Client.SendFormAsync("Hello from a form", userId, "f-1");
 
         var body = await response.ExpectAsync(HttpStatusCode.OK);
@@ -41,7 +42,7 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
     [Fact]
     public async Task JsonBodySendWithoutMessageIdGetsOneFromTheServer()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         using var response = await Client.SendJsonAsync("Hello from JSON", userId, messageId: null);
 
         var body = await response.ExpectAsync(HttpStatusCode.OK);
@@ -53,7 +54,7 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
     [Fact]
     public async Task FollowUpsSeeTheConversationSoFarAndHistoryIsInOrder()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         var first = await Client.SendOkAsync("one", userId);
         var conversationId = first.Str("conversation_id");
         await Client.SendOkAsync("two", userId, conversationId);
@@ -82,12 +83,12 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
     [InlineData("مرحبا بالعالم — שלום עולם")]
     public async Task TextInAnyScriptRoundTripsInEveryRequestForm(string text)
     {
-        var userId = Chat.NewUserId();
-        using var query = await Client.SendQueryAsync(text, userId, Chat.NewMessageId());
+        var userId = ChatCalls.NewUserId();
+        using var query = await Client.SendQueryAsync(text, userId, ChatCalls.NewMessageId());
         var conversationId = (await query.ExpectAsync(HttpStatusCode.OK)).Str("conversation_id");
-        using var form = await Client.SendFormAsync(text, userId, Chat.NewMessageId(), conversationId);
+        using var form = await Client.SendFormAsync(text, userId, ChatCalls.NewMessageId(), conversationId);
         await form.ExpectAsync(HttpStatusCode.OK);
-        using var jsonResponse = await Client.SendJsonAsync(text, userId, Chat.NewMessageId(), conversationId);
+        using var jsonResponse = await Client.SendJsonAsync(text, userId, ChatCalls.NewMessageId(), conversationId);
         var json = await jsonResponse.ExpectAsync(HttpStatusCode.OK);
         Assert.Equal($"echo: {text}", json.Str("message"));
         // Letters of every script come back as themselves, not as \u escapes.
@@ -104,7 +105,7 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
     [Fact]
     public async Task TwentyConcurrentSendsIntoOneConversationEachGetTheirReplyDirectlyAfter()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         var conversationId = (await Client.SendOkAsync("start", userId)).Str("conversation_id");
         Model.Behaviour = async (messages, cancellationToken) =>
         {
@@ -136,7 +137,7 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
     [Fact]
     public async Task RetriedMessageIdReturnsTheStoredReplyWithoutCallingTheModelAgain()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         var conversationId = (await Client.SendOkAsync("first", userId)).Str("conversation_id");
         var original = await Client.SendOkAsync("retried", userId, conversationId, "retry-1");
         var callsBefore = Model.CallCount;
@@ -154,11 +155,11 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
     [Fact]
     public async Task ConversationsBelongToTheirUser()
     {
-        var owner = Chat.NewUserId();
-        var stranger = Chat.NewUserId();
+        var owner = ChatCalls.NewUserId();
+        var stranger = ChatCalls.NewUserId();
         var conversationId = (await Client.SendOkAsync("mine", owner)).Str("conversation_id");
 
-        using var send = await Client.SendJsonAsync("not yours", stranger, Chat.NewMessageId(), conversationId);
+        using var send = await Client.SendJsonAsync("not yours", stranger, ChatCalls.NewMessageId(), conversationId);
         var sendProblem = await send.ExpectAsync(HttpStatusCode.NotFound);
         using var read = await Client.GetAsync($"/get-conversation-history/{conversationId}?user_id={stranger}");
         var readProblem = await read.ExpectAsync(HttpStatusCode.NotFound);
@@ -174,7 +175,7 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
     [Fact]
     public async Task SendsWriteTheOriginalTablesWithTrueCounts()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         var conversationId = (await Client.SendOkAsync("count me", userId)).Str("conversation_id");
         await Client.SendOkAsync("and me", userId, conversationId);
 

@@ -4,10 +4,11 @@ using System.Text;
 using System.Text.Json;
 using ChatBackend.Tests.Infrastructure;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>POST /chat-message/stream and POST /chat-message/cancel, through the real OpenAI SDK's streaming.</summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(database, "stream")
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
@@ -17,9 +18,9 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
     {
         using var client = StartApi();
         Fake.Enqueue(FakeReply.Say("Hel", "lo ", "there"));
-        var messageId = Chat.NewMessageId();
+        var messageId = ChatCalls.NewMessageId();
 
-        using var response = await StreamAsync(client, "hi", Chat.NewUserId(), messageId);
+        using var response = await StreamAsync(client, "hi", ChatCalls.NewUserId(), messageId);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
@@ -50,7 +51,7 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
     public async Task TheOriginalsQueryStringFormStreamsToo()
     {
         using var client = StartApi();
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
 
         using var response = await client.SendAsync(
             new HttpRequestMessage(HttpMethod.Post, $"/chat-message/stream?message=from%20the%20query&user_id={user}&message_id=&message_count=1&conversation_id="),
@@ -68,7 +69,7 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         var cut = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.CutStream(["par", "tial"], cut.Task));
 
-        using var response = await StreamAsync(client, "hi", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await StreamAsync(client, "hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         var events = ServerSentEvents.ReadEventsAsync(response).GetAsyncEnumerator();
         var names = new List<string>();
@@ -91,7 +92,7 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         using var client = StartApi();
         Fake.Enqueue(new FakeReply.Text(["never ", "finished"], FinishReason: null));
 
-        using var response = await StreamAsync(client, "hi", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await StreamAsync(client, "hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         var events = await ReadAllAsync(response);
         Assert.Equal(["start", "delta", "delta", "error"], events.Select(e => e.Name));
@@ -105,7 +106,7 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         using var client = StartApi(new() { ["Chat:Timeout"] = "00:00:02" });
         Fake.Enqueue(new FakeReply.Text(["first ", "never sent"], PieceDelay: TimeSpan.FromSeconds(60)));
 
-        using var response = await StreamAsync(client, "hi", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await StreamAsync(client, "hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         var events = await ReadAllAsync(response);
         Assert.Equal(["start", "delta", "error"], events.Select(e => e.Name));
@@ -125,7 +126,7 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
     {
         using var client = StartApi();
 
-        using var response = await StreamAsync(client, "hi", Chat.NewUserId(), Chat.NewMessageId(), conversationId: "nosuchconv01");
+        using var response = await StreamAsync(client, "hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId(), conversationId: "nosuchconv01");
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -138,10 +139,10 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         using var client = StartApi();
         var release = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.Text(["first ", "second"], HoldAfterFirstPiece: release.Task));
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
 
         string conversationId;
-        using (var response = await StreamAsync(client, "don't lose me", user, Chat.NewMessageId()))
+        using (var response = await StreamAsync(client, "don't lose me", user, ChatCalls.NewMessageId()))
         {
             var events = ServerSentEvents.ReadEventsAsync(response).GetAsyncEnumerator();
             Assert.True(await events.MoveNextAsync());
@@ -162,8 +163,8 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         using var client = StartApi();
         var neverReleased = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.Text(["half ", "never sent"], HoldAfterFirstPiece: neverReleased.Task), FakeReply.Say("a whole new reply"));
-        var user = Chat.NewUserId();
-        var messageId = Chat.NewMessageId();
+        var user = ChatCalls.NewUserId();
+        var messageId = ChatCalls.NewMessageId();
 
         using var response = await StreamAsync(client, "stop me", user, messageId);
         var events = ServerSentEvents.ReadEventsAsync(response).GetAsyncEnumerator();
@@ -202,8 +203,8 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
     public async Task ACancelOfAFinishedMessageIsA409WithItsStatusAndOfAnUnknownOneA404()
     {
         using var client = StartApi();
-        var user = Chat.NewUserId();
-        var messageId = Chat.NewMessageId();
+        var user = ChatCalls.NewUserId();
+        var messageId = ChatCalls.NewMessageId();
         var conversationId = (await client.SendOkAsync("done already", user, messageId: messageId)).Str("conversation_id");
 
         using var finished = await client.PostAsync(
@@ -211,7 +212,7 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         using var unknown = await client.PostAsJsonAsync("/chat-message/cancel",
             new { user_id = user, conversation_id = conversationId, message_id = "no-such-message" });
         using var strangers = await client.PostAsJsonAsync("/chat-message/cancel",
-            new { user_id = Chat.NewUserId(), conversation_id = conversationId, message_id = messageId });
+            new { user_id = ChatCalls.NewUserId(), conversation_id = conversationId, message_id = messageId });
         using var invalid = await client.PostAsJsonAsync("/chat-message/cancel", new { user_id = user });
 
         Assert.Equal("Success", (await finished.ExpectAsync(HttpStatusCode.Conflict)).Str("status"));
@@ -228,7 +229,7 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         using var client = StartApi(new() { ["Chat:HeartbeatInterval"] = "00:00:00.100" });
         Fake.Enqueue(new FakeReply.Text(["late"], Delay: TimeSpan.FromMilliseconds(800)));
 
-        using var response = await StreamAsync(client, "take your time", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await StreamAsync(client, "take your time", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
         var comments = new List<string>();
         var events = await ReadAllAsync(response, comments);
 
@@ -242,7 +243,7 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         using var client = StartApi(new() { ["Chat:HeartbeatInterval"] = "00:00:01" });
         Fake.Enqueue(new FakeReply.Text([.. Enumerable.Range(0, 30).Select(i => $"p{i} ")], PieceDelay: TimeSpan.FromMilliseconds(100)));
 
-        using var response = await StreamAsync(client, "keep talking", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await StreamAsync(client, "keep talking", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
         var comments = new List<string>();
         var events = await ReadAllAsync(response, comments);
 
@@ -256,8 +257,8 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
     public async Task AnAnsweredMessageIdStreamsItsStoredReplyWithoutCallingTheModel()
     {
         using var client = StartApi();
-        var user = Chat.NewUserId();
-        var messageId = Chat.NewMessageId();
+        var user = ChatCalls.NewUserId();
+        var messageId = ChatCalls.NewMessageId();
         var first = await client.SendOkAsync("once", user, messageId: messageId);
 
         using var response = await StreamAsync(client, "once", user, messageId, first.Str("conversation_id"));

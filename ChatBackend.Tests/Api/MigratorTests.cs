@@ -3,10 +3,11 @@ using ChatBackend.DbMigrator;
 using ChatBackend.Tests.Infrastructure;
 using MySqlConnector;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>The migrator as it runs for real: its own process, its exit code, its log.</summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class MigratorTests(DatabaseFixture database)
 {
     [Fact]

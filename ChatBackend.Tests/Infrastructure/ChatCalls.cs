@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace ChatBackend.Tests.Infrastructure;
 
 /// <summary>Small helpers that speak the API the way its clients do.</summary>
-public static class Chat
+public static class ChatCalls
 {
     private static int _nextUserId = Random.Shared.Next(1_000_000, 2_000_000_000);
 

@@ -4,13 +4,14 @@ using System.Text.RegularExpressions;
 using ChatBackend.Tests.Infrastructure;
 using NJsonSchema;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.AppHost;
 
 /// <summary>
 /// <c>dotnet run --project ChatBackend.AppHost -- --publisher manifest --output-path F</c> (Aspire's own manifest
 /// step), run as its own process from the AppHost's build output, and its manifest checked against Aspire's schema,
 /// the entry Aspire.Hosting.MySql writes, and its own references.
 /// </summary>
+[Trait("Category", "AppHost")]
 public sealed partial class ManifestTests : IDisposable
 {
     private readonly string _output = Directory.CreateTempSubdirectory("chatbackend-manifest-").FullName;

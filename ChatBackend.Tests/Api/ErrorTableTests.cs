@@ -3,10 +3,11 @@ using System.Text;
 using System.Text.Json;
 using ChatBackend.Tests.Infrastructure;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>Each row of SPEC §3's error table, over HTTP, with problem details that name the field.</summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class ErrorTableTests(DatabaseFixture database)
     : ApiTest(database, "errors", new() { ["Chat:Timeout"] = "00:00:03", ["Chat:MaxMessageLength"] = "100" })
 {
@@ -45,7 +46,7 @@ public sealed class ErrorTableTests(DatabaseFixture database)
     [Fact]
     public async Task TooLongMessageIsA400NamingTheLimit()
     {
-        using var response = await Client.SendJsonAsync(new string('x', 101), Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await Client.SendJsonAsync(new string('x', 101), ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         var problem = await ExpectProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Contains("100", problem.GetProperty("errors").GetProperty("message")[0].GetString());
@@ -64,7 +65,7 @@ public sealed class ErrorTableTests(DatabaseFixture database)
     [Fact]
     public async Task UnknownConversationIsA404()
     {
-        using var response = await Client.SendJsonAsync("hi", Chat.NewUserId(), Chat.NewMessageId(), "nosuchid-0000");
+        using var response = await Client.SendJsonAsync("hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId(), "nosuchid-0000");
 
         var problem = await ExpectProblemAsync(response, HttpStatusCode.NotFound);
         Assert.Equal("conversation_id", problem.Str("field"));
@@ -75,7 +76,7 @@ public sealed class ErrorTableTests(DatabaseFixture database)
     [Fact]
     public async Task SameMessageIdWhileTheFirstIsBeingAnsweredIsA409()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         var conversationId = (await Client.SendOkAsync("first", userId)).Str("conversation_id");
         var gate = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -100,7 +101,7 @@ public sealed class ErrorTableTests(DatabaseFixture database)
     [Fact]
     public async Task SameMessageIdWithADifferentMessageIsA409AndStoresNothing()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         var conversationId = (await Client.SendOkAsync("first", userId, messageId: "dup-1")).Str("conversation_id");
 
         using var response = await Client.SendJsonAsync("something else", userId, "dup-1", conversationId);
@@ -112,7 +113,7 @@ public sealed class ErrorTableTests(DatabaseFixture database)
     [Fact]
     public async Task ModelFailureIsA502ThatKeepsTheMessageAndARetryCompletesTheTurnInPlace()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         Model.Behaviour = (_, _) => throw new HttpRequestException("provider exploded with secret sk-123");
 
         using var failed = await Client.SendJsonAsync("please answer", userId, "fail-1");
@@ -142,7 +143,7 @@ public sealed class ErrorTableTests(DatabaseFixture database)
     {
         Model.Behaviour = (_, _) => Task.FromResult("   ");
 
-        using var response = await Client.SendJsonAsync("say nothing", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await Client.SendJsonAsync("say nothing", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         await ExpectProblemAsync(response, HttpStatusCode.BadGateway);
     }
@@ -156,7 +157,7 @@ public sealed class ErrorTableTests(DatabaseFixture database)
             return "too late";
         };
 
-        using var response = await Client.SendJsonAsync("are you there", Chat.NewUserId(), "slow-1");
+        using var response = await Client.SendJsonAsync("are you there", ChatCalls.NewUserId(), "slow-1");
 
         var problem = await ExpectProblemAsync(response, HttpStatusCode.GatewayTimeout);
         var stored = (await Client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages")[0];

@@ -5,16 +5,17 @@ using ChatBackend.ApiService.Data;
 using ChatBackend.Tests.Infrastructure;
 using MySqlConnector;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>GET /conversations, GET/PATCH/DELETE /conversations/{id} and the paged history, over HTTP.</summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(database, "conversations")
 {
     [Fact]
     public async Task TheListShowsOnlyTheUsersConversationsMostRecentlyActiveFirstPageByPage()
     {
-        var (user, other) = (Chat.NewUserId(), Chat.NewUserId());
+        var (user, other) = (ChatCalls.NewUserId(), ChatCalls.NewUserId());
         var ids = new List<string>();
         for (var i = 0; i < 5; i++)
         {
@@ -43,7 +44,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     [Fact]
     public async Task PagingWhileMessagesArriveNeverRepeatsOrSkipsAConversationThatDidNotMove()
     {
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var ids = new List<string>();
         for (var i = 0; i < 30; i++)
         {
@@ -95,7 +96,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     [Fact]
     public async Task AHistoryPageIsServedByTheMessageNumberKeyWithoutASort()
     {
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var id = (await Client.SendOkAsync("m1", user)).Str("conversation_id");
         for (var i = 2; i <= 30; i++)
         {
@@ -142,7 +143,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     [Fact]
     public async Task AConversationIsReadAndRenamedInAnyScriptByItsUserOnly()
     {
-        var (user, other) = (Chat.NewUserId(), Chat.NewUserId());
+        var (user, other) = (ChatCalls.NewUserId(), ChatCalls.NewUserId());
         var id = (await Client.SendOkAsync("hello", user)).Str("conversation_id");
 
         using var renamed = await Client.PatchAsJsonAsync($"/conversations/{id}", new { user_id = user, chat_name = "  Résumé 日本語 🚀  " });
@@ -164,7 +165,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     [InlineData("a name that is much too long for the sixty characters the column holds, really")]
     public async Task ARenameOutsideOneToSixtyCharactersIsA400NamingChatName(string chatName)
     {
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var id = (await Client.SendOkAsync("hello", user)).Str("conversation_id");
 
         using var response = await Client.PatchAsJsonAsync($"/conversations/{id}", new { user_id = user, chat_name = chatName });
@@ -178,14 +179,14 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     [Fact]
     public async Task ADeletedConversationIsGoneFromEveryEndpointAndASecondDeleteIsA404()
     {
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var id = (await Client.SendOkAsync("hello", user)).Str("conversation_id");
 
         using var deleted = await Client.DeleteAsync($"/conversations/{id}?user_id={user}");
         using var again = await Client.DeleteAsync($"/conversations/{id}?user_id={user}");
         using var history = await Client.GetAsync($"/get-conversation-history/{id}");
         using var item = await Client.GetAsync($"/conversations/{id}?user_id={user}");
-        using var send = await Client.SendJsonAsync("still there?", user, Chat.NewMessageId(), id);
+        using var send = await Client.SendJsonAsync("still there?", user, ChatCalls.NewMessageId(), id);
 
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         await again.ExpectAsync(HttpStatusCode.NotFound);
@@ -203,7 +204,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     [Fact]
     public async Task DeletingAConversationDuringAStreamedReplyStopsTheReply()
     {
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var id = (await Client.SendOkAsync("first", user)).Str("conversation_id");
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Model.Behaviour = async (_, cancellationToken) =>
@@ -233,7 +234,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     [Fact]
     public async Task TheHistoryPagesBackwardsFromTheNewestMessageAndKeepsItsWholeAnswerForOldClients()
     {
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var id = (await Client.SendOkAsync("m1", user)).Str("conversation_id");
         for (var i = 2; i <= 5; i++)
         {
@@ -257,7 +258,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         Assert.Equal(0, none.GetProperty("messages").GetArrayLength());
         Assert.False(none.GetProperty("has_more").GetBoolean());
         Assert.Equal(10, none.Int("message_count"));
-        using var strangersNone = await Client.GetAsync($"/get-conversation-history/{id}?user_id={Chat.NewUserId()}&before=1");
+        using var strangersNone = await Client.GetAsync($"/get-conversation-history/{id}?user_id={ChatCalls.NewUserId()}&before=1");
         await strangersNone.ExpectAsync(HttpStatusCode.NotFound);
         using var bad = await Client.GetAsync($"/get-conversation-history/{id}?limit=501");
         Assert.True((await bad.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("limit", out _));
@@ -266,7 +267,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     [Fact]
     public async Task SearchFindsOnlyTheUsersConversationsWithEveryWordInAnyScriptNewestFirstWithASnippet()
     {
-        var (user, other) = (Chat.NewUserId(), Chat.NewUserId());
+        var (user, other) = (ChatCalls.NewUserId(), ChatCalls.NewUserId());
         var kyoto = (await Client.SendOkAsync("Planning a trip to Kyoto in spring", user)).Str("conversation_id");
         var munich = (await Client.SendOkAsync("Ich fahre morgen nach München zum Oktoberfest", user)).Str("conversation_id");
         var moscow = (await Client.SendOkAsync("Москва in winter, then Kyoto temples", user)).Str("conversation_id");
@@ -294,7 +295,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     [Fact]
     public async Task FeedbackOnAReplyShowsInTheHistoryAndGoesAgainButNotOnAUserMessageOrAnotherUsersReply()
     {
-        var (user, other) = (Chat.NewUserId(), Chat.NewUserId());
+        var (user, other) = (ChatCalls.NewUserId(), ChatCalls.NewUserId());
         var sent = await Client.SendOkAsync("rate me", user);
         var (id, reply) = (sent.Str("conversation_id"), sent.Str("reply_message_id"));
         var feedbackPath = $"/conversations/{id}/messages/{reply}/feedback";
@@ -325,7 +326,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     {
         await using var offline = new ApiFactory(ConnectionString, settings: new() { ["Chat:AutoTitle"] = "true" });
         using var client = offline.CreateHttpClient();
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
 
         var id = (await client.SendOkAsync("  Plan my weekend hiking trip in the Swiss Alps, please", user)).Str("conversation_id");
         await client.SendOkAsync("And what should I pack?", user, id);

@@ -6,13 +6,14 @@ using Aspire.Hosting.Testing;
 using ChatBackend.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.AppHost;
 
 /// <summary>
 /// The AppHost's real app model through Aspire.Hosting.Testing: DCP runs a real MySQL server (the local binary, as on a
 /// machine without a container runtime), the migrator and the API, on random ports.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")] // /proc and file modes: the machines this runs on
+[Trait("Category", "AppHost")]
 public sealed class AppHostTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromMinutes(2);
@@ -32,10 +33,10 @@ public sealed class AppHostTests : IDisposable
             Assert.Equal(0, migrator.ExitCode);
             Assert.Equal(KnownResourceStates.Running, (await SnapshotAsync(app, "chatdb")).State?.Text);
             using var client = app.CreateHttpClient("apiservice");
-            var user = Chat.NewUserId();
+            var user = ChatCalls.NewUserId();
 
             conversationId = (await client.SendOkAsync("Hello from JSON", user)).Str("conversation_id");
-            using (var query = await client.SendQueryAsync("And from the query", user, Chat.NewMessageId(), conversationId))
+            using (var query = await client.SendQueryAsync("And from the query", user, ChatCalls.NewMessageId(), conversationId))
             {
                 await query.ExpectAsync(HttpStatusCode.OK);
             }
@@ -84,7 +85,7 @@ public sealed class AppHostTests : IDisposable
         Assert.DoesNotContain(model.Resources, resource => resource.Name == "mysql");
         Assert.False(Directory.Exists(Path.Combine(_data, "mysql")));
         using var client = app.CreateHttpClient("apiservice");
-        var conversationId = (await client.SendOkAsync("stored on the existing server", Chat.NewUserId())).Str("conversation_id");
+        var conversationId = (await client.SendOkAsync("stored on the existing server", ChatCalls.NewUserId())).Str("conversation_id");
         await using var connection = new MySqlConnector.MySqlConnection(connectionString + ";Pooling=false");
         await connection.OpenAsync();
         await using var count = new MySqlConnector.MySqlCommand("SELECT COUNT(*) FROM message_store WHERE conv_id = @conv", connection);

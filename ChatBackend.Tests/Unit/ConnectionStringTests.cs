@@ -2,8 +2,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using MySqlConnector;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class ConnectionStringTests
 {
     private static IConfiguration Configuration(params (string Key, string Value)[] values) =>

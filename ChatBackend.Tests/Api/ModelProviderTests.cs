@@ -8,10 +8,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.Tokenizers;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>The model behind the API, through the real OpenAI and Azure OpenAI SDKs, against a fake server on loopback.</summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest(database, "provider")
 {
     [Fact]
@@ -23,7 +24,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
             ["Chat:MaxOutputTokens"] = "77",
             ["Chat:Temperature"] = "0.3",
         });
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         Fake.Enqueue(FakeReply.Say("Ahoy."), FakeReply.Say("Arr, fine."));
 
         var first = await client.SendOkAsync("Hello", user);
@@ -57,7 +58,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
     {
         using var client = StartApi(new() { ["ConnectionStrings:openai"] = Fake.AzureConnectionString("chat-deployment") });
 
-        var reply = await client.SendOkAsync("Hello Azure", Chat.NewUserId());
+        var reply = await client.SendOkAsync("Hello Azure", ChatCalls.NewUserId());
 
         var request = Assert.Single(Fake.Requests);
         Assert.Contains("chat-deployment", request.Path + " " + request.Model);
@@ -71,7 +72,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
     {
         const int budget = 150;
         using var client = StartApi(new() { ["Chat:HistoryTokenBudget"] = budget.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         string? conversationId = null;
         var sent = new List<string>();
         for (var turn = 1; turn <= 6; turn++)
@@ -108,9 +109,9 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
     public async Task AMessageThatAloneExceedsTheBudgetIsA400NamingTheLimitAndNothingIsStored()
     {
         using var client = StartApi(new() { ["Chat:HistoryTokenBudget"] = "50" });
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
 
-        using var response = await client.SendJsonAsync(string.Join(' ', Enumerable.Repeat("banana", 60)), user, Chat.NewMessageId());
+        using var response = await client.SendJsonAsync(string.Join(' ', Enumerable.Repeat("banana", 60)), user, ChatCalls.NewMessageId());
 
         var problem = await response.ExpectAsync(HttpStatusCode.BadRequest);
         var error = problem.GetProperty("errors").GetProperty("message")[0].GetString();
@@ -124,11 +125,11 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
     public async Task AFailedTurnIsNotReplayedAsContext()
     {
         using var client = StartApi(new() { ["Chat:MaxRetries"] = "0" });
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         Fake.Enqueue(FakeReply.Say("one"), new FakeReply.Status(500), FakeReply.Say("three"));
 
         var conversationId = (await client.SendOkAsync("first", user)).Str("conversation_id");
-        using (var failed = await client.SendJsonAsync("second", user, Chat.NewMessageId(), conversationId))
+        using (var failed = await client.SendJsonAsync("second", user, ChatCalls.NewMessageId(), conversationId))
         {
             await failed.ExpectAsync(HttpStatusCode.BadGateway);
         }
@@ -145,7 +146,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         using var client = StartApi();
         Fake.Enqueue(new FakeReply.Status(429, RetryAfter: "1"), FakeReply.Say("worth the wait"));
 
-        var reply = await client.SendOkAsync("hello", Chat.NewUserId());
+        var reply = await client.SendOkAsync("hello", ChatCalls.NewUserId());
 
         Assert.Equal("worth the wait", reply.Str("message"));
         Assert.Equal(2, Fake.Requests.Count);
@@ -158,7 +159,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         using var client = StartApi(new() { ["Chat:Timeout"] = "00:00:05" });
         Fake.Enqueue(new FakeReply.Status(429, RetryAfter: "3600"));
 
-        using var response = await client.SendJsonAsync("hello", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await client.SendJsonAsync("hello", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         var problem = await response.ExpectAsync(HttpStatusCode.BadGateway);
         Assert.Single(Fake.Requests);
@@ -170,8 +171,8 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
     public async Task ServerErrorsAreRetriedThenA502StoresTheMessageAsErrorAndARetryCompletesTheTurnInPlace()
     {
         using var client = StartApi(new() { ["Chat:MaxRetries"] = "2" });
-        var user = Chat.NewUserId();
-        var messageId = Chat.NewMessageId();
+        var user = ChatCalls.NewUserId();
+        var messageId = ChatCalls.NewMessageId();
         Fake.Enqueue(new FakeReply.Status(500), new FakeReply.Status(503), new FakeReply.Status(502));
 
         using var failed = await client.SendJsonAsync("please answer", user, messageId);
@@ -200,7 +201,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         using var client = StartApi(new() { ["Chat:Timeout"] = "00:00:01" });
         Fake.Enqueue(new FakeReply.Text(["too late"], Delay: TimeSpan.FromSeconds(10)));
 
-        using var response = await client.SendJsonAsync("quick, please", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await client.SendJsonAsync("quick, please", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         var problem = await response.ExpectAsync(HttpStatusCode.GatewayTimeout);
         var stored = (await client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages")[0];
@@ -212,7 +213,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
     public async Task ANewConversationIsTitledByTheModelAfterItsFirstReplyAndAFailedTitleLeavesNewChat()
     {
         using var client = StartApi(new() { ["Chat:AutoTitle"] = "true", ["Chat:MaxRetries"] = "0" });
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         Fake.Enqueue(FakeReply.Say("Kyoto has many temples."), FakeReply.Say("\"Temples of Kyoto.\""));
         Fake.Enqueue(FakeReply.Say("Sure."), new FakeReply.Status(500));
 
@@ -234,7 +235,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
     public async Task ARenameBeforeTheTitleArrivesIsNeverOverwritten()
     {
         using var client = StartApi(new() { ["Chat:AutoTitle"] = "true" });
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         Fake.Enqueue(FakeReply.Say("Reply."), new FakeReply.Text(["Late title"], Delay: TimeSpan.FromSeconds(1)));
 
         var id = (await client.SendOkAsync("Name me later", user)).Str("conversation_id");
@@ -277,7 +278,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         using var client = StartApi(new() { ["Chat:Timeout"] = "00:00:03", ["Chat:MaxRetries"] = "10" });
         Fake.Enqueue(new FakeReply.Status(500, RetryAfter: "2"), new FakeReply.Status(500, RetryAfter: "2"));
 
-        using var response = await client.SendJsonAsync("hello", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await client.SendJsonAsync("hello", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         var problem = await response.ExpectAsync(HttpStatusCode.BadGateway);
         Assert.Contains("HTTP 500", problem.Str("detail"));
@@ -293,7 +294,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         using var client = StartApi(new() { ["Chat:Timeout"] = "00:00:02", ["Chat:MaxRetries"] = "10" });
         Fake.Enqueue(new FakeReply.Status(500, RetryAfter: "1"), new FakeReply.Text(["too late"], Delay: TimeSpan.FromSeconds(10)));
 
-        using var response = await client.SendJsonAsync("hello", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await client.SendJsonAsync("hello", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         var problem = await response.ExpectAsync(HttpStatusCode.GatewayTimeout);
         Assert.Equal(2, Fake.Requests.Count);
@@ -318,7 +319,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
             _ => new FakeReply.Text(["cut short"], FinishReason: null),
         });
 
-        using var response = await client.SendJsonAsync("hello", Chat.NewUserId(), Chat.NewMessageId());
+        using var response = await client.SendJsonAsync("hello", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         var problem = await response.ExpectAsync(HttpStatusCode.BadGateway);
         var stored = Assert.Single((await client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages").EnumerateArray());
@@ -335,12 +336,12 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
             new() { ["ConnectionStrings:openai"] = Fake.OpenAIConnectionString(key: key), ["Chat:MaxRetries"] = "0" },
             services => services.AddSingleton<ILoggerProvider>(logs)).CreateHttpClient();
         Fake.Enqueue(FakeReply.Say("fine"), new FakeReply.Status(401), new FakeReply.MalformedJson());
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
 
         var bodies = new List<string> { (await client.SendOkAsync("one", user)).GetRawText() };
         for (var i = 0; i < 2; i++)
         {
-            using var failed = await client.SendJsonAsync("two", user, Chat.NewMessageId());
+            using var failed = await client.SendJsonAsync("two", user, ChatCalls.NewMessageId());
             Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
             bodies.Add(await failed.Content.ReadAsStringAsync());
         }

@@ -1,11 +1,11 @@
 using ChatBackend.ApiService.Apis;
 using ChatBackend.ApiService.Chat;
-using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Unit;
 
 /// <summary>Unit tests of validation and handlers, called directly without HTTP.</summary>
+[Trait("Category", "Unit")]
 public sealed class ChatMessageInputTests
 {
     [Fact]
@@ -42,21 +42,5 @@ public sealed class ChatMessageInputTests
         Ok<StatusResponse> result = StatusApi.GetStatus();
 
         Assert.Equal("Working", result.Value!.Status);
-    }
-}
-
-public sealed class ConnectionDefaultsTests
-{
-    [Fact]
-    public void ConnectionResetIsSkippedUnlessTheConnectionStringAsksForIt()
-    {
-        var silent = new MySqlConnector.MySqlConnectionStringBuilder("Server=db;Database=chatdb");
-        var explicitReset = new MySqlConnector.MySqlConnectionStringBuilder("Server=db;Database=chatdb;Connection Reset=true");
-
-        ChatDatabase.ApplyConnectionDefaults(silent);
-        ChatDatabase.ApplyConnectionDefaults(explicitReset);
-
-        Assert.False(silent.ConnectionReset);
-        Assert.True(explicitReset.ConnectionReset);
     }
 }

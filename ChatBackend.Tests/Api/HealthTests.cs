@@ -1,9 +1,10 @@
 using System.Net;
 using ChatBackend.Tests.Infrastructure;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>Readiness follows the database; liveness does not. Uses a server of its own, since it stops it.</summary>
+[Trait("Category", "Api")]
 public sealed class HealthTests : IAsyncLifetime
 {
     private MySqlServer _server = null!;
@@ -34,7 +35,7 @@ public sealed class HealthTests : IAsyncLifetime
         {
             Assert.Equal("Healthy", (await healthy.ExpectAsync(HttpStatusCode.OK)).Str("status"));
         }
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         var conversationId = (await _client.SendOkAsync("before the outage", userId)).Str("conversation_id");
 
         await _server.StopAsync();
@@ -75,7 +76,7 @@ public sealed class HealthTests : IAsyncLifetime
     public async Task AfterTheDatabaseRestartsWhileTheApiIsIdleHealthIsHealthyAndNoSendFails()
     {
         // Twenty sends at once leave that many connections in the pool, all of which die with the server.
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => _client.SendOkAsync($"before the restart {i}", userId)));
 
         await _server.StopAsync();
@@ -88,7 +89,7 @@ public sealed class HealthTests : IAsyncLifetime
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 20; i++)
         {
-            using var send = await _client.SendJsonAsync($"after the restart {i}", userId, Chat.NewMessageId(), conversationId: null);
+            using var send = await _client.SendJsonAsync($"after the restart {i}", userId, ChatCalls.NewMessageId(), conversationId: null);
             statuses.Add(send.StatusCode);
         }
         Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
@@ -97,7 +98,7 @@ public sealed class HealthTests : IAsyncLifetime
     [Fact]
     public async Task AfterTheDatabaseRestartsUnderLoadNoSendFailsOnceItAnswersAgainAndNothingAcknowledgedIsLost()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         using var stop = new CancellationTokenSource();
         var sends = new System.Collections.Concurrent.ConcurrentBag<(long Started, HttpStatusCode Status, string? ConversationId)>();
         var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
@@ -105,7 +106,7 @@ public sealed class HealthTests : IAsyncLifetime
             for (var i = 0; !stop.IsCancellationRequested; i++)
             {
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                using var send = await _client.SendJsonAsync($"load {worker}-{i}", userId, Chat.NewMessageId(), conversationId: null);
+                using var send = await _client.SendJsonAsync($"load {worker}-{i}", userId, ChatCalls.NewMessageId(), conversationId: null);
                 var conversationId = send.StatusCode == HttpStatusCode.OK ? (await send.ExpectAsync(HttpStatusCode.OK)).Str("conversation_id") : null;
                 sends.Add((started, send.StatusCode, conversationId));
             }
@@ -147,13 +148,13 @@ public sealed class HealthTests : IAsyncLifetime
         await holder.OpenAsync();
         // Sessions opened from now on give up on a lock after 1 s (1205) instead of 50 s.
         await Execute(holder, "SET GLOBAL innodb_lock_wait_timeout = 1");
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         var conversationId = (await _client.SendOkAsync("before the lock", userId)).Str("conversation_id");
 
         // Another transaction holds the conversation's row for 1.5 s: the send's first try waits out its lock.
         await Execute(holder, "START TRANSACTION");
         await Execute(holder, $"SELECT message_count FROM conversation_store WHERE conv_id = '{conversationId}' FOR UPDATE");
-        var send = _client.SendJsonAsync("behind the lock", userId, Chat.NewMessageId(), conversationId);
+        var send = _client.SendJsonAsync("behind the lock", userId, ChatCalls.NewMessageId(), conversationId);
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         await Execute(holder, "COMMIT");
 
@@ -166,7 +167,7 @@ public sealed class HealthTests : IAsyncLifetime
     [Fact]
     public async Task ASendThatLosesADeadlockRunsAgainAndSucceeds()
     {
-        var userId = Chat.NewUserId();
+        var userId = ChatCalls.NewUserId();
         var conversationId = (await _client.SendOkAsync("before the deadlock", userId)).Str("conversation_id");
         await using var other = new MySqlConnector.MySqlConnection(_connectionString + ";Pooling=false");
         await other.OpenAsync();
@@ -178,7 +179,7 @@ public sealed class HealthTests : IAsyncLifetime
         await Execute(other, "START TRANSACTION");
         await Execute(other, "INSERT INTO deadlock_weight (id) WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i FROM n");
         await Execute(other, $"SELECT message_no FROM message_store WHERE conv_id = '{conversationId}' FOR UPDATE");
-        var send = _client.SendJsonAsync("into the deadlock", userId, Chat.NewMessageId(), conversationId);
+        var send = _client.SendJsonAsync("into the deadlock", userId, ChatCalls.NewMessageId(), conversationId);
         if (await Task.WhenAny(send, WaitForLockWaitAsync(other)) == send)
         {
             Assert.Fail($"The send did not wait on the lock: {await (await send).Content.ReadAsStringAsync()}");

@@ -3,9 +3,10 @@ using System.Text.RegularExpressions;
 using ChatBackend.Tests.Infrastructure;
 using YamlDotNet.RepresentationModel;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.AppHost;
 
 /// <summary>The Docker Compose and Kubernetes targets, run as the AppHost's own process as a deployer does, their YAML read back.</summary>
+[Trait("Category", "AppHost")]
 public sealed partial class DeploymentTargetTests : IDisposable
 {
     private readonly string _output = Directory.CreateTempSubdirectory("chatbackend-publish-").FullName;

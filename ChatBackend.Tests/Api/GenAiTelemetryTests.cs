@@ -6,10 +6,11 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>Microsoft.Extensions.AI's gen_ai spans and metrics, exported by the API's OpenTelemetry.</summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class GenAiTelemetryTests(DatabaseFixture database) : FakeModelTest(database, "genai")
 {
     [Theory]
@@ -28,7 +29,7 @@ public sealed class GenAiTelemetryTests(DatabaseFixture database) : FakeModelTes
         string conversationId;
         using (var client = api.CreateHttpClient())
         {
-            conversationId = (await client.SendOkAsync(secret, Chat.NewUserId())).Str("conversation_id");
+            conversationId = (await client.SendOkAsync(secret, ChatCalls.NewUserId())).Str("conversation_id");
         }
         Assert.True(api.Services.GetRequiredService<MeterProvider>().ForceFlush(10_000));
         var metrics = exported.ToList();
@@ -53,7 +54,7 @@ public sealed class GenAiTelemetryTests(DatabaseFixture database) : FakeModelTes
         string? conversationId = null;
         using (var client = api.CreateHttpClient())
         {
-            using var response = await client.PostAsync($"/chat-message/stream?message=hi&user_id={Chat.NewUserId()}", content: null);
+            using var response = await client.PostAsync($"/chat-message/stream?message=hi&user_id={ChatCalls.NewUserId()}", content: null);
             await foreach (var item in ServerSentEvents.ReadEventsAsync(response))
             {
                 conversationId ??= item.Data.Str("conversation_id");

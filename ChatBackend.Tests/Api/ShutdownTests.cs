@@ -4,13 +4,14 @@ using System.Net.Http.Json;
 using ChatBackend.Tests.Infrastructure;
 using MySqlConnector;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 /// <summary>
 /// The API stopping (SIGTERM, as a container platform stops it) while replies are generated: they get the host's
 /// shutdown timeout to finish; what cannot finish is stored with its partial text, and a stream says to resume.
 /// </summary>
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class ShutdownTests(DatabaseFixture database) : FakeModelTest(database, "shutdown")
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
@@ -22,7 +23,7 @@ public sealed class ShutdownTests(DatabaseFixture database) : FakeModelTest(data
         using var client = OwnClient(api);
         Fake.Enqueue(new FakeReply.Text(["finished in time"], Delay: TimeSpan.FromSeconds(2)));
 
-        var send = client.SendJsonAsync("take your time", Chat.NewUserId(), Chat.NewMessageId());
+        var send = client.SendJsonAsync("take your time", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
         await WaitForAsync(() => Fake.Requests.Count == 1);
         var stopping = api.DisposeAsync().AsTask();
         using var response = await send.WaitAsync(Bound);
@@ -39,7 +40,7 @@ public sealed class ShutdownTests(DatabaseFixture database) : FakeModelTest(data
         var api = StartApiFactory(new() { ["shutdownTimeoutSeconds"] = "3" });
         using var client = OwnClient(api);
         Fake.Enqueue(new FakeReply.Text(["never"], Delay: TimeSpan.FromMinutes(5)));
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
 
         var send = client.SendJsonAsync("interrupted", user, "stop-1");
         await WaitForAsync(() => Fake.Requests.Count == 1);
@@ -69,7 +70,7 @@ public sealed class ShutdownTests(DatabaseFixture database) : FakeModelTest(data
         using var client = OwnClient(api);
         var hold = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.Text(["Once upon ", "a time"], HoldAfterFirstPiece: hold.Task));
-        var (user, messageId) = (Chat.NewUserId(), Chat.NewMessageId());
+        var (user, messageId) = (ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
         {

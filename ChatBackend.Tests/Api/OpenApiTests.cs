@@ -1,9 +1,10 @@
 using System.Net;
 using ChatBackend.Tests.Infrastructure;
 
-namespace ChatBackend.Tests;
+namespace ChatBackend.Tests.Api;
 
 [Collection(DatabaseCollection.Name)]
+[Trait("Category", "Api")]
 public sealed class OpenApiTests(DatabaseFixture database)
 {
     [Fact]
