@@ -11,16 +11,20 @@ namespace ChatBackend.Tests.Api;
 /// tokens; 401 for every bad token, the user from its subject, 403 for another user's user_id, 404 for another user's
 /// conversation on every endpoint, and users that never see each other's data.
 /// </summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(database, "auth", Issuer.Settings(new()
+public sealed class AuthenticationTests(AuthenticationTests.Fixture api) : ApiTest(api), IClassFixture<AuthenticationTests.Fixture>
 {
-    // High enough not to bind: the limits have their own tests.
-    ["RateLimits:SendsPerMinute"] = "10000",
-    ["RateLimits:ConcurrentTurnsPerUser"] = "1000",
-}))
-{
+    public sealed class Fixture(DatabaseFixture database) : ApiFixture(database, "auth", Issuer.Settings(new()
+    {
+        // High enough not to bind: the limits have their own tests.
+        ["RateLimits:SendsPerMinute"] = "10000",
+        ["RateLimits:ConcurrentTurnsPerUser"] = "1000",
+    }));
+
     private static readonly SymmetricTokens Issuer = new();
+
+    // The class's tests share a database and run one after another: a test that stores nothing leaves this count as it found it.
+    private const string AllConversations = "SELECT COUNT(*) FROM conversation_store";
 
     /// <summary>Every chat and conversation endpoint, as a request without credentials.</summary>
     public static TheoryData<string, string> UserEndpoints => new()
@@ -43,7 +47,7 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
     [MemberData(nameof(UserEndpoints))]
     public async Task EveryChatAndConversationEndpointIsA401ProblemWithWwwAuthenticateWithoutAToken(string method, string path)
     {
-        using var response = await Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        using var response = await Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path), TestContext.Current.CancellationToken);
 
         var problem = await response.ExpectAsync(HttpStatusCode.Unauthorized);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -59,7 +63,7 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
     [InlineData("/openapi/v1.json")]
     public async Task TheRootTheHealthChecksAndTheOpenApiDocumentStayOpen(string path)
     {
-        using var response = await Client.GetAsync(path);
+        using var response = await Client.GetAsync(path, TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
@@ -67,7 +71,7 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
     [Fact]
     public async Task TheOpenApiDocumentDeclaresTheBearerSchemeOnTheUserEndpointsWith401And403AndSends429()
     {
-        using var response = await Client.GetAsync("/openapi/v1.json");
+        using var response = await Client.GetAsync("/openapi/v1.json", TestContext.Current.CancellationToken);
         var document = await response.ExpectAsync(HttpStatusCode.OK);
         var paths = document.GetProperty("paths");
         var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
@@ -85,6 +89,7 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
     [Fact]
     public async Task ExpiredWrongIssuerWrongAudienceAndBadSignatureTokensAre401sThatSayWhy()
     {
+        var conversations = await CountAsync(AllConversations);
         var subject = Tokens.NewSubject();
         var cases = new (TokenRequest Token, string Reason)[]
         {
@@ -97,7 +102,7 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
         foreach (var (token, reason) in cases)
         {
             using var client = CreateClient(Issuer.Create(token));
-            using var response = await client.PostAsJsonAsync("/chat-message", new { message = "hi" });
+            using var response = await client.PostAsJsonAsync("/chat-message", new { message = "hi" }, TestContext.Current.CancellationToken);
 
             var problem = await response.ExpectAsync(HttpStatusCode.Unauthorized);
             var challenge = response.Headers.WwwAuthenticate.Single();
@@ -106,7 +111,7 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
             Assert.Contains(reason, problem.Str("detail"), StringComparison.OrdinalIgnoreCase);
         }
         Assert.Equal(0, Model.CallCount);
-        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM conversation_store"));
+        Assert.Equal(conversations, await CountAsync(AllConversations));
     }
 
     [Fact]
@@ -114,7 +119,7 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
     {
         using var client = CreateClient(Issuer.Create(new TokenRequest("someone", SubjectClaim: "name")));
 
-        using var response = await client.PostAsJsonAsync("/chat-message", new { message = "hi" });
+        using var response = await client.PostAsJsonAsync("/chat-message", new { message = "hi" }, TestContext.Current.CancellationToken);
 
         var problem = await response.ExpectAsync(HttpStatusCode.Unauthorized);
         Assert.Contains("'sub' claim", problem.Str("detail"));
@@ -125,13 +130,13 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
     {
         using var client = CreateClient(Issuer.Create(Tokens.NewSubject()));
 
-        using var json = await client.PostAsJsonAsync("/chat-message", new { message = "from json" });
-        using var query = await client.PostAsync("/chat-message?message=from%20query", null);
+        using var json = await client.PostAsJsonAsync("/chat-message", new { message = "from json" }, TestContext.Current.CancellationToken);
+        using var query = await client.PostAsync("/chat-message?message=from%20query", null, TestContext.Current.CancellationToken);
         var sent = await json.ExpectAsync(HttpStatusCode.OK);
         await query.ExpectAsync(HttpStatusCode.OK);
         var usage = await GetAsync(client, "/usage");
         var userId = usage.GetProperty("user_id").GetInt64();
-        using var withOwnId = await client.GetAsync($"/conversations?user_id={userId}");
+        using var withOwnId = await client.GetAsync($"/conversations?user_id={userId}", TestContext.Current.CancellationToken);
 
         Assert.True(userId >= 1_000_000_000_000, $"Token users' ids start at 10^12, got {userId}.");
         Assert.Equal(2, (await withOwnId.ExpectAsync(HttpStatusCode.OK)).GetProperty("data").GetArrayLength());
@@ -143,6 +148,7 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
     [Fact]
     public async Task AUserIdOfAnotherUserThanTheTokensIsA403OnEveryEndpointThatTakesOne()
     {
+        var conversations = await CountAsync(AllConversations);
         using var client = CreateClient(Issuer.Create(Tokens.NewSubject()));
         var other = ChatCalls.NewUserId();
         var requests = new (HttpMethod Method, string Path, object? Body)[]
@@ -165,13 +171,13 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
         foreach (var (method, path, body) in requests)
         {
             using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
-            using var response = await client.SendAsync(request);
+            using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
 
             var problem = await response.ExpectAsync(HttpStatusCode.Forbidden);
             Assert.Equal("user_id", problem.Str("field"));
         }
         Assert.Equal(0, Model.CallCount);
-        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM conversation_store"));
+        Assert.Equal(conversations, await CountAsync(AllConversations));
     }
 
     [Fact]
@@ -180,7 +186,7 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
         using var owner = CreateClient(Issuer.Create(Tokens.NewSubject()));
         using var stranger = CreateClient(Issuer.Create(Tokens.NewSubject()));
         var messageId = ChatCalls.NewMessageId();
-        using var sent = await owner.PostAsJsonAsync("/chat-message", new { message = "mine", message_id = messageId });
+        using var sent = await owner.PostAsJsonAsync("/chat-message", new { message = "mine", message_id = messageId }, TestContext.Current.CancellationToken);
         var answer = await sent.ExpectAsync(HttpStatusCode.OK);
         var (conversation, reply) = (answer.Str("conversation_id"), answer.Str("reply_message_id"));
 
@@ -199,15 +205,15 @@ public sealed class AuthenticationTests(DatabaseFixture database) : ApiTest(data
         };
         foreach (var (method, path, body) in requests)
         {
-            using var theirs = await stranger.SendAsync(Request(method, path, body));
-            using var unknown = await stranger.SendAsync(Request(method, path.Replace(conversation, "c-unknown"), body is null ? null : Retarget(body, conversation)));
+            using var theirs = await stranger.SendAsync(Request(method, path, body), TestContext.Current.CancellationToken);
+            using var unknown = await stranger.SendAsync(Request(method, path.Replace(conversation, "c-unknown"), body is null ? null : Retarget(body, conversation)), TestContext.Current.CancellationToken);
 
             var problem = await theirs.ExpectAsync(HttpStatusCode.NotFound);
             var unknownProblem = await unknown.ExpectAsync(HttpStatusCode.NotFound);
             Assert.Equal(unknownProblem.Str("title"), problem.Str("title"));
             Assert.Equal(unknownProblem.Str("detail"), problem.Str("detail"));
         }
-        using var strangersList = await stranger.GetAsync("/conversations");
+        using var strangersList = await stranger.GetAsync("/conversations", TestContext.Current.CancellationToken);
 
         Assert.Equal(0, (await strangersList.ExpectAsync(HttpStatusCode.OK)).GetProperty("data").GetArrayLength());
         var history = await GetAsync(owner, $"/get-conversation-history/{conversation}");

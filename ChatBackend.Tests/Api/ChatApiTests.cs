@@ -4,14 +4,13 @@ using MySqlConnector;
 
 namespace ChatBackend.Tests.Api;
 
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "chat")
+public sealed class ChatApiTests(ApiFixture api) : ApiTest(api), IClassFixture<ApiFixture>
 {
     [Fact]
     public async Task RootSaysWorking()
     {
-        using var response = await Client.GetAsync("/");
+        using var response = await Client.GetAsync("/", TestContext.Current.CancellationToken);
         var body = await response.ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("Working", body.Str("status"));
     }
@@ -161,9 +160,9 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
 
         using var send = await Client.SendJsonAsync("not yours", stranger, ChatCalls.NewMessageId(), conversationId);
         var sendProblem = await send.ExpectAsync(HttpStatusCode.NotFound);
-        using var read = await Client.GetAsync($"/get-conversation-history/{conversationId}?user_id={stranger}");
+        using var read = await Client.GetAsync($"/get-conversation-history/{conversationId}?user_id={stranger}", TestContext.Current.CancellationToken);
         var readProblem = await read.ExpectAsync(HttpStatusCode.NotFound);
-        using var unknown = await Client.GetAsync($"/get-conversation-history/zzzzzzzz-zzzz?user_id={owner}");
+        using var unknown = await Client.GetAsync($"/get-conversation-history/zzzzzzzz-zzzz?user_id={owner}", TestContext.Current.CancellationToken);
         var unknownProblem = await unknown.ExpectAsync(HttpStatusCode.NotFound);
 
         // Another user's conversation is indistinguishable from one that does not exist.
@@ -180,12 +179,12 @@ public sealed class ChatApiTests(DatabaseFixture database) : ApiTest(database, "
         await Client.SendOkAsync("and me", userId, conversationId);
 
         await using var connection = new MySqlConnection(ConnectionString);
-        await connection.OpenAsync();
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
         await using var command = new MySqlCommand(
             "SELECT chat_name, user_id, message_count FROM conversation_store WHERE conv_id = @conv", connection);
         command.Parameters.AddWithValue("@conv", conversationId);
-        await using var reader = await command.ExecuteReaderAsync();
-        Assert.True(await reader.ReadAsync());
+        await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        Assert.True(await reader.ReadAsync(TestContext.Current.CancellationToken));
         Assert.Equal("NEW CHAT", reader.GetString(0));
         Assert.Equal(userId, reader.GetInt64(1));
         Assert.Equal(4, reader.GetInt32(2));

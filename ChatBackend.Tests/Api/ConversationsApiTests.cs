@@ -8,9 +8,8 @@ using MySqlConnector;
 namespace ChatBackend.Tests.Api;
 
 /// <summary>GET /conversations, GET/PATCH/DELETE /conversations/{id} and the paged history, over HTTP.</summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(database, "conversations")
+public sealed class ConversationsApiTests(ApiFixture api) : ApiTest(api), IClassFixture<ApiFixture>
 {
     [Fact]
     public async Task TheListShowsOnlyTheUsersConversationsMostRecentlyActiveFirstPageByPage()
@@ -80,14 +79,14 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     public async Task APageAfterTheFirstIsServedByTheRecencyIndexWithoutASort()
     {
         await using var connection = new MySqlConnection(ConnectionString);
-        await connection.OpenAsync();
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
         await using var command = new MySqlCommand("EXPLAIN " + ConversationQueries.ListAfterSql, connection);
         command.Parameters.AddWithValue("@user", 1);
         command.Parameters.AddWithValue("@updated", DateTime.UtcNow);
         command.Parameters.AddWithValue("@id", 100);
         command.Parameters.AddWithValue("@limit", 21);
-        await using var reader = await command.ExecuteReaderAsync();
-        Assert.True(await reader.ReadAsync());
+        await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        Assert.True(await reader.ReadAsync(TestContext.Current.CancellationToken));
 
         Assert.Equal("ix_conversation_user_recency", reader.GetString("key"));
         Assert.DoesNotContain("filesort", reader.GetString("Extra"), StringComparison.OrdinalIgnoreCase);
@@ -103,18 +102,18 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
             await Client.SendOkAsync($"m{i}", user, id);
         }
         await using var connection = new MySqlConnection(ConnectionString);
-        await connection.OpenAsync();
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
         await using (var analyze = new MySqlCommand("ANALYZE TABLE conversation_store, message_store", connection))
         {
-            await analyze.ExecuteNonQueryAsync();
+            await analyze.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
         }
         await using var command = new MySqlCommand("EXPLAIN " + ConversationQueries.HistorySql, connection);
         command.Parameters.AddWithValue("@conv", id);
         command.Parameters.AddWithValue("@before", 40);
         command.Parameters.AddWithValue("@limit", 21);
-        await using var reader = await command.ExecuteReaderAsync();
+        await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
         var plan = new List<(string Table, string? Key, string Extra)>();
-        while (await reader.ReadAsync())
+        while (await reader.ReadAsync(TestContext.Current.CancellationToken))
         {
             plan.Add((reader.GetString("table"), reader.IsDBNull(reader.GetOrdinal("key")) ? null : reader.GetString("key"),
                 reader.IsDBNull(reader.GetOrdinal("Extra")) ? "" : reader.GetString("Extra")));
@@ -134,7 +133,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
     [InlineData("limit=5", "user_id")]
     public async Task ABadListQueryIsA400NamingTheParameter(string query, string named)
     {
-        using var response = await Client.GetAsync($"/conversations?{query}");
+        using var response = await Client.GetAsync($"/conversations?{query}", TestContext.Current.CancellationToken);
 
         var problem = await response.ExpectAsync(HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty(named, out _), problem.ToString());
@@ -146,11 +145,11 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         var (user, other) = (ChatCalls.NewUserId(), ChatCalls.NewUserId());
         var id = (await Client.SendOkAsync("hello", user)).Str("conversation_id");
 
-        using var renamed = await Client.PatchAsJsonAsync($"/conversations/{id}", new { user_id = user, chat_name = "  Résumé 日本語 🚀  " });
+        using var renamed = await Client.PatchAsJsonAsync($"/conversations/{id}", new { user_id = user, chat_name = "  Résumé 日本語 🚀  " }, TestContext.Current.CancellationToken);
         var item = await renamed.ExpectAsync(HttpStatusCode.OK);
-        using var read = await Client.GetAsync($"/conversations/{id}?user_id={user}");
-        using var strangers = await Client.GetAsync($"/conversations/{id}?user_id={other}");
-        using var strangersRename = await Client.PatchAsJsonAsync($"/conversations/{id}?user_id={other}", new { chat_name = "mine now" });
+        using var read = await Client.GetAsync($"/conversations/{id}?user_id={user}", TestContext.Current.CancellationToken);
+        using var strangers = await Client.GetAsync($"/conversations/{id}?user_id={other}", TestContext.Current.CancellationToken);
+        using var strangersRename = await Client.PatchAsJsonAsync($"/conversations/{id}?user_id={other}", new { chat_name = "mine now" }, TestContext.Current.CancellationToken);
 
         Assert.Equal("Résumé 日本語 🚀", item.Str("chat_name"));
         Assert.Equal("Résumé 日本語 🚀", (await read.ExpectAsync(HttpStatusCode.OK)).Str("chat_name"));
@@ -168,11 +167,11 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         var user = ChatCalls.NewUserId();
         var id = (await Client.SendOkAsync("hello", user)).Str("conversation_id");
 
-        using var response = await Client.PatchAsJsonAsync($"/conversations/{id}", new { user_id = user, chat_name = chatName });
+        using var response = await Client.PatchAsJsonAsync($"/conversations/{id}", new { user_id = user, chat_name = chatName }, TestContext.Current.CancellationToken);
 
         var problem = await response.ExpectAsync(HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("chat_name", out _), problem.ToString());
-        using var read = await Client.GetAsync($"/conversations/{id}?user_id={user}");
+        using var read = await Client.GetAsync($"/conversations/{id}?user_id={user}", TestContext.Current.CancellationToken);
         Assert.Equal("NEW CHAT", (await read.ExpectAsync(HttpStatusCode.OK)).Str("chat_name"));
     }
 
@@ -182,10 +181,10 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         var user = ChatCalls.NewUserId();
         var id = (await Client.SendOkAsync("hello", user)).Str("conversation_id");
 
-        using var deleted = await Client.DeleteAsync($"/conversations/{id}?user_id={user}");
-        using var again = await Client.DeleteAsync($"/conversations/{id}?user_id={user}");
-        using var history = await Client.GetAsync($"/get-conversation-history/{id}");
-        using var item = await Client.GetAsync($"/conversations/{id}?user_id={user}");
+        using var deleted = await Client.DeleteAsync($"/conversations/{id}?user_id={user}", TestContext.Current.CancellationToken);
+        using var again = await Client.DeleteAsync($"/conversations/{id}?user_id={user}", TestContext.Current.CancellationToken);
+        using var history = await Client.GetAsync($"/get-conversation-history/{id}", TestContext.Current.CancellationToken);
+        using var item = await Client.GetAsync($"/conversations/{id}?user_id={user}", TestContext.Current.CancellationToken);
         using var send = await Client.SendJsonAsync("still there?", user, ChatCalls.NewMessageId(), id);
 
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
@@ -195,10 +194,10 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         await send.ExpectAsync(HttpStatusCode.NotFound);
         Assert.Empty(Ids(await ListAsync(user, "")));
         await using var connection = new MySqlConnection(ConnectionString);
-        await connection.OpenAsync();
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
         await using var count = new MySqlCommand("SELECT COUNT(*) FROM message_store WHERE conv_id = @conv", connection);
         count.Parameters.AddWithValue("@conv", id);
-        Assert.Equal(0L, await count.ExecuteScalarAsync());
+        Assert.Equal(0L, await count.ExecuteScalarAsync(TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -217,14 +216,10 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         using var stream = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
         {
             Content = JsonContent.Create(new { message = "a long story", user_id = user, conversation_id = id }),
-        }, HttpCompletionOption.ResponseHeadersRead);
-        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        using var deleted = await Client.DeleteAsync($"/conversations/{id}?user_id={user}");
-        var events = new List<ServerSentEvents.Event>();
-        await foreach (var item in ServerSentEvents.ReadEventsAsync(stream).WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token))
-        {
-            events.Add(item);
-        }
+        }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        using var deleted = await Client.DeleteAsync($"/conversations/{id}?user_id={user}", TestContext.Current.CancellationToken);
+        var events = await ServerSentEvents.ReadAllAsync(stream);
 
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Equal("error", events[^1].Name);
@@ -258,9 +253,9 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         Assert.Equal(0, none.GetProperty("messages").GetArrayLength());
         Assert.False(none.GetProperty("has_more").GetBoolean());
         Assert.Equal(10, none.Int("message_count"));
-        using var strangersNone = await Client.GetAsync($"/get-conversation-history/{id}?user_id={ChatCalls.NewUserId()}&before=1");
+        using var strangersNone = await Client.GetAsync($"/get-conversation-history/{id}?user_id={ChatCalls.NewUserId()}&before=1", TestContext.Current.CancellationToken);
         await strangersNone.ExpectAsync(HttpStatusCode.NotFound);
-        using var bad = await Client.GetAsync($"/get-conversation-history/{id}?limit=501");
+        using var bad = await Client.GetAsync($"/get-conversation-history/{id}?limit=501", TestContext.Current.CancellationToken);
         Assert.True((await bad.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("limit", out _));
     }
 
@@ -288,7 +283,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         var paged = await ListAsync(user, "q=kyoto&limit=1");
         Assert.Equal([moscow], Ids(paged));
         Assert.Equal([kyoto], Ids(await ListAsync(user, $"q=kyoto&limit=1&after={paged.Str("last_id")}")));
-        using var empty = await Client.GetAsync($"/conversations?user_id={user}&q=%21%21");
+        using var empty = await Client.GetAsync($"/conversations?user_id={user}&q=%21%21", TestContext.Current.CancellationToken);
         Assert.True((await empty.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("q", out _));
     }
 
@@ -300,23 +295,23 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         var (id, reply) = (sent.Str("conversation_id"), sent.Str("reply_message_id"));
         var feedbackPath = $"/conversations/{id}/messages/{reply}/feedback";
 
-        using var rated = await Client.PutAsJsonAsync(feedbackPath, new { user_id = user, rating = "down", comment = "  Too short.  " });
+        using var rated = await Client.PutAsJsonAsync(feedbackPath, new { user_id = user, rating = "down", comment = "  Too short.  " }, TestContext.Current.CancellationToken);
         Assert.Equal("Too short.", (await rated.ExpectAsync(HttpStatusCode.OK)).Str("comment"));
         var shown = (await Client.HistoryAsync(id)).GetProperty("messages")[1].GetProperty("feedback");
         Assert.Equal(("down", "Too short."), (shown.Str("rating"), shown.Str("comment")));
 
         using var onUserMessage = await Client.PutAsJsonAsync(
-            $"/conversations/{id}/messages/{sent.Str("message_id")}/feedback", new { user_id = user, rating = "up" });
+            $"/conversations/{id}/messages/{sent.Str("message_id")}/feedback", new { user_id = user, rating = "up" }, TestContext.Current.CancellationToken);
         await onUserMessage.ExpectAsync(HttpStatusCode.NotFound);
-        using var byStranger = await Client.PutAsJsonAsync(feedbackPath, new { user_id = other, rating = "up" });
+        using var byStranger = await Client.PutAsJsonAsync(feedbackPath, new { user_id = other, rating = "up" }, TestContext.Current.CancellationToken);
         await byStranger.ExpectAsync(HttpStatusCode.NotFound);
-        using var badRating = await Client.PutAsJsonAsync(feedbackPath, new { user_id = user, rating = "meh" });
+        using var badRating = await Client.PutAsJsonAsync(feedbackPath, new { user_id = user, rating = "meh" }, TestContext.Current.CancellationToken);
         Assert.True((await badRating.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("rating", out _));
-        using var longComment = await Client.PutAsJsonAsync(feedbackPath, new { user_id = user, rating = "up", comment = new string('x', 2_001) });
+        using var longComment = await Client.PutAsJsonAsync(feedbackPath, new { user_id = user, rating = "up", comment = new string('x', 2_001) }, TestContext.Current.CancellationToken);
         Assert.True((await longComment.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("comment", out _));
         Assert.Equal("down", (await Client.HistoryAsync(id)).GetProperty("messages")[1].GetProperty("feedback").Str("rating"));
 
-        using var removed = await Client.DeleteAsync($"{feedbackPath}?user_id={user}");
+        using var removed = await Client.DeleteAsync($"{feedbackPath}?user_id={user}", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
         Assert.False((await Client.HistoryAsync(id)).GetProperty("messages")[1].TryGetProperty("feedback", out _));
     }
@@ -331,7 +326,7 @@ public sealed class ConversationsApiTests(DatabaseFixture database) : ApiTest(da
         var id = (await client.SendOkAsync("  Plan my weekend hiking trip in the Swiss Alps, please", user)).Str("conversation_id");
         await client.SendOkAsync("And what should I pack?", user, id);
 
-        using var item = await client.GetAsync($"/conversations/{id}?user_id={user}");
+        using var item = await client.GetAsync($"/conversations/{id}?user_id={user}", TestContext.Current.CancellationToken);
         Assert.Equal("Plan my weekend hiking trip in", (await item.ExpectAsync(HttpStatusCode.OK)).Str("chat_name"));
     }
 

@@ -6,17 +6,17 @@ using ChatBackend.Tests.Infrastructure;
 namespace ChatBackend.Tests.Api;
 
 /// <summary>Each row of SPEC §3's error table, over HTTP, with problem details that name the field.</summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class ErrorTableTests(DatabaseFixture database)
-    : ApiTest(database, "errors", new() { ["Chat:Timeout"] = "00:00:03", ["Chat:MaxMessageLength"] = "100" })
+public sealed class ErrorTableTests(ErrorTableTests.Fixture api) : ApiTest(api), IClassFixture<ErrorTableTests.Fixture>
 {
+    public sealed class Fixture(DatabaseFixture database) : ApiFixture(database, "errors", new() { ["Chat:Timeout"] = "00:00:03", ["Chat:MaxMessageLength"] = "100" });
+
     [Fact]
     public async Task MalformedJsonIsA400NamingTheBody()
     {
-        using var response = await Client.PostAsync("/chat-message", new StringContent("{\"message\": ", Encoding.UTF8, "application/json"));
+        using var response = await Client.PostAsync("/chat-message", new StringContent("{\"message\": ", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
 
-        var problem = await ExpectProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await response.ExpectProblemAsync(HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("body", out _));
         Assert.Equal(0, Model.CallCount);
     }
@@ -35,9 +35,9 @@ public sealed class ErrorTableTests(DatabaseFixture database)
     [InlineData("{\"message\": [\"hi\"], \"user_id\": 1}", "message")]
     public async Task InvalidFieldIsA400NamingThatField(string json, string field)
     {
-        using var response = await Client.PostAsync("/chat-message", new StringContent(json, Encoding.UTF8, "application/json"));
+        using var response = await Client.PostAsync("/chat-message", new StringContent(json, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
 
-        var problem = await ExpectProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await response.ExpectProblemAsync(HttpStatusCode.BadRequest);
         var errors = problem.GetProperty("errors");
         Assert.True(errors.TryGetProperty(field, out _), $"errors should name {field}: {errors}");
         Assert.Equal(0, Model.CallCount);
@@ -48,16 +48,16 @@ public sealed class ErrorTableTests(DatabaseFixture database)
     {
         using var response = await Client.SendJsonAsync(new string('x', 101), ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
-        var problem = await ExpectProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await response.ExpectProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains("100", problem.GetProperty("errors").GetProperty("message")[0].GetString());
     }
 
     [Fact]
     public async Task EveryMissingFieldIsListedAtOnceForTheQueryStringForm()
     {
-        using var response = await Client.PostAsync("/chat-message?message=&user_id=", content: null);
+        using var response = await Client.PostAsync("/chat-message?message=&user_id=", content: null, TestContext.Current.CancellationToken);
 
-        var errors = (await ExpectProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
+        var errors = (await response.ExpectProblemAsync(HttpStatusCode.BadRequest)).GetProperty("errors");
         Assert.True(errors.TryGetProperty("message", out _));
         Assert.True(errors.TryGetProperty("user_id", out _));
     }
@@ -67,10 +67,10 @@ public sealed class ErrorTableTests(DatabaseFixture database)
     {
         using var response = await Client.SendJsonAsync("hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId(), "nosuchid-0000");
 
-        var problem = await ExpectProblemAsync(response, HttpStatusCode.NotFound);
+        var problem = await response.ExpectProblemAsync(HttpStatusCode.NotFound);
         Assert.Equal("conversation_id", problem.Str("field"));
-        using var history = await Client.GetAsync("/get-conversation-history/nosuchid-0000");
-        await ExpectProblemAsync(history, HttpStatusCode.NotFound);
+        using var history = await Client.GetAsync("/get-conversation-history/nosuchid-0000", TestContext.Current.CancellationToken);
+        await history.ExpectProblemAsync(HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -87,9 +87,9 @@ public sealed class ErrorTableTests(DatabaseFixture database)
         };
 
         var first = Client.SendJsonAsync("slow one", userId, "busy-1", conversationId);
-        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         using var second = await Client.SendJsonAsync("slow one", userId, "busy-1", conversationId);
-        var problem = await ExpectProblemAsync(second, HttpStatusCode.Conflict);
+        var problem = await second.ExpectProblemAsync(HttpStatusCode.Conflict);
         Assert.Equal("busy-1", problem.Str("message_id"));
 
         gate.SetResult("finally");
@@ -106,7 +106,7 @@ public sealed class ErrorTableTests(DatabaseFixture database)
 
         using var response = await Client.SendJsonAsync("something else", userId, "dup-1", conversationId);
 
-        await ExpectProblemAsync(response, HttpStatusCode.Conflict);
+        await response.ExpectProblemAsync(HttpStatusCode.Conflict);
         Assert.Equal(2, (await Client.HistoryAsync(conversationId)).GetProperty("messages").GetArrayLength());
     }
 
@@ -117,7 +117,7 @@ public sealed class ErrorTableTests(DatabaseFixture database)
         Model.Behaviour = (_, _) => throw new HttpRequestException("provider exploded with secret sk-123");
 
         using var failed = await Client.SendJsonAsync("please answer", userId, "fail-1");
-        var problem = await ExpectProblemAsync(failed, HttpStatusCode.BadGateway);
+        var problem = await failed.ExpectProblemAsync(HttpStatusCode.BadGateway);
         Assert.DoesNotContain("sk-123", problem.GetRawText());
         Assert.DoesNotContain("exploded", problem.GetRawText());
         var conversationId = problem.Str("conversation_id");
@@ -145,7 +145,7 @@ public sealed class ErrorTableTests(DatabaseFixture database)
 
         using var response = await Client.SendJsonAsync("say nothing", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
-        await ExpectProblemAsync(response, HttpStatusCode.BadGateway);
+        await response.ExpectProblemAsync(HttpStatusCode.BadGateway);
     }
 
     [Fact]
@@ -159,7 +159,7 @@ public sealed class ErrorTableTests(DatabaseFixture database)
 
         using var response = await Client.SendJsonAsync("are you there", ChatCalls.NewUserId(), "slow-1");
 
-        var problem = await ExpectProblemAsync(response, HttpStatusCode.GatewayTimeout);
+        var problem = await response.ExpectProblemAsync(HttpStatusCode.GatewayTimeout);
         var stored = (await Client.HistoryAsync(problem.Str("conversation_id"))).GetProperty("messages")[0];
         Assert.Equal("Error", stored.Str("status"));
         Assert.InRange(stored.Int("elapsed_ms"), 2_900, 20_000);
@@ -168,16 +168,8 @@ public sealed class ErrorTableTests(DatabaseFixture database)
     [Fact]
     public async Task UnknownRouteIsAProblemDetails404()
     {
-        using var response = await Client.GetAsync("/no-such-route");
+        using var response = await Client.GetAsync("/no-such-route", TestContext.Current.CancellationToken);
 
-        await ExpectProblemAsync(response, HttpStatusCode.NotFound);
-    }
-
-    private static async Task<JsonElement> ExpectProblemAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        var problem = await response.ExpectAsync(status);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        return problem;
+        await response.ExpectProblemAsync(HttpStatusCode.NotFound);
     }
 }

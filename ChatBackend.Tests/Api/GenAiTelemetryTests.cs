@@ -9,9 +9,8 @@ using OpenTelemetry.Trace;
 namespace ChatBackend.Tests.Api;
 
 /// <summary>Microsoft.Extensions.AI's gen_ai spans and metrics, exported by the API's OpenTelemetry.</summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class GenAiTelemetryTests(DatabaseFixture database) : FakeModelTest(database, "genai")
+public sealed class GenAiTelemetryTests(FakeModelFixture fixture) : FakeModelTest(fixture), IClassFixture<FakeModelFixture>
 {
     [Theory]
     [InlineData(false)]
@@ -54,8 +53,8 @@ public sealed class GenAiTelemetryTests(DatabaseFixture database) : FakeModelTes
         string? conversationId = null;
         using (var client = api.CreateHttpClient())
         {
-            using var response = await client.PostAsync($"/chat-message/stream?message=hi&user_id={ChatCalls.NewUserId()}", content: null);
-            await foreach (var item in ServerSentEvents.ReadEventsAsync(response))
+            using var response = await client.PostAsync($"/chat-message/stream?message=hi&user_id={ChatCalls.NewUserId()}", content: null, TestContext.Current.CancellationToken);
+            await foreach (var item in ServerSentEvents.ReadEventsAsync(response, cancellationToken: TestContext.Current.CancellationToken))
             {
                 conversationId ??= item.Data.Str("conversation_id");
                 Assert.NotEqual("error", item.Name);
@@ -85,7 +84,7 @@ public sealed class GenAiTelemetryTests(DatabaseFixture database) : FakeModelTes
 
         var updates = new List<ChatResponseUpdate>();
         var text = new System.Text.StringBuilder();
-        await foreach (var update in chatClient.GetStreamingResponseAsync("hi"))
+        await foreach (var update in chatClient.GetStreamingResponseAsync("hi", cancellationToken: TestContext.Current.CancellationToken))
         {
             updates.Add(update);
             text.Append(update.Text);

@@ -3,7 +3,10 @@ using ChatBackend.Tests.Infrastructure;
 
 namespace ChatBackend.Tests.Api;
 
-/// <summary>Readiness follows the database; liveness does not. Uses a server of its own, since it stops it.</summary>
+/// <summary>
+/// Readiness follows the database; liveness does not. Each test has a server of its own, since it stops it (and one
+/// sets a global of the server).
+/// </summary>
 [Trait("Category", "Api")]
 public sealed class HealthTests : IAsyncLifetime
 {
@@ -12,7 +15,7 @@ public sealed class HealthTests : IAsyncLifetime
     private HttpClient _client = null!;
     private string _connectionString = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _server = await MySqlServer.StartAsync();
         _connectionString = _server.ConnectionString(await _server.CreateDatabaseAsync("health"));
@@ -21,7 +24,7 @@ public sealed class HealthTests : IAsyncLifetime
         _client = _api.CreateHttpClient();
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _client.Dispose();
         await _api.DisposeAsync();
@@ -31,7 +34,7 @@ public sealed class HealthTests : IAsyncLifetime
     [Fact]
     public async Task HealthIs503WhileTheDatabaseIsStoppedAndSendsGet503ThenBothRecover()
     {
-        using (var healthy = await _client.GetAsync("/health"))
+        using (var healthy = await _client.GetAsync("/health", TestContext.Current.CancellationToken))
         {
             Assert.Equal("Healthy", (await healthy.ExpectAsync(HttpStatusCode.OK)).Str("status"));
         }
@@ -40,13 +43,13 @@ public sealed class HealthTests : IAsyncLifetime
 
         await _server.StopAsync();
 
-        using (var unhealthy = await _client.GetAsync("/health"))
+        using (var unhealthy = await _client.GetAsync("/health", TestContext.Current.CancellationToken))
         {
             var body = await unhealthy.ExpectAsync(HttpStatusCode.ServiceUnavailable);
             Assert.Equal("Unhealthy", body.Str("status"));
             Assert.DoesNotContain("Exception", body.GetRawText());
         }
-        using (var alive = await _client.GetAsync("/alive"))
+        using (var alive = await _client.GetAsync("/alive", TestContext.Current.CancellationToken))
         {
             await alive.ExpectAsync(HttpStatusCode.OK);
         }
@@ -57,14 +60,14 @@ public sealed class HealthTests : IAsyncLifetime
             Assert.DoesNotContain("127.0.0.1", problem.GetRawText());
             Assert.DoesNotContain("MySql", problem.GetRawText());
         }
-        using (var read = await _client.GetAsync($"/get-conversation-history/{conversationId}"))
+        using (var read = await _client.GetAsync($"/get-conversation-history/{conversationId}", TestContext.Current.CancellationToken))
         {
             await read.ExpectAsync(HttpStatusCode.ServiceUnavailable);
         }
 
         await _server.StartAgainAsync();
 
-        using (var recovered = await _client.GetAsync("/health"))
+        using (var recovered = await _client.GetAsync("/health", TestContext.Current.CancellationToken))
         {
             Assert.Equal("Healthy", (await recovered.ExpectAsync(HttpStatusCode.OK)).Str("status"));
         }
@@ -82,7 +85,7 @@ public sealed class HealthTests : IAsyncLifetime
         await _server.StopAsync();
         await _server.StartAgainAsync();
 
-        using (var health = await _client.GetAsync("/health"))
+        using (var health = await _client.GetAsync("/health", TestContext.Current.CancellationToken))
         {
             Assert.Equal("Healthy", (await health.ExpectAsync(HttpStatusCode.OK)).Str("status"));
         }
@@ -112,13 +115,13 @@ public sealed class HealthTests : IAsyncLifetime
             }
         })).ToList();
 
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
         await _server.StopAsync();
         await _server.StartAgainAsync();
         var answering = System.Diagnostics.Stopwatch.GetTimestamp();
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
         await stop.CancelAsync();
-        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
 
         var after = sends.Where(send => send.Started > answering).ToList();
         Assert.NotEmpty(after);
@@ -126,14 +129,14 @@ public sealed class HealthTests : IAsyncLifetime
         Assert.Contains(sends, send => send.Started < answering && send.Status == HttpStatusCode.OK);
         // Every acknowledged send is there, with its reply.
         await using var connection = new MySqlConnector.MySqlConnection(_connectionString);
-        await connection.OpenAsync();
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
         await using var command = new MySqlConnector.MySqlCommand(
             "SELECT conv_id FROM conversation_store WHERE user_id = @user AND message_count = 2", connection);
         command.Parameters.AddWithValue("@user", userId);
         var stored = new HashSet<string>();
-        await using (var reader = await command.ExecuteReaderAsync())
+        await using (var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken))
         {
-            while (await reader.ReadAsync())
+            while (await reader.ReadAsync(TestContext.Current.CancellationToken))
             {
                 stored.Add(reader.GetString(0));
             }
@@ -145,7 +148,7 @@ public sealed class HealthTests : IAsyncLifetime
     public async Task ASendThatWaitsOutAConversationsLockRunsAgainAndSucceeds()
     {
         await using var holder = new MySqlConnector.MySqlConnection(_connectionString + ";Pooling=false");
-        await holder.OpenAsync();
+        await holder.OpenAsync(TestContext.Current.CancellationToken);
         // Sessions opened from now on give up on a lock after 1 s (1205) instead of 50 s.
         await Execute(holder, "SET GLOBAL innodb_lock_wait_timeout = 1");
         var userId = ChatCalls.NewUserId();
@@ -155,7 +158,7 @@ public sealed class HealthTests : IAsyncLifetime
         await Execute(holder, "START TRANSACTION");
         await Execute(holder, $"SELECT message_count FROM conversation_store WHERE conv_id = '{conversationId}' FOR UPDATE");
         var send = _client.SendJsonAsync("behind the lock", userId, ChatCalls.NewMessageId(), conversationId);
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await Task.Delay(TimeSpan.FromSeconds(1.5), TestContext.Current.CancellationToken);
         await Execute(holder, "COMMIT");
 
         using var response = await send;
@@ -170,7 +173,7 @@ public sealed class HealthTests : IAsyncLifetime
         var userId = ChatCalls.NewUserId();
         var conversationId = (await _client.SendOkAsync("before the deadlock", userId)).Str("conversation_id");
         await using var other = new MySqlConnector.MySqlConnection(_connectionString + ";Pooling=false");
-        await other.OpenAsync();
+        await other.OpenAsync(TestContext.Current.CancellationToken);
         await Execute(other, "CREATE TABLE IF NOT EXISTS deadlock_weight (id INT PRIMARY KEY)");
 
         // The other transaction is made the heavier (InnoDB rolls back the lighter), takes the conversation's message
@@ -182,13 +185,13 @@ public sealed class HealthTests : IAsyncLifetime
         var send = _client.SendJsonAsync("into the deadlock", userId, ChatCalls.NewMessageId(), conversationId);
         if (await Task.WhenAny(send, WaitForLockWaitAsync(other)) == send)
         {
-            Assert.Fail($"The send did not wait on the lock: {await (await send).Content.ReadAsStringAsync()}");
+            Assert.Fail($"The send did not wait on the lock: {await (await send).Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
         }
         await Execute(other, $"SELECT message_count FROM conversation_store WHERE conv_id = '{conversationId}' FOR UPDATE");
-        await Task.Delay(200);
+        await Task.Delay(200, TestContext.Current.CancellationToken);
         await Execute(other, "ROLLBACK");
 
-        using var response = await send.WaitAsync(TimeSpan.FromSeconds(30));
+        using var response = await send.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         Assert.Equal(4, (await response.ExpectAsync(HttpStatusCode.OK)).Int("message_count"));
         Assert.Contains("LATEST DETECTED DEADLOCK", await InnoDbStatusAsync(other));
         Assert.Equal(4, (await _client.HistoryAsync(conversationId)).GetProperty("messages").GetArrayLength());

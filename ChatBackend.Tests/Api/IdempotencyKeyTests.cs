@@ -5,9 +5,8 @@ using ChatBackend.Tests.Infrastructure;
 namespace ChatBackend.Tests.Api;
 
 /// <summary>The Idempotency-Key header on POST /chat-message and its stream (the IETF httpapi draft's semantics).</summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTest(database, "idem")
+public sealed class IdempotencyKeyTests(FakeModelFixture fixture) : FakeModelTest(fixture), IClassFixture<FakeModelFixture>
 {
     [Fact]
     public async Task ARetriedFirstSendWithTheSameKeyGetsTheSameConversationAndReplyWithoutASecondModelCall()
@@ -41,13 +40,9 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
             Content = JsonContent.Create(new { message = "hello", user_id = user }),
         };
         request.Headers.Add("Idempotency-Key", key);
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
 
-        var events = new List<ServerSentEvents.Event>();
-        await foreach (var item in ServerSentEvents.ReadEventsAsync(response))
-        {
-            events.Add(item);
-        }
+        var events = await ServerSentEvents.ReadAllAsync(response);
         Assert.Equal(["start", "delta", "done"], events.Select(e => e.Name));
         Assert.Equal(sent.Str("message"), events[1].Data.Str("text"));
         Assert.Equal(sent.Str("reply_message_id"), events[2].Data.Str("reply_message_id"));
@@ -79,7 +74,7 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
         Fake.Enqueue(new FakeReply.Text(["slow"], Delay: TimeSpan.FromSeconds(2)));
 
         var first = SendAsync(client, "hello", user, key);
-        await WaitForAsync(async () => await ScalarAsync("SELECT COUNT(*) FROM idempotency_key WHERE user_id = @user", user) == 1);
+        await Eventually.WaitForAsync(async () => await ScalarAsync("SELECT COUNT(*) FROM idempotency_key WHERE user_id = @user", user) == 1, "the first send's key stored");
         var problem = await (await SendAsync(client, "hello", user, key)).ExpectAsync(HttpStatusCode.Conflict);
         var answered = await (await first).ExpectAsync(HttpStatusCode.OK);
 
@@ -98,17 +93,17 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
         Fake.Enqueue(new FakeReply.Text(["first ", "second"], HoldAfterFirstPiece: hold.Task));
 
         using var original = await StreamWithKeyAsync(client, user, key);
-        var originalEvents = ReadAllAsync(original);
-        await WaitForAsync(async () => await ScalarAsync("SELECT COUNT(*) FROM idempotency_key WHERE user_id = @user", user) == 1);
+        var originalEvents = ServerSentEvents.ReadAllAsync(original);
+        await Eventually.WaitForAsync(async () => await ScalarAsync("SELECT COUNT(*) FROM idempotency_key WHERE user_id = @user", user) == 1, "the first send's key stored");
         using var repeated = await StreamWithKeyAsync(client, user, key);
-        var repeatedEvents = ReadAllAsync(repeated);
+        var repeatedEvents = ServerSentEvents.ReadAllAsync(repeated);
         hold.SetResult();
 
-        var events = await repeatedEvents.WaitAsync(TimeSpan.FromSeconds(30));
+        var events = await repeatedEvents.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, repeated.StatusCode);
         Assert.Equal("first second", string.Concat(events.Where(e => e.Name == "delta").Select(e => e.Data.Str("text"))));
         Assert.Equal("done", events[^1].Name);
-        Assert.Equal("done", (await originalEvents.WaitAsync(TimeSpan.FromSeconds(30)))[^1].Name);
+        Assert.Equal("done", (await originalEvents.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken))[^1].Name);
         Assert.Single(Fake.Requests);
     }
 
@@ -120,16 +115,6 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
         };
         request.Headers.Add("Idempotency-Key", key);
         return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-    }
-
-    private static async Task<List<ServerSentEvents.Event>> ReadAllAsync(HttpResponseMessage response)
-    {
-        var events = new List<ServerSentEvents.Event>();
-        await foreach (var item in ServerSentEvents.ReadEventsAsync(response))
-        {
-            events.Add(item);
-        }
-        return events;
     }
 
     [Fact]
@@ -203,7 +188,7 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
             Content = JsonContent.Create(new { message = "hello", user_id = user }),
         };
         request.Headers.TryAddWithoutValidation("Idempotency-Key", second is null ? [key] : [key, second]);
-        using var response = await client.SendAsync(request);
+        using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
 
         var problem = await response.ExpectAsync(HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("Idempotency-Key", out _), problem.ToString());
@@ -219,14 +204,5 @@ public sealed class IdempotencyKeyTests(DatabaseFixture database) : FakeModelTes
         };
         request.Headers.Add("Idempotency-Key", key);
         return client.SendAsync(request);
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!await condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
     }
 }

@@ -6,7 +6,6 @@ using MySqlConnector;
 namespace ChatBackend.Tests.Api;
 
 /// <summary>The migrator as it runs for real: its own process, its exit code, its log.</summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
 public sealed class MigratorTests(DatabaseFixture database)
 {
@@ -14,7 +13,7 @@ public sealed class MigratorTests(DatabaseFixture database)
     public async Task MigratorCreatesTheDatabaseAndSchemaOnAnEmptyServerAndExitsZero()
     {
         var name = $"fresh_{Guid.NewGuid().ToString("n")[..10]}";
-        var connectionString = database.Server.ConnectionString(name);
+        var connectionString = (await database.ServerAsync()).ConnectionString(name);
 
         var run = await RunMigratorAsync(connectionString);
 
@@ -27,7 +26,7 @@ public sealed class MigratorTests(DatabaseFixture database)
     [Fact]
     public async Task RunningTheMigratorTwiceChangesNothing()
     {
-        var connectionString = database.Server.ConnectionString($"twice_{Guid.NewGuid().ToString("n")[..10]}");
+        var connectionString = (await database.ServerAsync()).ConnectionString($"twice_{Guid.NewGuid().ToString("n")[..10]}");
         var first = await RunMigratorAsync(connectionString);
         var schemaBefore = await SchemaAsync(connectionString);
 
@@ -42,7 +41,7 @@ public sealed class MigratorTests(DatabaseFixture database)
     [Fact]
     public async Task TwoMigratorsStartedAtOnceBothSucceedAndApplyEachScriptOnce()
     {
-        var connectionString = database.Server.ConnectionString($"race_{Guid.NewGuid().ToString("n")[..10]}");
+        var connectionString = (await database.ServerAsync()).ConnectionString($"race_{Guid.NewGuid().ToString("n")[..10]}");
 
         var runs = await Task.WhenAll(RunMigratorAsync(connectionString), RunMigratorAsync(connectionString));
 

@@ -11,9 +11,8 @@ using Microsoft.ML.Tokenizers;
 namespace ChatBackend.Tests.Api;
 
 /// <summary>The model behind the API, through the real OpenAI and Azure OpenAI SDKs, against a fake server on loopback.</summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest(database, "provider")
+public sealed class ModelProviderTests(FakeModelFixture fixture) : FakeModelTest(fixture), IClassFixture<FakeModelFixture>
 {
     [Fact]
     public async Task TheModelReceivesTheSystemPromptThenEarlierTurnsWithTheirRolesThenTheNewMessage()
@@ -220,7 +219,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         var titled = (await client.SendOkAsync("Which temples should I see in Kyoto?", user)).Str("conversation_id");
         await WaitForTitleAsync(client, titled, user, "Temples of Kyoto");
         var untitled = (await client.SendOkAsync("Hello", user)).Str("conversation_id");
-        await WaitForAsync(() => Fake.Requests.Count == 4);
+        await Eventually.WaitForAsync(() => Fake.Requests.Count == 4, "the second title requested");
         await client.SendOkAsync("And the gardens?", user, titled);
 
         Assert.Equal("NEW CHAT", await TitleAsync(client, untitled, user));
@@ -239,10 +238,10 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         Fake.Enqueue(FakeReply.Say("Reply."), new FakeReply.Text(["Late title"], Delay: TimeSpan.FromSeconds(1)));
 
         var id = (await client.SendOkAsync("Name me later", user)).Str("conversation_id");
-        using var renamed = await client.PatchAsJsonAsync($"/conversations/{id}", new { user_id = user, chat_name = "My own name" });
+        using var renamed = await client.PatchAsJsonAsync($"/conversations/{id}", new { user_id = user, chat_name = "My own name" }, TestContext.Current.CancellationToken);
         await renamed.ExpectAsync(HttpStatusCode.OK);
-        await WaitForAsync(() => Fake.Requests.Count == 2);
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await Eventually.WaitForAsync(() => Fake.Requests.Count == 2, "the title requested");
+        await Task.Delay(TimeSpan.FromSeconds(1.5), TestContext.Current.CancellationToken);
 
         Assert.Equal("My own name", await TitleAsync(client, id, user));
     }
@@ -253,23 +252,8 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         return (await response.ExpectAsync(HttpStatusCode.OK)).Str("chat_name");
     }
 
-    private static async Task WaitForTitleAsync(HttpClient client, string id, long user, string title)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (await TitleAsync(client, id, user) != title)
-        {
-            await Task.Delay(50, timeout.Token);
-        }
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
-    }
+    private static Task WaitForTitleAsync(HttpClient client, string id, long user, string title) =>
+        Eventually.WaitForAsync(async () => await TitleAsync(client, id, user) == title, $"{id} titled '{title}'");
 
     [Fact]
     public async Task AProviderThatKeepsFailingUntilTheTimeRunsOutIsA502NamingItsFailureNotA504()
@@ -343,7 +327,7 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         {
             using var failed = await client.SendJsonAsync("two", user, ChatCalls.NewMessageId());
             Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
-            bodies.Add(await failed.Content.ReadAsStringAsync());
+            bodies.Add(await failed.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         }
 
         Assert.All(Fake.Requests, request => Assert.Equal($"Bearer {key}", request.Header("Authorization")));
@@ -373,9 +357,9 @@ public sealed class ModelProviderTests(DatabaseFixture database) : FakeModelTest
         start.Environment["ConnectionStrings__openai"] = connectionString;
         start.Environment["ConnectionStrings__chatdb"] = ConnectionString;
         using var api = Process.Start(start)!;
-        var output = api.StandardOutput.ReadToEndAsync();
-        var errors = api.StandardError.ReadToEndAsync();
-        await api.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        var output = api.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var errors = api.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await api.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken);
 
         var text = await output + await errors;
         Assert.NotEqual(0, api.ExitCode);

@@ -9,24 +9,39 @@ namespace ChatBackend.Tests.Api;
 /// A bearer scheme with an OIDC Authority: a test issuer on loopback with a discovery document and a JWKS of RSA
 /// keys, one of them rotated while the API runs.
 /// </summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class OidcIssuerTests(DatabaseFixture database) : IAsyncLifetime
+public sealed class OidcIssuerTests : IClassFixture<OidcIssuerTests.Fixture>
 {
-    private readonly ScriptedChatClient _model = new();
-    private OidcIssuer _issuer = null!;
-    private ApiFactory _api = null!;
+    private readonly ScriptedChatClient _model;
+    private readonly OidcIssuer _issuer;
+    private readonly ApiFactory _api;
 
-    public async Task InitializeAsync()
+    public OidcIssuerTests(Fixture fixture)
     {
-        _issuer = await OidcIssuer.StartAsync();
-        _api = new ApiFactory(await database.CreateMigratedDatabaseAsync("oidc"), _model, _issuer.Settings());
+        (_model, _issuer, _api) = (fixture.Model, fixture.Issuer, fixture.Api);
+        _model.Reset();
     }
 
-    public async Task DisposeAsync()
+    /// <summary>The issuer and one API that trusts it, over one database, for the class's tests.</summary>
+    public sealed class Fixture(DatabaseFixture database) : IAsyncLifetime
     {
-        await _api.DisposeAsync();
-        await _issuer.DisposeAsync();
+        public ScriptedChatClient Model { get; } = new();
+
+        public OidcIssuer Issuer { get; private set; } = null!;
+
+        public ApiFactory Api { get; private set; } = null!;
+
+        public async ValueTask InitializeAsync()
+        {
+            Issuer = await OidcIssuer.StartAsync();
+            Api = new ApiFactory(await database.CreateMigratedDatabaseAsync("oidc"), Model, Issuer.Settings());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Api.DisposeAsync();
+            await Issuer.DisposeAsync();
+        }
     }
 
     [Fact]
@@ -45,7 +60,7 @@ public sealed class OidcIssuerTests(DatabaseFixture database) : IAsyncLifetime
         HttpStatusCode status;
         do
         {
-            using var response = await rotated.PostAsJsonAsync("/chat-message", new { message = "signed with the new key" });
+            using var response = await rotated.PostAsJsonAsync("/chat-message", new { message = "signed with the new key" }, TestContext.Current.CancellationToken);
             status = response.StatusCode;
             Assert.True(status is HttpStatusCode.OK or HttpStatusCode.Unauthorized, $"Unexpected {(int)status}.");
         }
@@ -53,7 +68,7 @@ public sealed class OidcIssuerTests(DatabaseFixture database) : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.True(_issuer.JwksReads > readsBefore, "The rotated key came from a new read of the JWKS.");
-        using var list = await first.GetAsync("/conversations");
+        using var list = await first.GetAsync("/conversations", TestContext.Current.CancellationToken);
         Assert.Equal(2, (await list.ExpectAsync(HttpStatusCode.OK)).GetProperty("data").GetArrayLength());
         Assert.NotEmpty(before.Str("conversation_id"));
     }
@@ -73,7 +88,7 @@ public sealed class OidcIssuerTests(DatabaseFixture database) : IAsyncLifetime
                  })
         {
             using var client = Client(token);
-            using var response = await client.PostAsJsonAsync("/chat-message", new { message = "hi" });
+            using var response = await client.PostAsJsonAsync("/chat-message", new { message = "hi" }, TestContext.Current.CancellationToken);
             await response.ExpectAsync(HttpStatusCode.Unauthorized);
         }
         Assert.Equal(1, _model.CallCount);

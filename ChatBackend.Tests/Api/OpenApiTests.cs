@@ -3,7 +3,6 @@ using ChatBackend.Tests.Infrastructure;
 
 namespace ChatBackend.Tests.Api;
 
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
 public sealed class OpenApiTests(DatabaseFixture database)
 {
@@ -13,7 +12,7 @@ public sealed class OpenApiTests(DatabaseFixture database)
         await using var api = new ApiFactory(await database.CreateMigratedDatabaseAsync("openapi"));
         using var client = api.CreateHttpClient();
 
-        using var response = await client.GetAsync("/openapi/v1.json");
+        using var response = await client.GetAsync("/openapi/v1.json", TestContext.Current.CancellationToken);
         var document = await response.ExpectAsync(HttpStatusCode.OK);
         var paths = document.GetProperty("paths");
         Assert.False(document.TryGetProperty("components", out var components) && components.TryGetProperty("securitySchemes", out _),
@@ -81,10 +80,10 @@ public sealed class OpenApiTests(DatabaseFixture database)
         await using var api = new ApiFactory(await database.CreateMigratedDatabaseAsync("swagger"));
         using var client = api.CreateHttpClient();
 
-        using var response = await client.GetAsync("/swagger/index.html");
+        using var response = await client.GetAsync("/swagger/index.html", TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("swagger-ui", await response.Content.ReadAsStringAsync());
+        Assert.Contains("swagger-ui", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
 
 }

@@ -10,11 +10,9 @@ namespace ChatBackend.Tests.Api;
 /// The API stopping (SIGTERM, as a container platform stops it) while replies are generated: they get the host's
 /// shutdown timeout to finish; what cannot finish is stored with its partial text, and a stream says to resume.
 /// </summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class ShutdownTests(DatabaseFixture database) : FakeModelTest(database, "shutdown")
+public sealed class ShutdownTests(FakeModelFixture fixture) : FakeModelTest(fixture), IClassFixture<FakeModelFixture>
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task AReplyThatFinishesWithinTheShutdownTimeoutIsStillAnsweredAndStored()
@@ -24,10 +22,10 @@ public sealed class ShutdownTests(DatabaseFixture database) : FakeModelTest(data
         Fake.Enqueue(new FakeReply.Text(["finished in time"], Delay: TimeSpan.FromSeconds(2)));
 
         var send = client.SendJsonAsync("take your time", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
-        await WaitForAsync(() => Fake.Requests.Count == 1);
+        await Eventually.WaitForAsync(() => Fake.Requests.Count == 1, "the model asked");
         var stopping = api.DisposeAsync().AsTask();
-        using var response = await send.WaitAsync(Bound);
-        await stopping.WaitAsync(Bound);
+        using var response = await send.Bounded();
+        await stopping.Bounded();
 
         var reply = await response.ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("finished in time", reply.Str("message"));
@@ -43,11 +41,11 @@ public sealed class ShutdownTests(DatabaseFixture database) : FakeModelTest(data
         var user = ChatCalls.NewUserId();
 
         var send = client.SendJsonAsync("interrupted", user, "stop-1");
-        await WaitForAsync(() => Fake.Requests.Count == 1);
+        await Eventually.WaitForAsync(() => Fake.Requests.Count == 1, "the model asked");
         var clock = Stopwatch.StartNew();
         var stopping = api.DisposeAsync().AsTask();
-        using var response = await send.WaitAsync(Bound);
-        await stopping.WaitAsync(Bound);
+        using var response = await send.Bounded();
+        await stopping.Bounded();
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"The stop took {clock.Elapsed}, not the 3-s shutdown timeout.");
         var problem = await response.ExpectAsync(HttpStatusCode.ServiceUnavailable);
@@ -76,10 +74,11 @@ public sealed class ShutdownTests(DatabaseFixture database) : FakeModelTest(data
         {
             Content = JsonContent.Create(new { message = "tell me a story", user_id = user, message_id = messageId }),
         };
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
         var events = new List<ServerSentEvents.Event>();
         Task? stopping = null;
-        await foreach (var item in ServerSentEvents.ReadEventsAsync(response).WithCancellation(new CancellationTokenSource(Bound).Token))
+        using var bound = TestTimeouts.Cancellation();
+        await foreach (var item in ServerSentEvents.ReadEventsAsync(response, cancellationToken: bound.Token))
         {
             events.Add(item);
             if (item.Name == "delta")
@@ -87,7 +86,7 @@ public sealed class ShutdownTests(DatabaseFixture database) : FakeModelTest(data
                 stopping = api.DisposeAsync().AsTask();
             }
         }
-        await stopping!.WaitAsync(Bound);
+        await stopping!.Bounded();
 
         Assert.Equal(["start", "delta", "resume"], events.Select(e => e.Name));
         var resume = events[^1].Data;
@@ -121,14 +120,5 @@ public sealed class ShutdownTests(DatabaseFixture database) : FakeModelTest(data
         command.Parameters.AddWithValue("@conv", conversationId);
         command.Parameters.AddWithValue("@mid", messageId);
         return (string?)await command.ExecuteScalarAsync();
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(Bound);
-        while (!condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
     }
 }

@@ -1,17 +1,14 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using ChatBackend.Tests.Infrastructure;
 
 namespace ChatBackend.Tests.Api;
 
 /// <summary>POST /chat-message/stream and POST /chat-message/cancel, through the real OpenAI SDK's streaming.</summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(database, "stream")
+public sealed class StreamingTests(FakeModelFixture fixture) : FakeModelTest(fixture), IClassFixture<FakeModelFixture>
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task AStreamSendsStartThenEachPieceThenDoneAndStoresTheReply()
@@ -20,13 +17,13 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         Fake.Enqueue(FakeReply.Say("Hel", "lo ", "there"));
         var messageId = ChatCalls.NewMessageId();
 
-        using var response = await StreamAsync(client, "hi", ChatCalls.NewUserId(), messageId);
+        using var response = await client.StreamAsync("hi", ChatCalls.NewUserId(), messageId);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         Assert.True(response.Headers.CacheControl?.NoCache);
         Assert.Equal("no", response.Headers.GetValues("X-Accel-Buffering").Single());
-        var events = await ReadAllAsync(response);
+        var events = await ServerSentEvents.ReadAllAsync(response);
         Assert.Equal(["start", "delta", "delta", "delta", "done"], events.Select(e => e.Name));
         var conversationId = events[0].Data.Str("conversation_id");
         Assert.Equal(messageId, events[0].Data.Str("message_id"));
@@ -55,9 +52,9 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
 
         using var response = await client.SendAsync(
             new HttpRequestMessage(HttpMethod.Post, $"/chat-message/stream?message=from%20the%20query&user_id={user}&message_id=&message_count=1&conversation_id="),
-            HttpCompletionOption.ResponseHeadersRead);
+            HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
 
-        var events = await ReadAllAsync(response);
+        var events = await ServerSentEvents.ReadAllAsync(response);
         Assert.Equal("echo: from the query", string.Concat(events.Where(e => e.Name == "delta").Select(e => e.Data.Str("text"))));
         Assert.Equal("done", events[^1].Name);
     }
@@ -69,17 +66,17 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         var cut = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.CutStream(["par", "tial"], cut.Task));
 
-        using var response = await StreamAsync(client, "hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
+        using var response = await client.StreamAsync("hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
-        var events = ServerSentEvents.ReadEventsAsync(response).GetAsyncEnumerator();
+        var events = ServerSentEvents.ReadEventsAsync(response, cancellationToken: TestContext.Current.CancellationToken).GetAsyncEnumerator(TestContext.Current.CancellationToken);
         var names = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Bound));
+            Assert.True(await events.MoveNextAsync().AsTask().Bounded());
             names.Add(events.Current.Name);
         }
         cut.SetResult();
-        Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Bound));
+        Assert.True(await events.MoveNextAsync().AsTask().Bounded());
         names.Add(events.Current.Name);
         Assert.Equal(["start", "delta", "delta", "error"], names);
         Assert.Equal(502, events.Current.Data.Int("status"));
@@ -92,9 +89,9 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         using var client = StartApi();
         Fake.Enqueue(new FakeReply.Text(["never ", "finished"], FinishReason: null));
 
-        using var response = await StreamAsync(client, "hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
+        using var response = await client.StreamAsync("hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
-        var events = await ReadAllAsync(response);
+        var events = await ServerSentEvents.ReadAllAsync(response);
         Assert.Equal(["start", "delta", "delta", "error"], events.Select(e => e.Name));
         Assert.Equal(502, events[^1].Data.Int("status"));
         await AssertStoredAsErrorAsync(client, events[0].Data.Str("conversation_id"), "no_finish_reason");
@@ -106,9 +103,9 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         using var client = StartApi(new() { ["Chat:Timeout"] = "00:00:02" });
         Fake.Enqueue(new FakeReply.Text(["first ", "never sent"], PieceDelay: TimeSpan.FromSeconds(60)));
 
-        using var response = await StreamAsync(client, "hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
+        using var response = await client.StreamAsync("hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
-        var events = await ReadAllAsync(response);
+        var events = await ServerSentEvents.ReadAllAsync(response);
         Assert.Equal(["start", "delta", "error"], events.Select(e => e.Name));
         Assert.Equal(504, events[^1].Data.Int("status"));
         await AssertStoredAsErrorAsync(client, events[0].Data.Str("conversation_id"), "timeout");
@@ -126,7 +123,7 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
     {
         using var client = StartApi();
 
-        using var response = await StreamAsync(client, "hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId(), conversationId: "nosuchconv01");
+        using var response = await client.StreamAsync("hi", ChatCalls.NewUserId(), ChatCalls.NewMessageId(), conversationId: "nosuchconv01");
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -142,9 +139,9 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         var user = ChatCalls.NewUserId();
 
         string conversationId;
-        using (var response = await StreamAsync(client, "don't lose me", user, ChatCalls.NewMessageId()))
+        using (var response = await client.StreamAsync("don't lose me", user, ChatCalls.NewMessageId()))
         {
-            var events = ServerSentEvents.ReadEventsAsync(response).GetAsyncEnumerator();
+            var events = ServerSentEvents.ReadEventsAsync(response, cancellationToken: TestContext.Current.CancellationToken).GetAsyncEnumerator(TestContext.Current.CancellationToken);
             Assert.True(await events.MoveNextAsync());
             conversationId = events.Current.Data.Str("conversation_id");
             Assert.True(await events.MoveNextAsync());
@@ -166,20 +163,20 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         var user = ChatCalls.NewUserId();
         var messageId = ChatCalls.NewMessageId();
 
-        using var response = await StreamAsync(client, "stop me", user, messageId);
-        var events = ServerSentEvents.ReadEventsAsync(response).GetAsyncEnumerator();
+        using var response = await client.StreamAsync("stop me", user, messageId);
+        var events = ServerSentEvents.ReadEventsAsync(response, cancellationToken: TestContext.Current.CancellationToken).GetAsyncEnumerator(TestContext.Current.CancellationToken);
         Assert.True(await events.MoveNextAsync());
         var conversationId = events.Current.Data.Str("conversation_id");
         Assert.True(await events.MoveNextAsync());
         Assert.Equal("half ", events.Current.Data.Str("text"));
 
         using var cancel = await client.PostAsJsonAsync("/chat-message/cancel",
-            new { user_id = user, conversation_id = conversationId, message_id = messageId });
+            new { user_id = user, conversation_id = conversationId, message_id = messageId }, TestContext.Current.CancellationToken);
         var cancelled = await cancel.ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("Cancelled", cancelled.Str("status"));
         Assert.Equal("half ", cancelled.Str("message"));
 
-        Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Bound));
+        Assert.True(await events.MoveNextAsync().AsTask().Bounded());
         Assert.Equal("error", events.Current.Name);
         Assert.Equal(409, events.Current.Data.Int("status"));
         await events.DisposeAsync();
@@ -208,12 +205,12 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         var conversationId = (await client.SendOkAsync("done already", user, messageId: messageId)).Str("conversation_id");
 
         using var finished = await client.PostAsync(
-            $"/chat-message/cancel?user_id={user}&conversation_id={conversationId}&message_id={messageId}", content: null);
+            $"/chat-message/cancel?user_id={user}&conversation_id={conversationId}&message_id={messageId}", content: null, TestContext.Current.CancellationToken);
         using var unknown = await client.PostAsJsonAsync("/chat-message/cancel",
-            new { user_id = user, conversation_id = conversationId, message_id = "no-such-message" });
+            new { user_id = user, conversation_id = conversationId, message_id = "no-such-message" }, TestContext.Current.CancellationToken);
         using var strangers = await client.PostAsJsonAsync("/chat-message/cancel",
-            new { user_id = ChatCalls.NewUserId(), conversation_id = conversationId, message_id = messageId });
-        using var invalid = await client.PostAsJsonAsync("/chat-message/cancel", new { user_id = user });
+            new { user_id = ChatCalls.NewUserId(), conversation_id = conversationId, message_id = messageId }, TestContext.Current.CancellationToken);
+        using var invalid = await client.PostAsJsonAsync("/chat-message/cancel", new { user_id = user }, TestContext.Current.CancellationToken);
 
         Assert.Equal("Success", (await finished.ExpectAsync(HttpStatusCode.Conflict)).Str("status"));
         Assert.Equal("message_id", (await unknown.ExpectAsync(HttpStatusCode.NotFound)).Str("field"));
@@ -229,9 +226,9 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         using var client = StartApi(new() { ["Chat:HeartbeatInterval"] = "00:00:00.100" });
         Fake.Enqueue(new FakeReply.Text(["late"], Delay: TimeSpan.FromMilliseconds(800)));
 
-        using var response = await StreamAsync(client, "take your time", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
+        using var response = await client.StreamAsync("take your time", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
         var comments = new List<string>();
-        var events = await ReadAllAsync(response, comments);
+        var events = await ServerSentEvents.ReadAllAsync(response, comments);
 
         Assert.Contains(": keepalive", comments);
         Assert.Equal("done", events[^1].Name);
@@ -243,9 +240,9 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         using var client = StartApi(new() { ["Chat:HeartbeatInterval"] = "00:00:01" });
         Fake.Enqueue(new FakeReply.Text([.. Enumerable.Range(0, 30).Select(i => $"p{i} ")], PieceDelay: TimeSpan.FromMilliseconds(100)));
 
-        using var response = await StreamAsync(client, "keep talking", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
+        using var response = await client.StreamAsync("keep talking", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
         var comments = new List<string>();
-        var events = await ReadAllAsync(response, comments);
+        var events = await ServerSentEvents.ReadAllAsync(response, comments);
 
         // 3 s of pieces 0.1 s apart: the stream was never silent for 1 s, though its heartbeat ran out about three times.
         Assert.Equal(30, events.Count(item => item.Name == "delta"));
@@ -261,49 +258,23 @@ public sealed class StreamingTests(DatabaseFixture database) : FakeModelTest(dat
         var messageId = ChatCalls.NewMessageId();
         var first = await client.SendOkAsync("once", user, messageId: messageId);
 
-        using var response = await StreamAsync(client, "once", user, messageId, first.Str("conversation_id"));
+        using var response = await client.StreamAsync("once", user, messageId, first.Str("conversation_id"));
 
-        var events = await ReadAllAsync(response);
+        var events = await ServerSentEvents.ReadAllAsync(response);
         Assert.Equal(["start", "delta", "done"], events.Select(e => e.Name));
         Assert.Equal(first.Str("message"), events[1].Data.Str("text"));
         Assert.Equal(first.Str("reply_message_id"), events[2].Data.Str("reply_message_id"));
         Assert.Single(Fake.Requests);
     }
 
-    private static Task<HttpResponseMessage> StreamAsync(
-        HttpClient client, string message, long userId, string messageId, string? conversationId = null) =>
-        client.SendAsync(
-            new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
-            {
-                Content = new StringContent(
-                    JsonSerializer.Serialize(new { message, user_id = userId, message_id = messageId, conversation_id = conversationId ?? "" }),
-                    Encoding.UTF8, "application/json"),
-            },
-            HttpCompletionOption.ResponseHeadersRead);
-
-    private static async Task<List<ServerSentEvents.Event>> ReadAllAsync(HttpResponseMessage response, List<string>? comments = null)
-    {
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var events = new List<ServerSentEvents.Event>();
-        await foreach (var item in ServerSentEvents.ReadEventsAsync(response, comments).WithCancellation(default))
-        {
-            events.Add(item);
-        }
-        return events;
-    }
-
     private static async Task<JsonElement> WaitForReplyAsync(HttpClient client, string conversationId, string status)
     {
-        var deadline = DateTime.UtcNow + Bound;
-        while (true)
+        var messages = default(JsonElement);
+        await Eventually.WaitForAsync(async () =>
         {
-            var messages = (await client.HistoryAsync(conversationId)).GetProperty("messages");
-            if (messages.GetArrayLength() == 2 && messages[1].Str("status") == status)
-            {
-                return messages[1];
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"No {status} reply within {Bound}: {messages}");
-            await Task.Delay(50);
-        }
+            messages = (await client.HistoryAsync(conversationId)).GetProperty("messages");
+            return messages.GetArrayLength() == 2 && messages[1].Str("status") == status;
+        }, $"a {status} reply in {conversationId}");
+        return messages[1];
     }
 }

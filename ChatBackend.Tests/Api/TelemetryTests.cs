@@ -6,7 +6,6 @@ using OpenTelemetry.Trace;
 
 namespace ChatBackend.Tests.Api;
 
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
 public sealed class TelemetryTests(DatabaseFixture database)
 {

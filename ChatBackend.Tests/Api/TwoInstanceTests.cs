@@ -12,25 +12,23 @@ namespace ChatBackend.Tests.Api;
 /// a turn cancelled from the other instance, and an instance killed mid-stream whose turn the other completes.
 /// Nothing acknowledged is lost or stored twice, and every reply follows its message.
 /// </summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(database, "twin")
+public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(fixture), IClassFixture<FakeModelFixture>
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task AStreamThatDropsIsResumedOnTheOtherInstanceFromItsLastEventId()
     {
-        using var a = StartApi();
-        using var b = StartApi();
+        using var a = StartOwnApi();
+        using var b = StartOwnApi();
         var hold = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.Text(["Once ", "upon ", "a time"], HoldAfterFirstPiece: hold.Task));
         var (user, messageId) = (ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
         string conversationId, lastId;
-        using (var first = await StreamAsync(a, "a story", user, messageId))
+        using (var first = await a.StreamAsync("a story", user, messageId))
         {
-            await using var events = ServerSentEvents.ReadEventsAsync(first).GetAsyncEnumerator();
+            await using var events = ServerSentEvents.ReadEventsAsync(first, cancellationToken: TestContext.Current.CancellationToken).GetAsyncEnumerator(TestContext.Current.CancellationToken);
             Assert.True(await events.MoveNextAsync());
             conversationId = events.Current.Data.Str("conversation_id");
             Assert.True(await events.MoveNextAsync());
@@ -41,9 +39,9 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         await WaitForProgressAsync(conversationId, "Once ");
 
         using var resumed = await ResumeAsync(b, conversationId, messageId, user, lastId);
-        var reading = ReadAllAsync(resumed);
+        var reading = ServerSentEvents.ReadAllAsync(resumed);
         hold.SetResult();
-        var events2 = await reading.WaitAsync(Bound);
+        var events2 = await reading.Bounded();
 
         Assert.Equal("start", events2[0].Name);
         Assert.Equal("done", events2[^1].Name);
@@ -59,24 +57,24 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
     [Fact]
     public async Task RepeatingTheStreamPostOnTheOtherInstanceWhileItIsAnsweredResumesItInsteadOfA409()
     {
-        using var a = StartApi();
-        using var b = StartApi();
+        using var a = StartOwnApi();
+        using var b = StartOwnApi();
         var hold = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.Text(["first ", "second"], HoldAfterFirstPiece: hold.Task));
         var (user, messageId) = (ChatCalls.NewUserId(), ChatCalls.NewMessageId());
-        using var original = await StreamAsync(a, "twice", user, messageId);
-        var originalEvents = ReadAllAsync(original);
+        using var original = await a.StreamAsync("twice", user, messageId);
+        var originalEvents = ServerSentEvents.ReadAllAsync(original);
         var conversationId = await WaitForConversationAsync(user);
         await WaitForProgressAsync(conversationId, "first ");
 
-        using var repeated = await StreamAsync(b, "twice", user, messageId, conversationId);
-        var repeatedEvents = ReadAllAsync(repeated);
+        using var repeated = await b.StreamAsync("twice", user, messageId, conversationId);
+        var repeatedEvents = ServerSentEvents.ReadAllAsync(repeated);
         hold.SetResult();
 
-        var fromB = await repeatedEvents.WaitAsync(Bound);
+        var fromB = await repeatedEvents.Bounded();
         Assert.Equal("first second", string.Concat(fromB.Where(e => e.Name == "delta").Select(e => e.Data.Str("text"))));
         Assert.Equal("done", fromB[^1].Name);
-        Assert.Equal("done", (await originalEvents.WaitAsync(Bound))[^1].Name);
+        Assert.Equal("done", (await originalEvents.Bounded())[^1].Name);
         Assert.Single(Fake.Requests);
         await AssertEveryReplyFollowsItsMessageAsync(conversationId);
     }
@@ -84,26 +82,26 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
     [Fact]
     public async Task ACancelOnTheOtherInstanceStopsTheGenerationWithinASecondAndStoresWhatWasGenerated()
     {
-        using var a = StartApi();
-        using var b = StartApi();
+        using var a = StartOwnApi();
+        using var b = StartOwnApi();
         var hold = new TaskCompletionSource();
         Fake.Enqueue(new FakeReply.Text(["partial ", "never sent"], HoldAfterFirstPiece: hold.Task));
         var (user, messageId) = (ChatCalls.NewUserId(), ChatCalls.NewMessageId());
-        using var stream = await StreamAsync(a, "stop me", user, messageId);
-        var streamEvents = ReadAllAsync(stream);
+        using var stream = await a.StreamAsync("stop me", user, messageId);
+        var streamEvents = ServerSentEvents.ReadAllAsync(stream);
         var conversationId = await WaitForConversationAsync(user);
         await WaitForProgressAsync(conversationId, "partial ");
 
         var clock = Stopwatch.StartNew();
         using var cancel = await b.PostAsJsonAsync("/chat-message/cancel",
-            new { user_id = user, conversation_id = conversationId, message_id = messageId });
+            new { user_id = user, conversation_id = conversationId, message_id = messageId }, TestContext.Current.CancellationToken);
         var answer = await cancel.ExpectAsync(HttpStatusCode.OK);
         var took = clock.Elapsed;
 
         Assert.True(took < TimeSpan.FromSeconds(2), $"The cancel took {took}.");
         Assert.Equal("Cancelled", answer.Str("status"));
         Assert.Equal("partial ", answer.Str("message"));
-        var events = await streamEvents.WaitAsync(Bound);
+        var events = await streamEvents.Bounded();
         Assert.Equal("error", events[^1].Name);
         Assert.Equal(409, events[^1].Data.Int("status"));
         var stored = (await b.HistoryAsync(conversationId)).GetProperty("messages").EnumerateArray().ToList();
@@ -117,15 +115,15 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
     public async Task AnInstanceKilledMidStreamHasItsTurnCompletedByTheOtherWithinSeconds()
     {
         using var api = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString());
-        using var b = StartApi();
+        using var b = StartOwnApi();
         Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
         var (user, messageId) = (ChatCalls.NewUserId(), ChatCalls.NewMessageId());
-        using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = Bound };
+        using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
 
         string conversationId, lastId;
-        using (var stream = await StreamAsync(client, "survive this", user, messageId))
+        using (var stream = await client.StreamAsync("survive this", user, messageId))
         {
-            await using var events = ServerSentEvents.ReadEventsAsync(stream).GetAsyncEnumerator();
+            await using var events = ServerSentEvents.ReadEventsAsync(stream, cancellationToken: TestContext.Current.CancellationToken).GetAsyncEnumerator(TestContext.Current.CancellationToken);
             Assert.True(await events.MoveNextAsync());
             conversationId = events.Current.Data.Str("conversation_id");
             Assert.True(await events.MoveNextAsync());
@@ -136,7 +134,7 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
 
         var clock = Stopwatch.StartNew();
         using var resumed = await ResumeAsync(b, conversationId, messageId, user, lastId);
-        var events2 = await ReadAllAsync(resumed).WaitAsync(Bound);
+        var events2 = await ServerSentEvents.ReadAllAsync(resumed).Bounded();
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"The takeover took {clock.Elapsed}.");
         Assert.Equal(["start", "restart", "delta", "done"], events2.Select(e => e.Name));
@@ -153,8 +151,8 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
     public async Task AnAttemptThatWasTakenOverCannotStoreItsEndAndTheTurnKeepsOneReply()
     {
         // A writes no heartbeat (progress off), so B counts its slow turn as abandoned after 3 s and takes it over.
-        using var a = StartApi(new() { ["Chat:ProgressInterval"] = "00:00:00" });
-        using var b = StartApi();
+        using var a = StartOwnApi(new() { ["Chat:ProgressInterval"] = "00:00:00" });
+        using var b = StartOwnApi();
         Fake.Enqueue(new FakeReply.Text(["from A, too late"], Delay: TimeSpan.FromSeconds(6)));
         var (user, messageId) = (ChatCalls.NewUserId(), ChatCalls.NewMessageId());
 
@@ -164,9 +162,9 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         {
             await early.ExpectAsync(HttpStatusCode.Conflict);
         }
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        await Task.Delay(TimeSpan.FromSeconds(3.5), TestContext.Current.CancellationToken);
         var fromB = await b.SendOkAsync("who answers?", user, conversationId, messageId);
-        using var lateA = await fromA.WaitAsync(Bound);
+        using var lateA = await fromA.Bounded();
 
         Assert.Equal("echo: who answers?", fromB.Str("message"));
         var problem = await lateA.ExpectAsync(HttpStatusCode.Conflict);
@@ -183,14 +181,14 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         // A message Pending for a minute, whose instance has written nothing yet (the row is the cancel's own).
         await using (var connection = new MySqlConnection(ConnectionString))
         {
-            await connection.OpenAsync();
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
             await using var seed = new MySqlCommand("""
                 INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no) VALUES ('purge000-0001', 1, 1, 2);
                 INSERT INTO message_store (role, conv_id, message_no, message_id, message, Status, created_at, updated_at)
                 VALUES ('user', 'purge000-0001', 1, 'p-1', 'hold on', 'Pending', UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE,
                         UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE);
                 """, connection);
-            await seed.ExecuteNonQueryAsync();
+            await seed.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
         }
         await using var dataSource = new MySqlDataSource(ConnectionString);
         var store = new ChatBackend.ApiService.Data.ReplyProgressStore(dataSource);
@@ -206,13 +204,6 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         Assert.Equal([key], cancels);
     }
 
-    private static Task<HttpResponseMessage> StreamAsync(
-        HttpClient client, string message, long user, string messageId, string? conversationId = null) =>
-        client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
-        {
-            Content = JsonContent.Create(new { message, user_id = user, message_id = messageId, conversation_id = conversationId ?? "" }),
-        }, HttpCompletionOption.ResponseHeadersRead);
-
     private static Task<HttpResponseMessage> ResumeAsync(HttpClient client, string conversationId, string messageId, long user, string lastId)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, $"/conversations/{conversationId}/messages/{messageId}/stream?user_id={user}");
@@ -220,20 +211,9 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
         return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
 
-    private static async Task<List<ServerSentEvents.Event>> ReadAllAsync(HttpResponseMessage response)
-    {
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var events = new List<ServerSentEvents.Event>();
-        await foreach (var item in ServerSentEvents.ReadEventsAsync(response))
-        {
-            events.Add(item);
-        }
-        return events;
-    }
-
     private async Task<string> WaitForConversationAsync(long user)
     {
-        using var timeout = new CancellationTokenSource(Bound);
+        using var timeout = new CancellationTokenSource(TestTimeouts.Bound);
         while (true)
         {
             await using var connection = new MySqlConnection(ConnectionString);
@@ -251,7 +231,7 @@ public sealed class TwoInstanceTests(DatabaseFixture database) : FakeModelTest(d
     // The generating instance has written the text so far: another instance can follow it from there.
     private async Task WaitForProgressAsync(string conversationId, string text)
     {
-        using var timeout = new CancellationTokenSource(Bound);
+        using var timeout = new CancellationTokenSource(TestTimeouts.Bound);
         while (true)
         {
             await using var connection = new MySqlConnection(ConnectionString);

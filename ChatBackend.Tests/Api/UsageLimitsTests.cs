@@ -11,17 +11,15 @@ namespace ChatBackend.Tests.Api;
 /// RateLimits (sends per minute, turns at once, per user) and Quotas:DailyTokensPerUser: a refusal is a 429 problem
 /// with Retry-After that stores nothing and calls no model; the quota is counted in the database, for every instance.
 /// </summary>
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
-public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
+public sealed class UsageLimitsTests(MigratedDatabase database) : IClassFixture<MigratedDatabase>, IAsyncDisposable
 {
+    // The class's tests share a database; each starts the APIs its limits need, with a model of its own.
     private readonly ScriptedChatClient _model = new();
     private readonly List<ApiFactory> _apis = [];
-    private string _connectionString = "";
+    private readonly string _connectionString = database.ConnectionString;
 
-    public async Task InitializeAsync() => _connectionString = await database.CreateMigratedDatabaseAsync("usage");
-
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         foreach (var api in _apis)
         {
@@ -37,13 +35,13 @@ public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
 
         await client.SendOkAsync("one", user);
         await client.SendOkAsync("two", user);
-        using (var stream = await client.PostAsJsonAsync("/chat-message/stream", new { message = "three", user_id = user }))
+        using (var stream = await client.PostAsJsonAsync("/chat-message/stream", new { message = "three", user_id = user }, TestContext.Current.CancellationToken))
         {
             Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
-            await stream.Content.ReadAsStringAsync();
+            await stream.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         }
         using var refusedSend = await client.SendJsonAsync("four", user, ChatCalls.NewMessageId());
-        using var refusedStream = await client.PostAsJsonAsync("/chat-message/stream", new { message = "five", user_id = user });
+        using var refusedStream = await client.PostAsJsonAsync("/chat-message/stream", new { message = "five", user_id = user }, TestContext.Current.CancellationToken);
         using var others = await client.SendJsonAsync("another user's", other);
 
         foreach (var refused in new[] { refusedSend, refusedStream })
@@ -107,7 +105,7 @@ public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
 
         var running = Enumerable.Range(0, 4).Select(i => client.PostAsJsonAsync("/chat-message", new { message = $"turn {i}" })).ToArray();
         await WaitUntilAsync(() => _model.CallCount == 4);
-        using var fifth = await client.PostAsJsonAsync("/chat-message", new { message = "fifth" });
+        using var fifth = await client.PostAsJsonAsync("/chat-message", new { message = "fifth" }, TestContext.Current.CancellationToken);
         gate.SetResult();
         var answered = await Task.WhenAll(running);
 
@@ -175,7 +173,7 @@ public sealed class UsageLimitsTests(DatabaseFixture database) : IAsyncLifetime
         var user = ChatCalls.NewUserId();
         await client.SendOkAsync("count me", user);
 
-        using var withoutUser = await client.GetAsync("/usage");
+        using var withoutUser = await client.GetAsync("/usage", TestContext.Current.CancellationToken);
         var usage = await UsageAsync(client, user);
 
         Assert.Equal("user_id", (await withoutUser.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("errors").EnumerateObject().Single().Name);

@@ -3,7 +3,6 @@ using ChatBackend.Tests.Infrastructure;
 
 namespace ChatBackend.Tests.Api;
 
-[Collection(DatabaseCollection.Name)]
 [Trait("Category", "Api")]
 public sealed class WritePathTests(DatabaseFixture database)
 {
@@ -35,7 +34,7 @@ public sealed class WritePathTests(DatabaseFixture database)
             using var response = await client.SendQueryAsync($"held {i}", userId, $"h-{i}");
             return await response.ExpectAsync(HttpStatusCode.OK);
         }).ToList();
-        await allInside.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await allInside.Task.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
         release.SetResult();
         var replies = await Task.WhenAll(sends);
 

@@ -18,8 +18,6 @@ namespace ChatBackend.Tests.AppHost;
 [Trait("Category", "AppHost")]
 public sealed partial class AppHostProcessTests : IDisposable
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(2);
-
     private readonly string _data = Directory.CreateTempSubdirectory("chatbackend-apphost-process-").FullName;
 
     [Fact]
@@ -35,18 +33,18 @@ public sealed partial class AppHostProcessTests : IDisposable
         Assert.Equal(0, Signal(-appHost.Process.Id, "INT")); // Ctrl+C in a terminal: SIGINT to the foreground process group
         try
         {
-            await appHost.Process.WaitForExitAsync().WaitAsync(Bound);
+            await appHost.Process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TestTimeouts.AppHostBound, TestContext.Current.CancellationToken);
         }
         catch (TimeoutException)
         {
             var running = processes.Where(IsRunning).Select(pid => $"{pid}: {commands[pid]}");
-            Assert.Fail($"The AppHost did not exit within {Bound} of SIGINT. Still running:\n{string.Join('\n', running)}\n" +
+            Assert.Fail($"The AppHost did not exit within {TestTimeouts.AppHostBound} of SIGINT. Still running:\n{string.Join('\n', running)}\n" +
                 $"Its last output:\n{appHost.OutputTail(60)}");
         }
 
         Assert.Equal(0, appHost.Process.ExitCode);
         // DCP takes its time to end once the AppHost has told it to (seen: up to about 20 s with the other tests running).
-        await WaitUntilAsync(() => !processes.Any(IsRunning), TimeSpan.FromSeconds(45));
+        await Eventually.HoldsWithinAsync(() => !processes.Any(IsRunning), TimeSpan.FromSeconds(45));
         Assert.All(processes, pid => Assert.False(IsRunning(pid), $"{commands[pid]} ({pid}) outlived the AppHost."));
         // InnoDB writes its buffer pool dump only in a clean shutdown (innodb_buffer_pool_dump_at_shutdown, on by default).
         Assert.True(File.GetLastWriteTimeUtc(Path.Combine(_data, "mysql", "data", "ib_buffer_pool")) >= signalled,
@@ -67,7 +65,7 @@ public sealed partial class AppHostProcessTests : IDisposable
         // and the dashboard within a second or two, but it stops a project by sending SIGINT to its `dotnet run`, which
         // ignores SIGINT by design (it leaves it to the child, dotnet/cli#10544): DCP kills it about 6 s later, the API
         // ends about 4 s after that, and DCP ends itself last. 20 s keeps the suite from failing on the slow runs.
-        await WaitUntilAsync(() => !processes.Any(IsRunning), TimeSpan.FromSeconds(20));
+        await Eventually.HoldsWithinAsync(() => !processes.Any(IsRunning), TimeSpan.FromSeconds(20));
         Assert.All(processes, pid => Assert.False(IsRunning(pid), $"{commands[pid]} ({pid}) still runs 20 s after its AppHost was killed."));
     }
 
@@ -75,7 +73,7 @@ public sealed partial class AppHostProcessTests : IDisposable
     public async Task ThePrintedLoginLinkOpensTheDashboardWithTheFourResourcesAndAChatTurnsTrace()
     {
         using var appHost = await StartAppHostAsync();
-        var login = LoginLink().Match(await appHost.WaitForLineAsync(line => LoginLink().IsMatch(line)).WaitAsync(Bound) ?? "").Value;
+        var login = LoginLink().Match(await appHost.WaitForLineAsync(line => LoginLink().IsMatch(line)).WaitAsync(TestTimeouts.AppHostBound, TestContext.Current.CancellationToken) ?? "").Value;
         Assert.NotEmpty(login);
         // Chat turns whose trace ids we choose, so that their traces are ours among all the others; the propagation of
         // this process's own activities is off, so that the header sent is the one chosen.
@@ -163,7 +161,7 @@ public sealed partial class AppHostProcessTests : IDisposable
         var appHost = new RunningAppHost(Process.Start(start)!);
         try
         {
-            await appHost.WaitForApiAsync().WaitAsync(Bound);
+            await appHost.WaitForApiAsync().WaitAsync(TestTimeouts.AppHostBound);
             return appHost;
         }
         catch
@@ -218,15 +216,6 @@ public sealed partial class AppHostProcessTests : IDisposable
         using var kill = Process.Start("kill", $"-{signal} -- {pid}");
         kill.WaitForExit();
         return kill.ExitCode;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan limit)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition() && deadline.Elapsed < limit)
-        {
-            await Task.Delay(100);
-        }
     }
 
     public void Dispose() => Directory.Delete(_data, recursive: true);

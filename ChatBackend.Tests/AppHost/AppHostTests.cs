@@ -16,8 +16,6 @@ namespace ChatBackend.Tests.AppHost;
 [Trait("Category", "AppHost")]
 public sealed class AppHostTests : IDisposable
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(2);
-
     private readonly string _data = Directory.CreateTempSubdirectory("chatbackend-apphost-test-").FullName;
 
     [Fact]
@@ -47,7 +45,7 @@ public sealed class AppHostTests : IDisposable
             AssertAspireEnvironment(Environment(children[1]), await app.GetConnectionStringAsync("chatdb", Timeout()));
             await app.StopAsync(Timeout());
         }
-        await WaitUntilAsync(() => children.All(pid => !IsAlive(pid)), TimeSpan.FromSeconds(15));
+        await Eventually.HoldsWithinAsync(() => children.All(pid => !IsAlive(pid)), TimeSpan.FromSeconds(15));
         Assert.All(children, pid => Assert.False(IsAlive(pid), $"Process {pid} outlived the AppHost."));
 
         await using (var again = await StartAsync())
@@ -65,7 +63,7 @@ public sealed class AppHostTests : IDisposable
                 update => update.Snapshot.State?.Text == KnownResourceStates.Running && Pid(update.Snapshot) is { } pid && pid != before, Timeout());
             Assert.False(IsAlive(before), "The first server process outlived the restart.");
             // Running is not yet accepting connections: the new server may still be starting up.
-            await WaitUntilAsync(() => client.GetAsync($"/get-conversation-history/{conversationId}").Result.StatusCode == HttpStatusCode.OK,
+            await Eventually.HoldsWithinAsync(() => client.GetAsync($"/get-conversation-history/{conversationId}").Result.StatusCode == HttpStatusCode.OK,
                 TimeSpan.FromSeconds(30));
             Assert.Equal("Hello from JSON", (await client.HistoryAsync(conversationId)).GetProperty("messages")[0].Str("message"));
             await again.StopAsync(Timeout());
@@ -87,10 +85,10 @@ public sealed class AppHostTests : IDisposable
         using var client = app.CreateHttpClient("apiservice");
         var conversationId = (await client.SendOkAsync("stored on the existing server", ChatCalls.NewUserId())).Str("conversation_id");
         await using var connection = new MySqlConnector.MySqlConnection(connectionString + ";Pooling=false");
-        await connection.OpenAsync();
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
         await using var count = new MySqlConnector.MySqlCommand("SELECT COUNT(*) FROM message_store WHERE conv_id = @conv", connection);
         count.Parameters.AddWithValue("@conv", conversationId);
-        Assert.Equal(2L, Convert.ToInt64(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(2L, Convert.ToInt64(await count.ExecuteScalarAsync(TestContext.Current.CancellationToken), System.Globalization.CultureInfo.InvariantCulture));
         await app.StopAsync(Timeout());
     }
 
@@ -141,7 +139,7 @@ public sealed class AppHostTests : IDisposable
         return app;
     }
 
-    private static CancellationToken Timeout() => new CancellationTokenSource(Bound).Token;
+    private static CancellationToken Timeout() => new CancellationTokenSource(TestTimeouts.AppHostBound).Token;
 
     // The snapshot property that holds an executable's process id (KnownProperties.Executable.Pid, internal to Aspire).
     private const string PidProperty = "executable.pid";
@@ -188,15 +186,6 @@ public sealed class AppHostTests : IDisposable
         catch (ArgumentException)
         {
             return false;
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan limit)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition() && deadline.Elapsed < limit)
-        {
-            await Task.Delay(100);
         }
     }
 

@@ -58,8 +58,8 @@ public sealed partial class DeploymentTargetTests : IDisposable
         var directory = Path.Combine(_output, "compose");
         await AppHostPublisher.PublishAsync("docker-compose", directory);
 
-        var yaml = await File.ReadAllTextAsync(Path.Combine(directory, "docker-compose.yaml"));
-        var lines = await File.ReadAllLinesAsync(Path.Combine(directory, ".env"));
+        var yaml = await File.ReadAllTextAsync(Path.Combine(directory, "docker-compose.yaml"), TestContext.Current.CancellationToken);
+        var lines = await File.ReadAllLinesAsync(Path.Combine(directory, ".env"), TestContext.Current.CancellationToken);
         var declared = lines.Where(line => !line.StartsWith('#')).Select(line => line.Split('=', 2)).ToDictionary(parts => parts[0], parts => parts[1]);
 
         var used = Variable().Matches(yaml).Select(match => match.Groups[1].Value).Where(name => !name.StartsWith('$')).ToHashSet();
@@ -121,7 +121,7 @@ public sealed partial class DeploymentTargetTests : IDisposable
         var generator = (YamlMappingNode)Seq(kustomization, "secretGenerator").Children.Single();
         Assert.Equal("chatbackend-secrets", Text(generator, "name"));
         Assert.Equal("secrets.env", Seq(generator, "envs").Children.Single().ToString());
-        var keys = (await File.ReadAllLinesAsync(Path.Combine(directory, "secrets.env")))
+        var keys = (await File.ReadAllLinesAsync(Path.Combine(directory, "secrets.env"), TestContext.Current.CancellationToken))
             .Where(line => !line.StartsWith('#')).Select(line => line.Split('=', 2)).ToDictionary(parts => parts[0], parts => parts[1]);
         Assert.Equal(
             ["bearer-signingkeys-0-issuer", "bearer-signingkeys-0-value", "bearer-validaudiences-0", "bearer-validissuer", "mysql-password", "openai"],
@@ -142,9 +142,9 @@ public sealed partial class DeploymentTargetTests : IDisposable
             start.ArgumentList.Add(argument);
         }
         using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var errors = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken);
 
         Assert.True(process.ExitCode == 0, await output + await errors);
         Assert.True(File.Exists(Path.Combine(_output, "docker-compose", "docker-compose.yaml")));

@@ -22,7 +22,7 @@ public sealed partial class ManifestTests : IDisposable
         var json = await PublishAsync("aspire-manifest.json");
 
         var schema = await JsonSchema.FromJsonAsync(WithoutBooleanSchemas(
-            await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Schemas", "aspire-8.0.schema.json"))));
+            await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Schemas", "aspire-8.0.schema.json"), TestContext.Current.CancellationToken)), TestContext.Current.CancellationToken);
         var errors = schema.Validate(json);
 
         Assert.True(errors.Count == 0, string.Join("\n", errors.Select(error => error.ToString())));

@@ -20,7 +20,7 @@ public static class ChatCalls
         client.PostAsync(
             $"/chat-message?message={Uri.EscapeDataString(message)}&user_id={userId}&message_id={Uri.EscapeDataString(messageId)}" +
             $"&message_count={messageCount}&conversation_id={Uri.EscapeDataString(conversationId ?? "")}",
-            content: null);
+            content: null, TestCancellation);
 
     public static Task<HttpResponseMessage> SendJsonAsync(
         this HttpClient client, string message, long userId, string? messageId = null, string? conversationId = null) =>
@@ -31,7 +31,7 @@ public static class ChatCalls
             ["message_id"] = messageId,
             ["message_count"] = 1,
             ["conversation_id"] = conversationId ?? "",
-        });
+        }, TestCancellation);
 
     public static Task<HttpResponseMessage> SendFormAsync(
         this HttpClient client, string message, long userId, string? messageId = null, string? conversationId = null) =>
@@ -41,7 +41,7 @@ public static class ChatCalls
             ["user_id"] = userId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["message_id"] = messageId ?? "",
             ["conversation_id"] = conversationId ?? "",
-        }));
+        }), TestCancellation);
 
     public static async Task<JsonElement> SendOkAsync(
         this HttpClient client, string message, long userId, string? conversationId = null, string? messageId = null)
@@ -50,12 +50,24 @@ public static class ChatCalls
         return await response.ExpectAsync(HttpStatusCode.OK);
     }
 
+    /// <summary>POST /chat-message/stream with a JSON body; the response as soon as its headers are in.</summary>
+    public static Task<HttpResponseMessage> StreamAsync(
+        this HttpClient client, string message, long userId, string messageId, string? conversationId = null) =>
+        client.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
+            {
+                Content = JsonContent.Create(new { message, user_id = userId, message_id = messageId, conversation_id = conversationId ?? "" }),
+            },
+            HttpCompletionOption.ResponseHeadersRead, TestCancellation);
+
     public static async Task<JsonElement> HistoryAsync(this HttpClient client, string conversationId, long? userId = null)
     {
         using var response = await client.GetAsync(
-            $"/get-conversation-history/{conversationId}" + (userId is null ? "" : $"?user_id={userId}"));
+            $"/get-conversation-history/{conversationId}" + (userId is null ? "" : $"?user_id={userId}"), TestCancellation);
         return await response.ExpectAsync(HttpStatusCode.OK);
     }
+
+    private static CancellationToken TestCancellation => TestContext.Current.CancellationToken;
 
     public static string Str(this JsonElement element, string property) => element.GetProperty(property).GetString()!;
 
