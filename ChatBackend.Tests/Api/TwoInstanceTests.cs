@@ -213,37 +213,25 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
 
     private async Task<string> WaitForConversationAsync(long user)
     {
-        using var timeout = new CancellationTokenSource(TestTimeouts.Bound);
-        while (true)
-        {
-            await using var connection = new MySqlConnection(ConnectionString);
-            await connection.OpenAsync(timeout.Token);
-            await using var command = new MySqlCommand("SELECT conv_id FROM conversation_store WHERE user_id = @user", connection);
-            command.Parameters.AddWithValue("@user", user);
-            if (await command.ExecuteScalarAsync(timeout.Token) is string conversationId)
-            {
-                return conversationId;
-            }
-            await Task.Delay(20, timeout.Token);
-        }
+        string? conversationId = null;
+        await Eventually.WaitForAsync(
+            async () => (conversationId = await ScalarTextAsync("SELECT conv_id FROM conversation_store WHERE user_id = @p", user)) is not null,
+            $"a conversation of user {user}");
+        return conversationId!;
     }
 
     // The generating instance has written the text so far: another instance can follow it from there.
-    private async Task WaitForProgressAsync(string conversationId, string text)
+    private Task WaitForProgressAsync(string conversationId, string text) => Eventually.WaitForAsync(
+        async () => await ScalarTextAsync("SELECT text FROM reply_progress WHERE conv_id = @p", conversationId) == text,
+        $"'{text}' written as {conversationId}'s progress");
+
+    private async Task<string?> ScalarTextAsync(string sql, object parameter)
     {
-        using var timeout = new CancellationTokenSource(TestTimeouts.Bound);
-        while (true)
-        {
-            await using var connection = new MySqlConnection(ConnectionString);
-            await connection.OpenAsync(timeout.Token);
-            await using var command = new MySqlCommand("SELECT text FROM reply_progress WHERE conv_id = @conv", connection);
-            command.Parameters.AddWithValue("@conv", conversationId);
-            if (await command.ExecuteScalarAsync(timeout.Token) as string == text)
-            {
-                return;
-            }
-            await Task.Delay(20, timeout.Token);
-        }
+        await using var connection = new MySqlConnection(ConnectionString);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new MySqlCommand(sql, connection);
+        command.Parameters.AddWithValue("@p", parameter);
+        return await command.ExecuteScalarAsync(TestContext.Current.CancellationToken) as string;
     }
 
     // Each user message is followed by at most one reply, numbered right after it, and message_count counts the rows.

@@ -75,7 +75,7 @@ public sealed class UsageLimitsTests(MigratedDatabase database) : IClassFixture<
         var user = ChatCalls.NewUserId();
 
         var slow = client.SendJsonAsync("slow", user, ChatCalls.NewMessageId());
-        await WaitUntilAsync(() => _model.CallCount == 1);
+        await Eventually.WaitForAsync(() => _model.CallCount == 1, "the slow turn at the model");
         using var refused = await client.SendJsonAsync("while slow", user, ChatCalls.NewMessageId());
         using var otherUser = await client.SendJsonAsync("someone else", ChatCalls.NewUserId(), ChatCalls.NewMessageId());
         gate.SetResult();
@@ -104,7 +104,7 @@ public sealed class UsageLimitsTests(MigratedDatabase database) : IClassFixture<
         using var client = Start(issuer.Settings()).WithToken(issuer.Create(Tokens.NewSubject()));
 
         var running = Enumerable.Range(0, 4).Select(i => client.PostAsJsonAsync("/chat-message", new { message = $"turn {i}" })).ToArray();
-        await WaitUntilAsync(() => _model.CallCount == 4);
+        await Eventually.WaitForAsync(() => _model.CallCount == 4, "four turns at the model");
         using var fifth = await client.PostAsJsonAsync("/chat-message", new { message = "fifth" }, TestContext.Current.CancellationToken);
         gate.SetResult();
         var answered = await Task.WhenAll(running);
@@ -212,15 +212,5 @@ public sealed class UsageLimitsTests(MigratedDatabase database) : IClassFixture<
     {
         using var response = await client.GetAsync($"/conversations?user_id={user}&limit=100");
         return (await response.ExpectAsync(HttpStatusCode.OK)).GetProperty("data").GetArrayLength();
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition never held.");
-            await Task.Delay(20);
-        }
     }
 }
