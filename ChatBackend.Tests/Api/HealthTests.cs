@@ -191,7 +191,7 @@ public sealed class HealthTests : IAsyncLifetime
         await Task.Delay(200, TestContext.Current.CancellationToken);
         await Execute(other, "ROLLBACK");
 
-        using var response = await send.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        using var response = await send.Bounded();
         Assert.Equal(4, (await response.ExpectAsync(HttpStatusCode.OK)).Int("message_count"));
         Assert.Contains("LATEST DETECTED DEADLOCK", await InnoDbStatusAsync(other));
         Assert.Equal(4, (await _client.HistoryAsync(conversationId)).GetProperty("messages").GetArrayLength());

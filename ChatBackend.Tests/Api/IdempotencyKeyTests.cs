@@ -99,11 +99,11 @@ public sealed class IdempotencyKeyTests(FakeModelFixture fixture) : FakeModelTes
         var repeatedEvents = ServerSentEvents.ReadAllAsync(repeated);
         hold.SetResult();
 
-        var events = await repeatedEvents.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        var events = await repeatedEvents.Bounded();
         Assert.Equal(HttpStatusCode.OK, repeated.StatusCode);
         Assert.Equal("first second", string.Concat(events.Where(e => e.Name == "delta").Select(e => e.Data.Str("text"))));
         Assert.Equal("done", events[^1].Name);
-        Assert.Equal("done", (await originalEvents.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken))[^1].Name);
+        Assert.Equal("done", (await originalEvents.Bounded())[^1].Name);
         Assert.Single(Fake.Requests);
     }
 
