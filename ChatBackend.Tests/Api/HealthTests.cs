@@ -197,20 +197,15 @@ public sealed class HealthTests : IAsyncLifetime
         Assert.Equal(4, (await _client.HistoryAsync(conversationId)).GetProperty("messages").GetArrayLength());
     }
 
-    private static async Task WaitForLockWaitAsync(MySqlConnector.MySqlConnection connection)
+    // Up to 10 s for the send to show as waiting on a lock, then on regardless, as before. Polled without a deadline on the
+    // command itself: a timeout that cancelled a query on this connection left it clearing the cancellation when the
+    // test used it next ("Expected state to be Connected but was ClearingPendingCancellation", seen once).
+    private static Task<bool> WaitForLockWaitAsync(MySqlConnector.MySqlConnection connection) => Eventually.HoldsWithinAsync(async () =>
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (true)
-        {
-            await using var command = new MySqlConnector.MySqlCommand(
-                "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'", connection);
-            if (Convert.ToInt64(await command.ExecuteScalarAsync(timeout.Token), System.Globalization.CultureInfo.InvariantCulture) > 0)
-            {
-                return;
-            }
-            await Task.Delay(20, timeout.Token);
-        }
-    }
+        await using var command = new MySqlConnector.MySqlCommand(
+            "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'", connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0;
+    }, TimeSpan.FromSeconds(10));
 
     private static async Task<string> InnoDbStatusAsync(MySqlConnector.MySqlConnection connection)
     {
