@@ -9,7 +9,8 @@ using OpenTelemetry.Trace;
 namespace Microsoft.Extensions.Hosting;
 
 // Kept only because Aspire.MySqlConnector is not served here: its AddMySqlDataSource, with the same keys and
-// registrations (and the original's DB_* variables as a fallback). Moving to the package means deleting this file.
+// registrations. Moving to the package keeps the original's DB_* fallback (ResolveConnectionString), the COM_PING
+// health check and the span filter below, which the package does not have.
 public static class MySqlExtensions
 {
     public const string HealthCheckName = "MySql";
@@ -108,13 +109,32 @@ public static class MySqlExtensions
         {
             try
             {
-                return await dataSource.PingAsync(cancellationToken)
+                return await PingAsync(dataSource, cancellationToken)
                     ? HealthCheckResult.Healthy()
                     : new HealthCheckResult(context.Registration.FailureStatus, "The database did not answer a ping.");
             }
             catch (Exception exception) when (exception is MySqlException or TimeoutException or OperationCanceledException)
             {
                 return new HealthCheckResult(context.Registration.FailureStatus, "The database is unreachable.");
+            }
+        }
+    }
+
+    // Moves past pooled connections that died with their server as the API's units of work do: on one of those a
+    // ping answers false rather than throwing.
+    private static async Task<bool> PingAsync(MySqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        var poolSize = new MySqlConnectionStringBuilder(dataSource.ConnectionString).MaximumPoolSize;
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            if (await connection.PingAsync(cancellationToken))
+            {
+                return true;
+            }
+            if (cancellationToken.IsCancellationRequested || attempt > poolSize)
+            {
+                return false;
             }
         }
     }

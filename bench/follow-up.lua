@@ -1,4 +1,4 @@
--- (b) Follow-up sends into existing conversations (seeded), each thread on its own share of them.
+-- The follow-up scenario: follow-up sends into existing conversations (seeded), each thread on its own share of them.
 local conversations = {}
 local counter, threads = 0, 0
 thread_id = 0 -- a global: thread:set() assigns it per thread

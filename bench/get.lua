@@ -1,4 +1,5 @@
--- (j)-(m) One GET, the path from BENCH_PATH (the scale seed's conversations, pages and searches).
+-- The conversations-at-scale scenario: one GET, the path from BENCH_PATH (the scale seed's conversations, pages and
+-- searches).
 local path = os.getenv("BENCH_PATH")
 
 function request()

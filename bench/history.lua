@@ -1,4 +1,4 @@
--- (c) History reads of one 100-message conversation.
+-- The history scenario: history reads of one 100-message conversation.
 local path
 
 function init(args)

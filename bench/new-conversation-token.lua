@@ -1,5 +1,5 @@
--- (m) (a)'s new-conversation sends with a bearer token instead of user_id: the tokens of BENCH_TOKENS (one per line,
--- one per user), in turn.
+-- The bearer scenario: the send scenario's new-conversation sends with a bearer token instead of user_id: the tokens
+-- of BENCH_TOKENS (one per line, one per user), in turn.
 local counter = 0
 thread_id = 0 -- a global: thread:set() assigns it per thread
 local threads = 0

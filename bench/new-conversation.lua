@@ -1,4 +1,4 @@
--- (a) New-conversation sends, every field in the query string, as the original's clients send them.
+-- The send scenario: new-conversation sends, every field in the query string, as the original's clients send them.
 local counter = 0
 thread_id = 0 -- a global: thread:set() assigns it per thread
 local threads = 0

@@ -11,8 +11,16 @@ public static class ChatApi
     /// <summary>The header a client resumes a stream with (the id of the last event it received).</summary>
     public const string LastEventIdHeader = "Last-Event-ID";
 
-    public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
+    // What a turn can end in besides its reply (Problems.For); a send that waits for the reply adds the model's own.
+    private static readonly int[] TurnProblems =
+    [
+        StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity,
+        StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable,
+    ];
+
+    public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder routes)
     {
+        var app = routes.MapGroup("").WithTags("Chat");
         app.MapPost("/chat-message", SendMessageAsync)
             .WithName("SendChatMessage")
             .WithSummary("Send a message and get the assistant's reply")
@@ -22,13 +30,7 @@ public static class ChatApi
                 "a conversation: sending it again returns the stored reply without calling the model again.")
             .Accepts<ChatMessageBody>("application/json", "application/x-www-form-urlencoded")
             .WithMetadata(QueryStringFieldsMetadata.Send, IdempotencyKeyMetadata.Instance)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status502BadGateway)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+            .ProducesProblems([.. TurnProblems, StatusCodes.Status502BadGateway, StatusCodes.Status504GatewayTimeout]);
 
         app.MapPost("/chat-message/stream", StreamMessageAsync)
             .WithName("StreamChatMessage")
@@ -36,11 +38,7 @@ public static class ChatApi
             .WithDescription(ChatEventStream.FormatDescription)
             .Accepts<ChatMessageBody>("application/json", "application/x-www-form-urlencoded")
             .WithMetadata(QueryStringFieldsMetadata.Send, IdempotencyKeyMetadata.Instance)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblems(TurnProblems);
 
         app.MapGet("/conversations/{conversation_id}/messages/{message_id}/stream", ResumeStreamAsync)
             .WithName("ResumeReplyStream")
@@ -52,8 +50,7 @@ public static class ChatApi
                 "attempt (its instance died and this one took it over). Same events as /chat-message/stream.")
             .Produces(StatusCodes.Status200OK, typeof(string), ChatEventStream.ContentType)
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblems(RouteMetadata.ReadProblems);
 
         app.MapPost("/chat-message/cancel", CancelMessageAsync)
             .WithName("CancelChatMessage")
@@ -65,10 +62,8 @@ public static class ChatApi
                 "/chat-message.")
             .Accepts<CancelBody>("application/json", "application/x-www-form-urlencoded")
             .WithMetadata(new QueryStringFieldsMetadata(
-                ChatMessageInput.UserIdField, ChatMessageInput.ConversationIdField, ChatMessageInput.MessageIdField))
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+                FieldNames.UserId, FieldNames.ConversationId, FieldNames.MessageId))
+            .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status503ServiceUnavailable);
 
         app.MapGet("/get-conversation-history/{conversation_id}", GetHistoryAsync)
             .WithName("GetConversationHistory")
@@ -79,23 +74,22 @@ public static class ChatApi
                 "(up to Chat:HistoryMaxPage, 10,000 messages); with limit (1-500), the newest that many before " +
                 "message number before (when given), still oldest first, and has_more when older ones remain.")
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblems(RouteMetadata.ReadProblems);
 
-        return app;
+        return routes;
     }
 
     public static async Task<Results<Ok<ChatMessageResponse>, ValidationProblem, ProblemHttpResult>> SendMessageAsync(
-        ChatMessageInput input, Caller caller, ChatTurnService chat, PromptBuilder prompts, IOptions<ChatTurnOptions> options,
+        ChatMessageInput input, Caller caller, ChatTurnService chat, IOptions<ChatTurnOptions> options,
         CancellationToken cancellationToken)
     {
         if (caller.IsOtherUser(input.RequestedUserId))
         {
             return Problems.OtherUser();
         }
-        if (Validate(input, caller, prompts, options.Value, out var request) is { } invalid)
+        if (!input.TryValidate(caller, options.Value.MaxMessageLength, out var request, out var errors))
         {
-            return invalid;
+            return TypedResults.ValidationProblem(errors);
         }
         return await chat.SendAsync(request, cancellationToken) switch
         {
@@ -106,15 +100,15 @@ public static class ChatApi
 
     public static async Task<Results<ChatEventStream, ValidationProblem, ProblemHttpResult>> StreamMessageAsync(
         ChatMessageInput input, Caller caller, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, ChatTurnService chat,
-        ReplyFollower follower, PromptBuilder prompts, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
+        ReplyFollower follower, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
     {
         if (caller.IsOtherUser(input.RequestedUserId))
         {
             return Problems.OtherUser();
         }
-        if (Validate(input, caller, prompts, options.Value, out var request) is { } invalid)
+        if (!input.TryValidate(caller, options.Value.MaxMessageLength, out var request, out var errors))
         {
-            return invalid;
+            return TypedResults.ValidationProblem(errors);
         }
         if (!StreamPosition.TryParse(lastEventId, out var from))
         {
@@ -123,7 +117,7 @@ public static class ChatApi
         var heartbeat = options.Value.HeartbeatInterval;
         return await chat.BeginAsync(request, streaming: true, cancellationToken) switch
         {
-            TurnOutcome.Started(var run) => new ChatEventStream(
+            TurnStarted(var run) => new ChatEventStream(
                 run.Turn.ConversationId, run.Turn.MessageId, follower.FollowAsync(run, from, CancellationToken.None), heartbeat),
             TurnOutcome.Answered(var answered) => new ChatEventStream(
                 answered.ConversationId, answered.MessageId, ReplyFollower.Replay(answered, from), heartbeat),
@@ -188,30 +182,6 @@ public static class ChatApi
             CancelOutcome.NotRunning(var status) => Problems.NotRunning(conversationId, messageId, status),
             _ => Problems.MessageNotFound(),
         };
-    }
-
-    // Field rules first, then the context budget: a message that alone cannot fit is refused before any database work.
-    private static ValidationProblem? Validate(
-        ChatMessageInput input, Caller caller, PromptBuilder prompts, ChatTurnOptions options, out TurnRequest request)
-    {
-        if (!input.TryValidate(caller, options.MaxMessageLength, out request, out var errors))
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-        var tokens = prompts.Count(request.Message);
-        if (!prompts.Fits(tokens))
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                [ChatMessageInput.MessageField] =
-                [
-                    $"The message is {tokens} tokens long; with the system prompt ({prompts.SystemPromptTokens} tokens) " +
-                    $"a request may take at most {prompts.Budget} tokens (Chat:HistoryTokenBudget).",
-                ],
-            });
-        }
-        request = request with { TokenCount = tokens };
-        return null;
     }
 
     public static async Task<Results<Ok<ConversationHistoryResponse>, ValidationProblem, ProblemHttpResult>> GetHistoryAsync(

@@ -5,6 +5,7 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using ChatBackend.ApiService.Chat;
+using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Http.Features;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 using Microsoft.AspNetCore.Http.Metadata;

@@ -11,14 +11,12 @@ namespace ChatBackend.ApiService.Apis;
 /// </summary>
 public static class ConversationsApi
 {
-    public const string ChatNameField = "chat_name";
     public const int ChatNameMaxLength = ConversationLimits.ChatNameMaxLength;
-    public const string RatingField = "rating";
-    public const string CommentField = "comment";
     public const int CommentMaxLength = 2_000;
 
-    public static IEndpointRouteBuilder MapConversationsApi(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapConversationsApi(this IEndpointRouteBuilder routes)
     {
+        var app = routes.MapGroup("").WithTags("Conversations");
         app.MapGet("/conversations", ListAsync)
             .WithName("ListConversations")
             .WithSummary("The user's conversations, most recently active first")
@@ -34,8 +32,7 @@ public static class ConversationsApi
             .WithName("GetConversation")
             .WithSummary("One of the user's conversations")
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblems(RouteMetadata.ReadProblems);
 
         app.MapPatch("/conversations/{conversation_id}", RenameAsync)
             .WithName("RenameConversation")
@@ -43,8 +40,7 @@ public static class ConversationsApi
             .WithDescription("{\"chat_name\": \"...\"}: 1-60 characters after trimming, any script. user_id in the body or the query.")
             .Accepts<RenameBody>("application/json", "application/x-www-form-urlencoded")
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblems(RouteMetadata.ReadProblems);
 
         app.MapDelete("/conversations/{conversation_id}", DeleteAsync)
             .WithName("DeleteConversation")
@@ -53,8 +49,7 @@ public static class ConversationsApi
                 "A reply being generated for it is stopped; the history and every other endpoint then answer 404, and " +
                 "so does a second DELETE.")
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblems(RouteMetadata.ReadProblems);
 
         app.MapPut("/conversations/{conversation_id}/messages/{message_id}/feedback", SetFeedbackAsync)
             .WithName("SetReplyFeedback")
@@ -65,17 +60,15 @@ public static class ConversationsApi
                 "or another user's is a 404.")
             .Accepts<FeedbackBody>("application/json", "application/x-www-form-urlencoded")
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblems(RouteMetadata.ReadProblems);
 
         app.MapDelete("/conversations/{conversation_id}/messages/{message_id}/feedback", DeleteFeedbackAsync)
             .WithName("DeleteReplyFeedback")
             .WithSummary("Remove the rating of a reply")
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblems(RouteMetadata.ReadProblems);
 
-        return app;
+        return routes;
     }
 
     public static async Task<Results<Ok<Feedback>, ValidationProblem, ProblemHttpResult>> SetFeedbackAsync(
@@ -86,26 +79,20 @@ public static class ConversationsApi
         ConversationQueries conversations,
         CancellationToken cancellationToken)
     {
-        var fields = await RequestFields.ReadAsync(context, [ChatMessageInput.UserIdField, RatingField, CommentField]);
-        if (caller.IsOtherUser(fields.RequestedUserId))
+        var (fields, owner, errors, refused) = await RequestFields.ReadForUserAsync(context, caller, [FieldNames.UserId, FieldNames.Rating, FieldNames.Comment]);
+        if (refused is not null)
         {
-            return Problems.OtherUser();
+            return refused;
         }
-        var errors = fields.InitialErrors();
-        if (errors.ContainsKey(RequestFields.BodyField))
+        var rating = fields[FieldNames.Rating];
+        if (!errors.ContainsKey(FieldNames.Rating) && rating is not ("up" or "down"))
         {
-            return TypedResults.ValidationProblem(errors);
+            errors[FieldNames.Rating] = ["The rating field must be \"up\" or \"down\"."];
         }
-        var owner = fields.RequireUserId(caller, errors);
-        var rating = fields[RatingField];
-        if (!errors.ContainsKey(RatingField) && rating is not ("up" or "down"))
+        var comment = string.IsNullOrWhiteSpace(fields[FieldNames.Comment]) ? null : fields[FieldNames.Comment]!.Trim();
+        if (!errors.ContainsKey(FieldNames.Comment) && comment?.Length > CommentMaxLength)
         {
-            errors[RatingField] = ["The rating field must be \"up\" or \"down\"."];
-        }
-        var comment = string.IsNullOrWhiteSpace(fields[CommentField]) ? null : fields[CommentField]!.Trim();
-        if (!errors.ContainsKey(CommentField) && comment?.Length > CommentMaxLength)
-        {
-            errors[CommentField] = [$"The comment field must be at most {CommentMaxLength} characters long."];
+            errors[FieldNames.Comment] = [$"The comment field must be at most {CommentMaxLength} characters long."];
         }
         if (errors.Count > 0)
         {
@@ -199,22 +186,16 @@ public static class ConversationsApi
         ConversationQueries conversations,
         CancellationToken cancellationToken)
     {
-        var fields = await RequestFields.ReadAsync(context, [ChatMessageInput.UserIdField, ChatNameField]);
-        if (caller.IsOtherUser(fields.RequestedUserId))
+        var (fields, owner, errors, refused) = await RequestFields.ReadForUserAsync(context, caller, [FieldNames.UserId, FieldNames.ChatName]);
+        if (refused is not null)
         {
-            return Problems.OtherUser();
+            return refused;
         }
-        var errors = fields.InitialErrors();
-        if (errors.ContainsKey(RequestFields.BodyField))
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-        var owner = fields.RequireUserId(caller, errors);
-        var chatName = fields[ChatNameField]?.Trim();
-        if (!errors.ContainsKey(ChatNameField)
+        var chatName = fields[FieldNames.ChatName]?.Trim();
+        if (!errors.ContainsKey(FieldNames.ChatName)
             && (string.IsNullOrEmpty(chatName) || chatName.EnumerateRunes().Count() > ChatNameMaxLength))
         {
-            errors[ChatNameField] = [$"The chat_name field must be 1 to {ChatNameMaxLength} characters after trimming."];
+            errors[FieldNames.ChatName] = [$"The chat_name field must be 1 to {ChatNameMaxLength} characters after trimming."];
         }
         if (errors.Count > 0)
         {

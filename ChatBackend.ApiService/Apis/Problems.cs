@@ -45,7 +45,7 @@ public static class Problems
             statusCode: StatusCodes.Status422UnprocessableEntity,
             title: "Idempotency-Key already used",
             detail: "This Idempotency-Key was used in the last 24 hours for a different request; use a new key for a new request.",
-            extensions: new Dictionary<string, object?> { ["field"] = ChatMessageInput.IdempotencyKeyHeader }),
+            extensions: new Dictionary<string, object?> { ["field"] = FieldNames.IdempotencyKeyHeader }),
         TurnOutcome.ModelFailed(var conversationId, var messageId, var reason) => Turn(
             StatusCodes.Status502BadGateway, "The model provider failed",
             $"{reason} {StoredForRetry}",
@@ -67,14 +67,25 @@ public static class Problems
             StatusCodes.Status409Conflict, "The reply is generated elsewhere",
             "Another server took this turn over after this one fell silent; send it again with the same ids for its reply.",
             conversationId, messageId),
-        TurnOutcome.Limited(var limit, var allowed, var retryAfter) => TooMany(
+        RateLimited(RateLimit.SendsPerMinute, var allowed, var retryAfter) => TooMany(
             RateLimitedType,
-            limit == "RateLimits:SendsPerMinute" ? "Too many sends" : "Too many replies at once",
-            limit == "RateLimits:SendsPerMinute"
-                ? $"This user may start {allowed} sends a minute ({limit}); nothing was stored. Try again after Retry-After."
-                : $"This user may have {allowed} replies generated at once ({limit}); nothing was stored. Try again when one has finished.",
+            "Too many sends",
+            $"This user may start {allowed} sends a minute (RateLimits:SendsPerMinute); nothing was stored. Try again after Retry-After.",
             retryAfter),
-        TurnOutcome.QuotaUsedUp(var used, var limit, var retryAfter) => TooMany(
+        RateLimited(RateLimit.ConcurrentTurns, var allowed, var retryAfter) => TooMany(
+            RateLimitedType,
+            "Too many replies at once",
+            $"This user may have {allowed} replies generated at once (RateLimits:ConcurrentTurnsPerUser); nothing was stored. Try again when one has finished.",
+            retryAfter),
+        MessageTooLong(var tokens, var systemPromptTokens, var budget) => Invalid(new()
+        {
+            [FieldNames.Message] =
+            [
+                $"The message is {tokens} tokens long; with the system prompt ({systemPromptTokens} tokens) " +
+                $"a request may take at most {budget} tokens (Chat:HistoryTokenBudget).",
+            ],
+        }),
+        QuotaUsedUp(var used, var limit, var retryAfter) => TooMany(
             QuotaUsedUpType,
             "Daily token quota used up",
             $"This user's replies used {used} of {limit} tokens today (UTC; Quotas:DailyTokensPerUser); nothing was " +
@@ -83,12 +94,16 @@ public static class Problems
         _ => throw new InvalidOperationException($"A turn outcome with a reply has no problem: {outcome.GetType().Name}."),
     };
 
+    /// <summary>A 400 naming each field's error, as a validation problem, where a handler answers with a problem.</summary>
+    public static ProblemHttpResult Invalid(Dictionary<string, string[]> errors) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(errors) { Status = StatusCodes.Status400BadRequest });
+
     /// <summary>A user_id that is not the bearer token's user.</summary>
     public static ProblemHttpResult OtherUser() => TypedResults.Problem(
         statusCode: StatusCodes.Status403Forbidden,
         title: "user_id is not the token's user",
         detail: "With a bearer token the user is the token's; leave user_id out, or give the token's own.",
-        extensions: new Dictionary<string, object?> { ["field"] = ChatMessageInput.UserIdField });
+        extensions: new Dictionary<string, object?> { ["field"] = FieldNames.UserId });
 
     /// <summary>
     /// What every problem gets as it is written (AddProblemDetails): its Retry-After header from its extension, and a
@@ -126,13 +141,13 @@ public static class Problems
         statusCode: StatusCodes.Status404NotFound,
         title: "Conversation not found",
         detail: "No conversation with this conversation_id exists for this user_id.",
-        extensions: new Dictionary<string, object?> { ["field"] = ChatMessageInput.ConversationIdField });
+        extensions: new Dictionary<string, object?> { ["field"] = FieldNames.ConversationId });
 
     public static ProblemHttpResult MessageNotFound() => TypedResults.Problem(
         statusCode: StatusCodes.Status404NotFound,
         title: "Message not found",
         detail: "No message with this message_id exists in this user's conversation.",
-        extensions: new Dictionary<string, object?> { ["field"] = ChatMessageInput.MessageIdField });
+        extensions: new Dictionary<string, object?> { ["field"] = FieldNames.MessageId });
 
     /// <summary>
     /// An exception as the client may see it: an unavailable database is a 503, anything else a bare 500. Never the
@@ -170,7 +185,7 @@ public static class Problems
     {
         var extensions = new Dictionary<string, object?>
         {
-            ["field"] = ChatMessageInput.MessageIdField,
+            ["field"] = FieldNames.MessageId,
             ["conversation_id"] = conversationId,
             ["message_id"] = messageId,
         };

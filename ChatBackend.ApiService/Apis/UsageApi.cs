@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,6 +12,7 @@ public static class UsageApi
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/usage", GetUsageAsync)
+            .WithTags("Usage")
             .WithName("GetUsage")
             .WithSummary("The caller's tokens and sends today (UTC) against Quotas:DailyTokensPerUser")
             .WithDescription(
@@ -40,11 +40,3 @@ public static class UsageApi
         return TypedResults.Ok(new UsageResponse(owner, today.Date, today.Tokens, limit == 0 ? null : limit, today.Sends));
     }
 }
-
-/// <summary>The day's usage; user_id says which numeric id the caller's token was given.</summary>
-public sealed record UsageResponse(
-    [property: JsonPropertyName("user_id")] long UserId,
-    [property: JsonPropertyName("date")] DateOnly Date,
-    [property: JsonPropertyName("tokens_used")] long TokensUsed,
-    [property: JsonPropertyName("tokens_limit")] long? TokensLimit,
-    [property: JsonPropertyName("sends_today")] int SendsToday);

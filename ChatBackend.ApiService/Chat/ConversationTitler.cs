@@ -1,7 +1,8 @@
+using AiChatOptions = Microsoft.Extensions.AI.ChatOptions;
 using ChatBackend.ApiService.Data;
+using ChatBackend.ApiService.Model;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
-using AiChatOptions = Microsoft.Extensions.AI.ChatOptions;
 
 namespace ChatBackend.ApiService.Chat;
 
@@ -45,7 +46,8 @@ public sealed partial class ConversationTitler(
                 LogTitleFailed(conversationId, "an empty title");
                 return;
             }
-            await conversations.SetAutoTitleAsync(conversationId, title, timeout.Token);
+            using var cancellation = new DatabaseCancellation(timeout.Token);
+            await conversations.SetAutoTitleAsync(conversationId, title, cancellation.Token);
         }
         catch (Exception exception)
         {

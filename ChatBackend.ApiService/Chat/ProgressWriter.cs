@@ -22,7 +22,7 @@ public sealed partial class ProgressWriter(
     private readonly Dictionary<TurnRun, int> _written = [];
     private readonly List<ProgressKey> _ended = [];
 
-    // Registered before RunningTurns, so it stops after it: turns finishing during the shutdown keep their heartbeat.
+    // Started and stopped by TurnsLifetime, after the running turns have finished: they keep their heartbeat meanwhile.
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.ProgressInterval;

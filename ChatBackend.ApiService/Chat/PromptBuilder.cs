@@ -1,4 +1,5 @@
 using ChatBackend.ApiService.Data;
+using ChatBackend.ApiService.Model;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.Tokenizers;

@@ -1,3 +1,4 @@
+using ChatBackend.ApiService.Data;
 using System.Globalization;
 
 namespace ChatBackend.ApiService.Chat;

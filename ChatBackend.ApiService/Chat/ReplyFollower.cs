@@ -10,8 +10,7 @@ namespace ChatBackend.ApiService.Chat;
 /// whose instance fell silent is taken over here, so that a resumed stream finishes it.
 /// </summary>
 public sealed class ReplyFollower(
-    RunningTurns runningTurns, ReplyProgressStore progress, ChatTurnService chat, PromptBuilder prompts,
-    IOptions<ChatTurnOptions> options)
+    RunningTurns runningTurns, ReplyProgressStore progress, ChatTurnService chat, IOptions<ChatTurnOptions> options)
 {
     /// <summary>A run of this instance, from <paramref name="from"/> on.</summary>
     public async IAsyncEnumerable<ReplyEvent> FollowAsync(
@@ -87,7 +86,7 @@ public sealed class ReplyFollower(
 
             if (state.Status != MessageStatus.Pending)
             {
-                foreach (var last in Ending(ReplyStates.Outcome(state), position))
+                foreach (var last in Ending(TurnOutcome.Stored(state), position))
                 {
                     yield return last;
                 }
@@ -97,9 +96,8 @@ public sealed class ReplyFollower(
             {
                 // Its instance died: a new attempt here, which the next round follows as a local run.
                 var taken = await chat.BeginAsync(
-                    new TurnRequest(state.Message, userId, messageId, conversationId, prompts.Count(state.Message)),
-                    streaming: true, cancellationToken);
-                if (taken is not (TurnOutcome.Started or TurnOutcome.StillInProgress or TurnOutcome.Answered))
+                    new TurnRequest(state.Message, userId, messageId, conversationId), streaming: true, cancellationToken);
+                if (taken is not (TurnStarted or TurnOutcome.StillInProgress or TurnOutcome.Answered))
                 {
                     yield return new ReplyEvent.Ended(taken, position);
                     yield break;
@@ -117,7 +115,7 @@ public sealed class ReplyFollower(
     }
 
     // The end of a reply: what of an answered reply's text the stream has not had yet, then the outcome.
-    private static IEnumerable<ReplyEvent> Ending(TurnOutcome outcome, StreamPosition position)
+    internal static IEnumerable<ReplyEvent> Ending(TurnOutcome outcome, StreamPosition position)
     {
         if (outcome is TurnOutcome.Answered(var answered))
         {

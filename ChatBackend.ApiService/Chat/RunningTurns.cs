@@ -1,16 +1,18 @@
 using System.Collections.Concurrent;
+using ChatBackend.ApiService.Data;
 using Microsoft.Extensions.Options;
 
 namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
-/// The turns running in this process, found by conversation and message id for a cancel. When the host stops, they get
-/// its shutdown timeout to finish; those that cannot are stopped shortly before it ends, so that they store what they
-/// generated and their responses (a 503, a stream's resume event) still reach the client before the server closes.
+/// The turns running in this process, found by conversation and message id for a cancel; the one owner of a run's
+/// lifetime, from <see cref="Start"/> to its end. When the host stops, they get its shutdown timeout to finish; those
+/// that cannot are stopped shortly before it ends, so that they store what they generated and their responses (a 503,
+/// a stream's resume event) still reach the client before the server closes (<see cref="TurnsLifetime"/>).
 /// </summary>
 public sealed partial class RunningTurns(
     IOptions<HostOptions> host, IOptions<ChatTurnOptions> options, IHostApplicationLifetime lifetime, ILogger<RunningTurns> logger)
-    : IHostedService, IDisposable
+    : IDisposable
 {
     /// <summary>What is kept of the shutdown timeout for storing the stopped turns and ending their responses.</summary>
     public static readonly TimeSpan EndingReserve = TimeSpan.FromSeconds(2);
@@ -21,16 +23,36 @@ public sealed partial class RunningTurns(
     private CancellationTokenRegistration _onStopping;
     private CancellationTokenRegistration _onDeadline;
 
-    public void Add(TurnRun run)
+    /// <summary>
+    /// Runs <paramref name="generate"/> for the run in the background, apart from the request that started it, and
+    /// ends the run when it returns: it leaves the running turns, then <see cref="TurnRun.End"/>.
+    /// </summary>
+    public void Start(TurnRun run, Func<TurnRun, Task<TurnOutcome>> generate)
     {
         _runs[(run.Turn.ConversationId, run.Turn.MessageId)] = run;
         if (_deadline.IsCancellationRequested)
         {
             run.Stop();
         }
+        // Task.Run carries the turn's span as the current activity; the request's own flow is left as it was.
+        _ = Task.Run(async () =>
+        {
+            TurnOutcome? outcome = null;
+            Exception? failure = null;
+            try
+            {
+                outcome = await generate(run);
+            }
+            catch (Exception exception)
+            {
+                failure = exception;
+            }
+            Remove(run);
+            run.End(outcome, failure);
+        }, CancellationToken.None);
     }
 
-    public void Remove(TurnRun run)
+    private void Remove(TurnRun run)
     {
         // Kept for the progress writer, which clears their rows.
         if (_runs.TryRemove(new((run.Turn.ConversationId, run.Turn.MessageId), run)) && options.Value.ProgressEnabled)
@@ -56,8 +78,8 @@ public sealed partial class RunningTurns(
     public TurnRun? Find(string conversationId, string messageId) => _runs.GetValueOrDefault((conversationId, messageId));
 
     // The server stops first and waits for its open requests until the shutdown timeout, so the clock starts when
-    // the host begins stopping, not when this service is told to stop.
-    public Task StartAsync(CancellationToken cancellationToken)
+    // the host begins stopping, not when the turns are drained.
+    public void WatchShutdown()
     {
         _onDeadline = _deadline.Token.Register(StopUnfinished);
         _onStopping = lifetime.ApplicationStopping.Register(() =>
@@ -70,10 +92,10 @@ public sealed partial class RunningTurns(
             }
             _deadline.CancelAfter(grace);
         });
-        return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>Waits until every turn running now has ended, or <paramref name="cancellationToken"/> fires.</summary>
+    public async Task DrainAsync(CancellationToken cancellationToken)
     {
         try
         {

@@ -1,35 +1,7 @@
-using System.ComponentModel.DataAnnotations;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace ChatBackend.ApiService.Chat;
-
-/// <summary>
-/// Per-user limits on starting turns (section "RateLimits"). With a bearer scheme configured they default to 30 sends
-/// a minute and 4 turns at once; without one they are off unless set.
-/// </summary>
-public sealed class RateLimitOptions
-{
-    public const string SectionName = "RateLimits";
-
-    /// <summary>Sends and streams a user may start per minute (a token bucket: up to this many at once, then evenly).</summary>
-    [Range(1, 10_000_000)]
-    public int? SendsPerMinute { get; set; }
-
-    /// <summary>Replies a user may have generated at once on an instance.</summary>
-    [Range(1, 100_000)]
-    public int? ConcurrentTurnsPerUser { get; set; }
-}
-
-/// <summary>The daily token quota (section "Quotas").</summary>
-public sealed class QuotaOptions
-{
-    public const string SectionName = "Quotas";
-
-    /// <summary>Input and output tokens a user's replies may cost per UTC day; 0 turns the quota off.</summary>
-    [Range(0, long.MaxValue)]
-    public long DailyTokensPerUser { get; set; }
-}
 
 /// <summary>
 /// The rate limits of <see cref="RateLimitOptions"/>, partitioned by user id, with System.Threading.RateLimiting's
@@ -81,7 +53,7 @@ public sealed class TurnLimits : IDisposable
     /// <summary>
     /// A send's admission: null with the turn's permit (to dispose when the turn ends), or why it is refused.
     /// </summary>
-    public TurnOutcome.Limited? TryAdmit(long userId, out IDisposable? turnPermit)
+    public RateLimited? TryAdmit(long userId, out IDisposable? turnPermit)
     {
         turnPermit = null;
         if (_sends is not null)
@@ -89,8 +61,8 @@ public sealed class TurnLimits : IDisposable
             using var send = _sends.AttemptAcquire(userId);
             if (!send.IsAcquired)
             {
-                return new TurnOutcome.Limited(
-                    "RateLimits:SendsPerMinute", _options.SendsPerMinute!.Value,
+                return new RateLimited(
+                    RateLimit.SendsPerMinute, _options.SendsPerMinute!.Value,
                     send.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1));
             }
         }
@@ -100,7 +72,7 @@ public sealed class TurnLimits : IDisposable
             if (!permit.IsAcquired)
             {
                 permit.Dispose();
-                return new TurnOutcome.Limited("RateLimits:ConcurrentTurnsPerUser", _options.ConcurrentTurnsPerUser!.Value, ConcurrencyRetryAfter);
+                return new RateLimited(RateLimit.ConcurrentTurns, _options.ConcurrentTurnsPerUser!.Value, ConcurrencyRetryAfter);
             }
             turnPermit = permit;
         }

@@ -6,10 +6,9 @@ namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
 /// A validated send: what a turn works with. No <see cref="ConversationId"/> starts a conversation; no
-/// <see cref="MessageId"/> lets the server make one. <see cref="TokenCount"/> is the message's cost in tokens.
+/// <see cref="MessageId"/> lets the server make one.
 /// </summary>
-public sealed record TurnRequest(
-    string Message, long UserId, string? MessageId, string? ConversationId, int TokenCount = 0, string? IdempotencyKey = null)
+public sealed record TurnRequest(string Message, long UserId, string? MessageId, string? ConversationId, string? IdempotencyKey = null)
 {
     /// <summary>
     /// The Idempotency-Key with the fingerprint of what it was sent with: the message, the conversation and the

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using ChatBackend.ApiService.Data;
 
@@ -5,7 +6,8 @@ namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
 /// A turn whose reply is being generated here: its text as it grows, piece by piece, for any number of streams that
-/// follow it (the first, and resumed ones); its end; and the means to stop it.
+/// follow it (the first, and resumed ones); its end; and the means to stop it. It owns what the turn holds while it
+/// runs, its span and its concurrency permit, and lets go of both when <see cref="RunningTurns"/> ends it.
 /// </summary>
 public sealed class TurnRun : IDisposable
 {
@@ -13,25 +15,32 @@ public sealed class TurnRun : IDisposable
     private readonly StringBuilder _text = new();
     private readonly List<int> _pieceEnds = [];
     private readonly CancellationTokenSource _cancellation = new();
+    private readonly Timer _timeLimit;
     private readonly TaskCompletionSource<TurnOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _textEnded;
 
     private readonly IDisposable? _permit;
 
-    // The permit is the rate limiter's for one turn at once (RateLimits:ConcurrentTurnsPerUser), released as the turn ends.
-    public TurnRun(StartedTurn turn, long userId, bool streaming, TimeSpan timeout, IDisposable? permit = null)
+    // The permit is the rate limiter's for one turn at once (RateLimits:ConcurrentTurnsPerUser), released as the turn
+    // ends; the span is the turn's "chat turn", ended with it.
+    public TurnRun(
+        StartedTurn turn, bool streaming, TimeSpan timeout, IDisposable? permit = null, Activity? activity = null)
     {
         _permit = permit;
+        Activity = activity;
         Turn = turn;
-        UserId = userId;
         Streaming = streaming;
-        _cancellation.CancelAfter(timeout);
+        // Not CancelAfter: its timer would throw what a callback of the token throws, and end the process (Fire).
+        _timeLimit = new Timer(static run => ((TurnRun)run!).Fire(), this, timeout, Timeout.InfiniteTimeSpan);
     }
 
     public StartedTurn Turn { get; }
 
-    public long UserId { get; }
+    /// <summary>The turn's span, if it is recorded.</summary>
+    public Activity? Activity { get; }
+
+    public long UserId => Turn.UserId;
 
     public bool Streaming { get; }
 
@@ -111,6 +120,11 @@ public sealed class TurnRun : IDisposable
         {
             // The turn ended as the cancel came; its outcome stands.
         }
+        catch (AggregateException)
+        {
+            // A callback of the turn's token failed (the model's HTTP call, say); the turn ends all the same. Thrown
+            // on, it would end the process when the time limit's timer fires.
+        }
     }
 
     internal void Append(string piece)
@@ -126,7 +140,7 @@ public sealed class TurnRun : IDisposable
         changed.TrySetResult();
     }
 
-    internal void EndText()
+    private void EndText()
     {
         lock (_gate)
         {
@@ -135,22 +149,35 @@ public sealed class TurnRun : IDisposable
         _changed.TrySetResult();
     }
 
-    internal async Task RunAsync(Func<Task<TurnOutcome>> generation)
+    /// <summary>
+    /// Ends the run: its text is complete, its span and permit are let go, and then its followers and waiters learn how
+    /// the turn ended (the <paramref name="outcome"/>, or the <paramref name="failure"/> of the database that stored it),
+    /// so that a response sent on the outcome finds the permit free and the span ended.
+    /// </summary>
+    internal void End(TurnOutcome? outcome, Exception? failure)
     {
-        try
+        EndText();
+        if (failure is not null || outcome is not TurnOutcome.Answered)
         {
-            _completion.SetResult(await generation());
+            Activity?.SetStatus(ActivityStatusCode.Error, (failure?.GetType() ?? outcome?.GetType())?.Name);
         }
-        catch (Exception exception)
+        Dispose();
+        if (failure is null)
         {
-            _completion.SetException(exception);
+            _completion.SetResult(outcome!);
+        }
+        else
+        {
+            _completion.SetException(failure);
         }
     }
 
     public void Dispose()
     {
+        _timeLimit.Dispose();
         _cancellation.Dispose();
         _permit?.Dispose();
+        Activity?.Dispose();
     }
 }
 

@@ -1,8 +1,13 @@
+using System.Data;
 using MySqlConnector;
 
 namespace ChatBackend.ApiService.Data;
 
-/// <summary>The reads and edits of stored conversations: a user's list, one conversation, its history; rename, delete.</summary>
+/// <summary>
+/// The reads and edits of stored conversations: a user's list and search, one conversation, its history and the
+/// context a turn's prompt reads; rename, delete, feedback and titles. Over 250 lines for one job: each operation is
+/// one statement and its reader, and the history's hand-written reader is the measured hot path.
+/// </summary>
 public sealed class ConversationQueries(MySqlDataSource dataSource)
 {
     private const string SummaryColumns = "ID, conv_id, chat_name, message_count, created_at, updated_at";
@@ -210,7 +215,10 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
             await using var command = new MySqlCommand(sql, connection);
             command.Parameters.AddWithValue("@conv", conversationId);
             command.Parameters.AddWithValue("@user", userId);
-            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var deleted = await reader.ReadAsync(cancellationToken) && reader.GetInt64("deleted") == 1;
+            await reader.ReadToEndAsync(cancellationToken);
+            return deleted;
         }, cancellationToken);
     }
 
@@ -319,5 +327,36 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
 
         int? NullableInt(int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt32(ordinal);
         string? NullableString(int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+    }
+
+    /// <summary>The answered turns before <paramref name="beforeMessageNo"/>, newest first, at most <paramref name="limit"/> messages.</summary>
+    public async Task<IReadOnlyList<ContextMessage>> GetContextAsync(
+        string conversationId, int beforeMessageNo, int limit, CancellationToken cancellationToken)
+    {
+        // A user message counts only once answered, and only an answer is a Success assistant row, so a failed,
+        // cancelled or unfinished turn is never replayed as context.
+        const string sql = """
+            SELECT role, message, message_no, token_count
+            FROM message_store
+            WHERE conv_id = @conv AND message_no < @before AND Status = 'Success'
+            ORDER BY message_no DESC
+            LIMIT @limit
+            """;
+        return await dataSource.RunAsync<IReadOnlyList<ContextMessage>>(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@before", beforeMessageNo);
+            command.Parameters.AddWithValue("@limit", limit);
+            await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
+            var messages = new List<ContextMessage>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                messages.Add(new ContextMessage(
+                    reader.GetString("role"), reader.GetString("message"), reader.GetInt32("message_no"),
+                    reader.GetNullableInt32("token_count")));
+            }
+            return messages;
+        }, cancellationToken);
     }
 }

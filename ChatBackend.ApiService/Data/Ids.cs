@@ -14,5 +14,21 @@ public static class Ids
 
     public static string NewReplyId() => $"r-{Random(16)}";
 
+    /// <summary>
+    /// Whether <paramref name="id"/> could name a conversation: 1 to 20 printable ASCII characters, as the column
+    /// keeps them. Any other is not looked for (the database would refuse to compare it with an ASCII column).
+    /// </summary>
+    public static bool IsConversationId(string id) => IsAscii(id, ConversationIdLength);
+
+    /// <summary>Whether <paramref name="id"/> could name a message: 1 to 64 printable ASCII characters.</summary>
+    public static bool IsMessageId(string id) => IsAscii(id, MessageIdLength);
+
+    private const int ConversationIdLength = 20;
+
+    private const int MessageIdLength = 64;
+
+    private static bool IsAscii(string id, int maxLength) =>
+        id.Length is > 0 and var length && length <= maxLength && !id.AsSpan().ContainsAnyExceptInRange('!', '~');
+
     private static string Random(int length) => RandomNumberGenerator.GetString(Alphabet, length);
 }

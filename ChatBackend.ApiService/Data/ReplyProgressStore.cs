@@ -16,7 +16,7 @@ public sealed record ProgressKey(string ConversationId, int MessageNo, int Attem
 /// </summary>
 public sealed record ReplyState(
     string ConversationId, string MessageId, long UserId, string Message, int MessageNo, MessageStatus Status,
-    string? ErrorCode, int Attempt, TimeSpan Silence, string? ProgressText, int MessageCount, ReplyRecord? Reply);
+    TurnError? Error, int Attempt, TimeSpan Silence, string? ProgressText, int MessageCount, ReplyRecord? Reply);
 
 /// <summary>
 /// The SQL of replies while they are generated (V4): the generating instance's batched progress writes, a cancel
@@ -106,10 +106,10 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
     {
         const string sql = $"""
             SELECT m.message, m.message_no, m.Status, m.error_code, m.attempt, c.message_count, p.text AS progress,
-                   {Columns.Silence}, {Columns.Reply}
+                   {ReplyColumns.Silence}, {ReplyColumns.Reply}
             FROM message_store m
             JOIN conversation_store c ON c.conv_id = m.conv_id
-            {Columns.ProgressAndReplyJoins}
+            {ReplyColumns.ProgressAndReplyJoins}
             WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role = 'user' AND c.user_id = @user
             """;
         return await dataSource.RunAsync(async connection =>
@@ -128,7 +128,7 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
                 Message: reader.GetString("message"),
                 MessageNo: reader.GetInt32("message_no"),
                 Status: reader.GetStatus("Status"),
-                ErrorCode: reader.GetNullableString("error_code"),
+                Error: TurnErrors.Parse(reader.GetNullableString("error_code")),
                 Attempt: reader.GetInt32("attempt"),
                 Silence: TimeSpan.FromMicroseconds(reader.GetInt64("silent_us")),
                 ProgressText: reader.GetNullableString("progress"),

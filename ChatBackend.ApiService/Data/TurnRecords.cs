@@ -9,10 +9,11 @@ public enum MessageStatus
 }
 
 /// <summary>
-/// A turn whose user message is stored as Pending, with the number of its reply reserved. <see cref="Attempt"/> counts
-/// the tries of the message: only the latest may store its end.
+/// A turn of <see cref="UserId"/> whose user message is stored as Pending, with the number of its reply reserved.
+/// <see cref="Attempt"/> counts the tries of the message: only the latest may store its end.
 /// </summary>
-public sealed record StartedTurn(string ConversationId, string MessageId, int MessageNo, int Attempt, bool IsNewConversation)
+public sealed record StartedTurn(
+    long UserId, string ConversationId, string MessageId, int MessageNo, int Attempt, bool IsNewConversation)
 {
     public int ReplyNo => MessageNo + 1;
 }
@@ -30,16 +31,6 @@ public sealed record CompletedTurn(int MessageCount, bool Stored, bool Gone = fa
 
 /// <summary>A turn that was answered: its stored reply and the conversation's message count after it.</summary>
 public sealed record AnsweredTurn(string ConversationId, string MessageId, ReplyRecord Reply, int MessageCount);
-
-public abstract record BeginTurnResult
-{
-    public sealed record Started(StartedTurn Turn) : BeginTurnResult;
-    public sealed record AlreadyAnswered(AnsweredTurn Turn) : BeginTurnResult;
-    public sealed record ConversationNotFound : BeginTurnResult;
-    public sealed record StillInProgress(string ConversationId, string MessageId) : BeginTurnResult;
-    public sealed record MessageIdReused(string ConversationId, string MessageId) : BeginTurnResult;
-    public sealed record IdempotencyKeyReused : BeginTurnResult;
-}
 
 /// <summary>A client's Idempotency-Key, with the fingerprint of the request it came with.</summary>
 public sealed record IdempotencyKey(string Key, byte[] Fingerprint);

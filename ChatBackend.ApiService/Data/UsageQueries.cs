@@ -6,23 +6,11 @@ namespace ChatBackend.ApiService.Data;
 public sealed record DailyUsage(DateOnly Date, long Tokens, int Sends, TimeSpan UntilReset);
 
 /// <summary>
-/// Reads usage_daily (migration V6). It is written by the turn's own transactions (<see cref="TurnStore"/>), so a
+/// Reads usage_daily (migration V6). It is written by the end of each turn, in its own transaction (TurnStore.End.cs), so a
 /// user's day is the same on every instance; the day is the database's, one clock for all of them.
 /// </summary>
 public sealed class UsageQueries(MySqlDataSource dataSource)
 {
-    /// <summary>
-    /// The statement a turn's end adds to its transaction: the tokens it cost and one send, on the day it ended, for
-    /// the user of its conversation; only when the turn's own attempt ended it (@conv, @no, @attempt, @status, @used).
-    /// </summary>
-    public const string CountTurnSql = """
-        INSERT INTO usage_daily (user_id, day, tokens, sends)
-        SELECT c.user_id, UTC_DATE(), @used, 1
-        FROM conversation_store c JOIN message_store u ON u.conv_id = c.conv_id AND u.message_no = @no
-        WHERE c.conv_id = @conv AND u.attempt = @attempt AND u.Status = @status
-        ON DUPLICATE KEY UPDATE tokens = tokens + VALUES(tokens), sends = sends + 1;
-        """;
-
     public async Task<DailyUsage> GetTodayAsync(long userId, CancellationToken cancellationToken)
     {
         const string sql = """

@@ -22,17 +22,18 @@ public static class ApplicationServiceExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<ChatTurnService>();
+        builder.Services.AddSingleton<ReplyGenerator>();
         builder.Services.AddSingleton<RunningTurns>();
+        builder.Services.AddSingleton<ProgressWriter>();
+        builder.Services.AddHostedService<TurnsLifetime>();
         builder.Services.AddSingleton<ReplyFollower>();
         builder.Services.AddSingleton<ConversationTitler>();
-        // The writer first: hosted services stop in reverse, so it writes on while the running turns finish.
-        builder.Services.AddHostedService<ProgressWriter>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<RunningTurns>());
         builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddSource(ChatTurnService.ActivitySource.Name));
 
         builder.Services.AddSingleton<PromptBuilder>();
         builder.AddChatModel();
         builder.AddUserAuthentication();
+        builder.AddTurnLimits();
 
         // Text in any script reads as itself in responses (they are JSON, never embedded in HTML).
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -54,7 +55,9 @@ public static class ApplicationServiceExtensions
             .AllowAnyMethod()
             .WithExposedHeaders("Retry-After")));
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = Problems.Customize);
-        builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
+        // After the framework's writer, for the requests it declines (they accept no JSON).
+        builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();
+        builder.Services.AddExceptionHandler<ApiExceptionHandler>();
         builder.Services.AddOpenApi(options =>
         {
             options

@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using Azure.AI.OpenAI;
 using Azure.Identity;
 using ChatBackend.ApiService.Chat;
+using ChatBackend.ApiService.Model;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
@@ -107,54 +108,5 @@ public static partial class ChatModelExtensions
         // Local servers (Ollama, vLLM, LM Studio) need no key, but the SDK wants one.
         var client = new OpenAIClient(new ApiKeyCredential(connection.Key ?? "no-key"), options);
         return client.GetChatClient(connection.Model).AsIChatClient();
-    }
-
-    // Records each attempt in the turn's ProviderAttempts: whether the provider answered, failed, or is being waited on.
-    private sealed class ProviderAttemptsHandler : DelegatingHandler
-    {
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            var attempts = ProviderAttempts.Current;
-            attempts?.Started();
-            try
-            {
-                var response = await base.SendAsync(request, cancellationToken);
-                attempts?.Ended(response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}");
-                return response;
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                attempts?.Ended(exception.GetType().Name);
-                throw;
-            }
-        }
-    }
-
-    // Says at start which model answers, so that an unconfigured server is noticed before its first reply.
-    private sealed partial class ModelStartupReport(
-        IOptions<ModelOptions> model, PromptBuilder prompts, ILogger<ModelStartupReport> logger) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            var connection = model.Value.Connection;
-            if (connection.Provider == ModelProvider.Offline)
-            {
-                LogOffline();
-            }
-            else
-            {
-                LogModel(connection.Describe(), prompts.Budget);
-            }
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        [LoggerMessage(Level = LogLevel.Warning,
-            Message = "No language model is configured (ConnectionStrings:openai or OPENAI_API_KEY): replies come from the offline responder.")]
-        private partial void LogOffline();
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "Replies come from {Model}; context budget {Budget} tokens.")]
-        private partial void LogModel(string model, int budget);
     }
 }

@@ -1,5 +1,4 @@
 using ChatBackend.ApiService.Apis;
-using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -9,7 +8,7 @@ namespace ChatBackend.ApiService.Extensions;
 
 /// <summary>
 /// Users: JwtBearer from the standard section Authentication:Schemes:Bearer (an OIDC Authority with discovery and
-/// key rotation, or the signing keys dotnet user-jwts writes), the user claim, the rate limits and the daily quota.
+/// key rotation, or the signing keys dotnet user-jwts writes) and the user claim.
 /// Without that section the API works as the original: each request names its user.
 /// </summary>
 public static partial class UserAuthenticationExtensions
@@ -56,24 +55,6 @@ public static partial class UserAuthenticationExtensions
         }
         builder.Services.AddSingleton<UserIdentities>();
 
-        builder.Services.AddOptions<RateLimitOptions>()
-            .BindConfiguration(RateLimitOptions.SectionName)
-            .PostConfigure(options =>
-            {
-                if (bearer)
-                {
-                    options.SendsPerMinute ??= 30;
-                    options.ConcurrentTurnsPerUser ??= 4;
-                }
-            })
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        builder.Services.AddOptions<QuotaOptions>()
-            .BindConfiguration(QuotaOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        builder.Services.AddSingleton<TurnLimits>();
-        builder.Services.AddSingleton<UsageQueries>();
         return builder;
     }
 
@@ -94,10 +75,14 @@ public static partial class UserAuthenticationExtensions
         return app;
     }
 
-    /// <summary>The chat and conversation endpoints: a valid token is required when a bearer scheme is configured.</summary>
+    /// <summary>
+    /// The chat and conversation endpoints: a valid token is required when a bearer scheme is configured; an id in the
+    /// path that cannot exist is a 404 at once.
+    /// </summary>
     public static RouteGroupBuilder MapUserEndpoints(this WebApplication app)
     {
         var group = app.MapGroup("");
+        group.AddEndpointFilter(ImpossibleIds.FilterAsync);
         if (app.Configuration.HasBearerScheme())
         {
             group.RequireAuthorization()

@@ -1,4 +1,4 @@
-using ChatBackend.ApiService.Chat;
+using ChatBackend.ApiService.Model;
 using Microsoft.Extensions.Configuration;
 
 namespace ChatBackend.Tests.Unit;

@@ -56,23 +56,24 @@ public sealed class ProblemsTests
     }
 
     [Theory]
-    [InlineData("RateLimits:SendsPerMinute", 2.2, "Too many sends", 3)]
-    [InlineData("RateLimits:ConcurrentTurnsPerUser", 0.1, "Too many replies at once", 1)]
-    public void ARateLimitIsA429WithItsLimitAndWholeSecondsToWaitAtLeastOne(string limit, double seconds, string title, int retryAfter)
+    [InlineData(RateLimit.SendsPerMinute, "RateLimits:SendsPerMinute", 2.2, "Too many sends", 3)]
+    [InlineData(RateLimit.ConcurrentTurns, "RateLimits:ConcurrentTurnsPerUser", 0.1, "Too many replies at once", 1)]
+    public void ARateLimitIsA429WithItsSettingAndWholeSecondsToWaitAtLeastOne(
+        RateLimit kind, string setting, double seconds, string title, int retryAfter)
     {
-        var problem = Problems.For(new TurnOutcome.Limited(limit, 3, TimeSpan.FromSeconds(seconds)));
+        var problem = Problems.For(new RateLimited(kind, 3, TimeSpan.FromSeconds(seconds)));
 
         Assert.Equal(StatusCodes.Status429TooManyRequests, problem.StatusCode);
         Assert.Equal(Problems.RateLimitedType, problem.ProblemDetails.Type);
         Assert.Equal(title, problem.ProblemDetails.Title);
-        Assert.Contains(limit, problem.ProblemDetails.Detail);
+        Assert.Contains(setting, problem.ProblemDetails.Detail);
         Assert.Equal(retryAfter, problem.ProblemDetails.Extensions[Problems.RetryAfterExtension]);
     }
 
     [Fact]
     public void AUsedUpQuotaIsA429OfItsOwnTypeThatSaysHowMuchWasUsed()
     {
-        var problem = Problems.For(new TurnOutcome.QuotaUsedUp(1_234, 1_000, TimeSpan.FromHours(5)));
+        var problem = Problems.For(new QuotaUsedUp(1_234, 1_000, TimeSpan.FromHours(5)));
 
         Assert.Equal(StatusCodes.Status429TooManyRequests, problem.StatusCode);
         Assert.Equal(Problems.QuotaUsedUpType, problem.ProblemDetails.Type);

@@ -1,5 +1,6 @@
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
+using ChatBackend.ApiService.Model;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using MySqlConnector;
 
-// Bench (e): many sends at once against a model that takes its time.
+// The burst scenario: many sends at once against a model that takes its time.
 //   fake-model PORT DELAY_MS              an OpenAI-compatible /v1/chat/completions that answers after DELAY_MS
 //   burst API_URL COUNT CONNECTION_STRING COUNT sends at the same instant; wall time, statuses, latencies, and the
 //                                         peak of database connections (open, and running a statement)

@@ -50,8 +50,9 @@ static async Task RunFakeModelAsync(int port, int tokens, double rate)
     builder.Logging.ClearProviders();
     var app = builder.Build();
     var gap = TimeSpan.FromSeconds(1 / rate);
-    // Every chunk's bytes made once: this server shares the machine's cores with the API it serves, and (l) streams
-    // 40,000 chunks a second from it; what it spends formatting them would be taken from the API under test.
+    // Every chunk's bytes made once: this server shares the machine's cores with the API it serves, and the streams
+    // scenario streams 40,000 chunks a second from it; what it spends formatting them would be taken from the API
+    // under test.
     var chunks = Enumerable.Range(0, tokens).Select(i => Chunk($"{{\"content\":\"tok{i} \"}}", "null")).ToArray();
     var end = Chunk("{}", "\"stop\"").Concat(Encoding.UTF8.GetBytes(
         "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-mini\",\"choices\":[]," +
@@ -130,11 +131,8 @@ static async Task RunThroughputAsync(Uri api, int concurrency, TimeSpan duration
 
 static async Task RunResumeAsync(Uri a, Uri b, int count)
 {
-    using var clientA = Client(a);
-    using var clientB = Client(b);
-    var latencies = new List<double>();
     var mismatches = 0;
-    for (var i = 0; i < count; i++)
+    await RunAcrossAsync(a, b, count, "resumes", async (clientA, clientB, i) =>
     {
         var user = 3_000_000 + i;
         var messageId = $"r-{i}-{Guid.NewGuid():n}";
@@ -168,26 +166,20 @@ static async Task RunResumeAsync(Uri a, Uri b, int count)
                 break;
             }
         }
-        latencies.Add(latency ?? 0);
         using var history = await clientB.GetFromJsonAsync<JsonDocument>($"/get-conversation-history/{conversationId}");
         var stored = history!.RootElement.GetProperty("messages")[1].GetProperty("message").GetString();
         if (stored != firstText + rest)
         {
             mismatches++;
         }
-    }
-    var sorted = latencies.Order().ToArray();
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"RESULT resumes={count} p50_ms={Percentile(sorted, 50):0} p99_ms={Percentile(sorted, 99):0} max_ms={sorted[^1]:0} mismatches={mismatches}"));
+        return latency ?? 0;
+    }, () => $"mismatches={mismatches}");
 }
 
 static async Task RunCancelAsync(Uri a, Uri b, int count)
 {
-    using var clientA = Client(a);
-    using var clientB = Client(b);
-    var latencies = new List<double>();
     var notCancelled = new List<string>();
-    for (var i = 0; i < count; i++)
+    await RunAcrossAsync(a, b, count, "cancels", async (clientA, clientB, i) =>
     {
         var user = 4_000_000 + i;
         var messageId = $"c-{i}-{Guid.NewGuid():n}";
@@ -199,18 +191,33 @@ static async Task RunCancelAsync(Uri a, Uri b, int count)
         var started = Stopwatch.GetTimestamp();
         using var cancel = await clientB.PostAsJsonAsync("/chat-message/cancel",
             new { user_id = user, conversation_id = conversationId, message_id = messageId });
-        latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         using var answer = await cancel.Content.ReadFromJsonAsync<JsonDocument>();
         var status = cancel.IsSuccessStatusCode ? answer!.RootElement.GetProperty("status").GetString() : $"HTTP {(int)cancel.StatusCode}";
         if (status != "Cancelled")
         {
-            notCancelled.Add(string.Create(CultureInfo.InvariantCulture, $"#{i}:{status}:{latencies[^1]:0}ms"));
+            notCancelled.Add(string.Create(CultureInfo.InvariantCulture, $"#{i}:{status}:{latency:0}ms"));
         }
         await events.DisposeAsync();
+        return latency;
+    }, () => $"not_cancelled={notCancelled.Count} {string.Join(' ', notCancelled)}");
+}
+
+// COUNT times, one after another, a step that starts a stream on instance A and acts on it through B, timing one
+// request (the step's answer, in ms): the RESULT line with the p50, p99 and max of those times, then what went wrong.
+static async Task RunAcrossAsync(
+    Uri a, Uri b, int count, string counted, Func<HttpClient, HttpClient, int, Task<double>> step, Func<string> wrong)
+{
+    using var clientA = Client(a);
+    using var clientB = Client(b);
+    var latencies = new List<double>();
+    for (var i = 0; i < count; i++)
+    {
+        latencies.Add(await step(clientA, clientB, i));
     }
     var sorted = latencies.Order().ToArray();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"RESULT cancels={count} p50_ms={Percentile(sorted, 50):0} p99_ms={Percentile(sorted, 99):0} max_ms={sorted[^1]:0} not_cancelled={notCancelled.Count} {string.Join(' ', notCancelled)}"));
+        $"RESULT {counted}={count} p50_ms={Percentile(sorted, 50):0} p99_ms={Percentile(sorted, 99):0} max_ms={sorted[^1]:0} {wrong()}"));
 }
 
 static async Task RunHoldAsync(Uri api, int count, int apiPid, string connectionString, int modelPid)
@@ -343,7 +350,7 @@ static async Task<List<Event>> ReadEventsAsync(HttpResponseMessage response, boo
 }
 
 // Parsed from bytes, each event's name one of a few constant strings: this client shares the machine's cores with the API
-// it measures, and (l) reads 40,000 events a second.
+// it measures, and the streams scenario reads 40,000 events a second.
 static async IAsyncEnumerable<Event> EventsAsync(HttpResponseMessage response)
 {
     if (!response.IsSuccessStatusCode)
@@ -424,7 +431,8 @@ static async IAsyncEnumerable<Event> EventsAsync(HttpResponseMessage response)
 static double Percentile(double[] sorted, int percent) =>
     sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(sorted.Length * percent / 100.0) - 1)];
 
-// The data is parsed only when read: (l) reads 40,000 events a second on the cores the API runs on, and needs their names.
+// The data is parsed only when read: the streams scenario reads 40,000 events a second on the cores the API runs on,
+// and needs their names.
 internal sealed record Event(string Name, string? Id, string RawData)
 {
     public JsonElement Data => JsonDocument.Parse(RawData).RootElement.Clone();

@@ -1,0 +1,43 @@
+using System.Text.Json.Serialization;
+using ChatBackend.ApiService.Data;
+
+namespace ChatBackend.ApiService.Apis;
+
+/// <summary>The last event of a reply stream.</summary>
+public sealed record StreamDone(
+    [property: JsonPropertyName("conversation_id")] string ConversationId,
+    [property: JsonPropertyName("message_id")] string MessageId,
+    [property: JsonPropertyName("reply_message_id")] string ReplyMessageId,
+    [property: JsonPropertyName("message_count")] int MessageCount,
+    [property: JsonPropertyName("model")] string? Model,
+    [property: JsonPropertyName("finish_reason")] string? FinishReason,
+    [property: JsonPropertyName("usage")] TokenUsage? Usage,
+    [property: JsonPropertyName("elapsed_ms")] int ElapsedMs,
+    [property: JsonPropertyName("time_to_first_token_ms")] int? TimeToFirstTokenMs)
+{
+    public static StreamDone From(ChatMessageResponse response) => new(
+        response.ConversationId, response.MessageId, response.ReplyMessageId, response.MessageCount, response.Model,
+        response.FinishReason, response.Usage, response.ElapsedMs, response.TimeToFirstTokenMs);
+}
+
+/// <summary>The first event of a reply stream.</summary>
+public sealed record StreamStart(
+    [property: JsonPropertyName("conversation_id")] string ConversationId,
+    [property: JsonPropertyName("message_id")] string MessageId);
+
+/// <summary>The last event of a stream whose reply could not be finished here: the client should send it again.</summary>
+public sealed record StreamResume(
+    [property: JsonPropertyName("conversation_id")] string ConversationId,
+    [property: JsonPropertyName("message_id")] string MessageId,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("detail")] string Detail)
+{
+    public static readonly string ServerStopping = TurnError.ServerStopping.Code();
+    public const string TakenOver = "taken_over";
+}
+
+/// <summary>The text sent so far was replaced: a new attempt of the reply starts from its beginning.</summary>
+public sealed record StreamRestart([property: JsonPropertyName("attempt")] int Attempt);
+
+/// <summary>One piece of a streamed reply.</summary>
+public sealed record StreamDelta([property: JsonPropertyName("text")] string Text);

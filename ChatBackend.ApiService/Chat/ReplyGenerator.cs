@@ -1,0 +1,249 @@
+using System.ClientModel;
+using System.Diagnostics;
+using AiChatOptions = Microsoft.Extensions.AI.ChatOptions;
+using ChatBackend.ApiService.Data;
+using ChatBackend.ApiService.Model;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace ChatBackend.ApiService.Chat;
+
+/// <summary>
+/// A turn's reply: the conversation so far as the prompt, the model's call (streamed piece by piece into the run, or
+/// whole), and the turn's end stored as it came: answered, cancelled, stopped by the host, timed out or failed.
+/// </summary>
+public sealed partial class ReplyGenerator(
+    TurnStore store,
+    ConversationQueries conversations,
+    IChatClient chatClient,
+    PromptBuilder prompts,
+    ConversationTitler titler,
+    IOptions<ChatTurnOptions> options,
+    ILogger<ReplyGenerator> logger)
+{
+    /// <summary>The turn span's time to the first streamed token (no semantic convention names one for a span).</summary>
+    public const string TimeToFirstTokenTag = "chatbackend.time_to_first_token_ms";
+
+    /// <summary>
+    /// Generates the reply of a started turn and stores how it ended; the outcome, or a throw when the database failed.
+    /// </summary>
+    public async Task<TurnOutcome> GenerateAsync(TurnRun run, string message, int messageTokens)
+    {
+        var settings = options.Value;
+        var turn = run.Turn;
+        var activity = run.Activity;
+        var stopwatch = Stopwatch.StartNew();
+
+        IReadOnlyList<ContextMessage> history;
+        try
+        {
+            // The run's token fires from its time limit's timer (DatabaseCancellation says why that matters).
+            using var cancellation = new DatabaseCancellation(run.Token);
+            history = turn.IsNewConversation
+                ? []
+                : await conversations.GetContextAsync(turn.ConversationId, turn.MessageNo, settings.HistoryMaxMessages, cancellation.Token);
+        }
+        catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
+        {
+            return await EndEarlyAsync(run, stopwatch, partialReply: "", providerFailure: null, promptTokens: 0);
+        }
+        catch (Exception exception)
+        {
+            // The database failed; the handler reports it. Mark the message if the database still listens.
+            await TryFailAsync(turn, stopwatch, TurnError.Database, exception);
+            throw;
+        }
+
+        var prompt = prompts.Build(history, message, messageTokens, out var promptTokens);
+        var chatOptions = new AiChatOptions { MaxOutputTokens = settings.MaxOutputTokens, Temperature = settings.Temperature };
+        var attempts = ProviderAttempts.Begin();
+        int? timeToFirstTokenMs = null;
+        ChatResponse response;
+        try
+        {
+            if (run.Streaming)
+            {
+                // Only what the stored reply needs is kept of each update (its text is the run's): thousands of
+                // streams at once would otherwise hold every update with its raw provider JSON until their end.
+                ChatFinishReason? finishReason = null;
+                string? modelId = null;
+                UsageDetails? usage = null;
+                await foreach (var update in chatClient.GetStreamingResponseAsync(prompt, chatOptions, run.Token))
+                {
+                    // A stream whose pieces keep coming may be read on from buffers without the token being looked at.
+                    run.Token.ThrowIfCancellationRequested();
+                    finishReason = update.FinishReason ?? finishReason;
+                    modelId ??= update.ModelId;
+                    foreach (var content in update.Contents)
+                    {
+                        if (content is UsageContent counted)
+                        {
+                            (usage ??= new UsageDetails()).Add(counted.Details);
+                        }
+                    }
+                    if (update.Text is { Length: > 0 } piece)
+                    {
+                        timeToFirstTokenMs ??= (int)stopwatch.ElapsedMilliseconds;
+                        run.Append(piece);
+                    }
+                }
+                response = new ChatResponse { FinishReason = finishReason, ModelId = modelId, Usage = usage };
+            }
+            else
+            {
+                response = await chatClient.GetResponseAsync(prompt, chatOptions, run.Token);
+            }
+        }
+        catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
+        {
+            return await EndEarlyAsync(run, stopwatch, run.Text(), attempts.FailureNotRetried, promptTokens);
+        }
+        catch (Exception exception)
+        {
+            await FailAsync(turn, stopwatch, TurnError.ProviderError, exception);
+            // Its last failure, when one was recorded (a retry given up because its Retry-After outlasts the turn).
+            return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId, attempts.FailureNotRetried is { } failure
+                ? $"The model provider failed to answer ({failure})."
+                : "The model provider failed to answer.");
+        }
+
+        // The SDKs do not raise for a stream that ends without saying why: an answer cut short is not a success.
+        if (response.FinishReason is null)
+        {
+            await FailAsync(turn, stopwatch, TurnError.NoFinishReason, exception: null);
+            return new TurnOutcome.ModelFailed(
+                turn.ConversationId, turn.MessageId, "The model provider ended the reply without finishing it.");
+        }
+        // A stream's stored reply is exactly what its followers were sent.
+        var text = run.Streaming ? run.Text() : response.Text;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            await FailAsync(turn, stopwatch, TurnError.EmptyReply, exception: null);
+            return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId, "The model provider returned an empty reply.");
+        }
+
+        var reply = new ReplyRecord(
+            MessageId: Ids.NewReplyId(),
+            Text: text,
+            TokenCount: prompts.Count(text),
+            ElapsedMs: (int)stopwatch.ElapsedMilliseconds,
+            Model: response.ModelId,
+            InputTokens: (int?)response.Usage?.InputTokenCount,
+            OutputTokens: (int?)response.Usage?.OutputTokenCount,
+            FinishReason: response.FinishReason.Value.Value,
+            TimeToFirstTokenMs: timeToFirstTokenMs);
+        // The turn's span says what the dashboard shows of a chat: model, tokens, and how long the first token took.
+        activity?.SetTag("gen_ai.response.model", reply.Model);
+        activity?.SetTag("gen_ai.usage.input_tokens", reply.InputTokens);
+        activity?.SetTag("gen_ai.usage.output_tokens", reply.OutputTokens);
+        activity?.SetTag(TimeToFirstTokenTag, reply.TimeToFirstTokenMs);
+        var titled = turn.IsNewConversation && settings.AutoTitle;
+        // What the provider counted, or this tokenizer's count where it said nothing (the offline model).
+        var tokensUsed = (long)(reply.InputTokens ?? promptTokens) + (reply.OutputTokens ?? reply.TokenCount);
+        // Stored even while the host stops (no token): the model's work is done and the client will look for it.
+        var completed = await store.CompleteTurnAsync(
+            turn, reply, MessageStatus.Success, reply.ElapsedMs, error: null, tokensUsed, CancellationToken.None,
+            title: titled && titler.UsesFirstWords ? ConversationTitler.FirstWords(message) : null);
+        if (!completed.Stored)
+        {
+            return NotStored(turn, completed);
+        }
+        if (titled && !titler.UsesFirstWords)
+        {
+            titler.Schedule(turn.ConversationId, message);
+        }
+        LogTurnAnswered(turn.ConversationId, turn.MessageNo, reply.Model, reply.InputTokens, reply.OutputTokens, reply.ElapsedMs);
+        return new TurnOutcome.Answered(new AnsweredTurn(turn.ConversationId, turn.MessageId, reply, completed.MessageCount));
+    }
+
+    // The turn's token fired: an explicit cancel, the host stopping, or the turn's time limit. A time limit that
+    // ended the retries of a failing provider is the provider's failure; one that cut a call short is a timeout.
+    // What was generated counts towards the user's day with the prompt that was sent.
+    private async Task<TurnOutcome> EndEarlyAsync(
+        TurnRun run, Stopwatch stopwatch, string partialReply, string? providerFailure, int promptTokens)
+    {
+        var turn = run.Turn;
+        var elapsedMs = (int)stopwatch.ElapsedMilliseconds;
+        var partial = partialReply.Length == 0 ? null : new ReplyRecord(
+            Ids.NewReplyId(), partialReply, prompts.Count(partialReply), elapsedMs, null, null, null, null, null);
+        var tokensUsed = promptTokens + (partial?.TokenCount ?? 0);
+        if (run.CancelRequested)
+        {
+            LogTurnCancelled(turn.ConversationId, turn.MessageNo, partialReply.Length, elapsedMs);
+            var cancelled = await store.CompleteTurnAsync(
+                turn, partial, MessageStatus.Cancelled, elapsedMs, TurnError.Cancelled, tokensUsed, CancellationToken.None);
+            return cancelled.Stored ? new TurnOutcome.Cancelled(turn.ConversationId, turn.MessageId, partialReply) : NotStored(turn, cancelled);
+        }
+        if (run.Stopping)
+        {
+            // Kept as Error with what was generated: a retry with the same message_id replaces it with a whole reply.
+            LogTurnStopped(turn.ConversationId, turn.MessageNo, partialReply.Length, elapsedMs);
+            var stopped = await store.CompleteTurnAsync(
+                turn, partial, MessageStatus.Error, elapsedMs, TurnError.ServerStopping, tokensUsed, CancellationToken.None);
+            return stopped.Stored ? new TurnOutcome.ServerStopping(turn.ConversationId, turn.MessageId) : NotStored(turn, stopped);
+        }
+        if (providerFailure is not null)
+        {
+            await FailAsync(turn, stopwatch, TurnError.ProviderError, exception: null);
+            return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId,
+                $"The model provider kept failing ({providerFailure}) until the turn's time ran out.");
+        }
+        await FailAsync(turn, stopwatch, TurnError.Timeout, exception: null);
+        return new TurnOutcome.ModelTimedOut(turn.ConversationId, turn.MessageId);
+    }
+
+    // The conversation was deleted meanwhile, or another instance counted this turn as abandoned and took it over
+    // (its attempt stores the end, not this one).
+    private TurnOutcome NotStored(StartedTurn turn, CompletedTurn completed)
+    {
+        if (completed.Gone)
+        {
+            return new TurnOutcome.ConversationNotFound();
+        }
+        LogTurnTakenOver(turn.ConversationId, turn.MessageNo, turn.Attempt);
+        return new TurnOutcome.TakenOver(turn.ConversationId, turn.MessageId);
+    }
+
+    private async Task FailAsync(StartedTurn turn, Stopwatch stopwatch, TurnError error, Exception? exception)
+    {
+        var elapsedMs = (int)stopwatch.ElapsedMilliseconds;
+        // The exception's type and the provider's status say enough; its message may quote the provider's answer.
+        LogTurnFailed(turn.ConversationId, turn.MessageNo, error.Code(), exception?.GetType().Name,
+            (exception as ClientResultException)?.Status, elapsedMs);
+        // Recorded even while the host stops: the client's retry depends on seeing Error rather than Pending.
+        await store.FailTurnAsync(turn, elapsedMs, error, CancellationToken.None);
+    }
+
+    private async Task TryFailAsync(StartedTurn turn, Stopwatch stopwatch, TurnError error, Exception exception)
+    {
+        try
+        {
+            await FailAsync(turn, stopwatch, error, exception);
+        }
+        catch (Exception)
+        {
+            // Still Pending, then: a retry takes the turn over once it counts as abandoned.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "The turn of conversation {ConversationId}, message {MessageNo} failed ({ErrorCode}; {ExceptionType} {ProviderStatus}) after {ElapsedMs} ms.")]
+    private partial void LogTurnFailed(
+        string conversationId, int messageNo, string errorCode, string? exceptionType, int? providerStatus, int elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "The turn of conversation {ConversationId}, message {MessageNo} was answered by {Model} ({InputTokens} tokens in, {OutputTokens} out) in {ElapsedMs} ms.")]
+    private partial void LogTurnAnswered(string conversationId, int messageNo, string? model, int? inputTokens, int? outputTokens, int elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "The turn of conversation {ConversationId}, message {MessageNo} (attempt {Attempt}) was taken over by another instance; its end is not stored.")]
+    private partial void LogTurnTakenOver(string conversationId, int messageNo, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "The turn of conversation {ConversationId}, message {MessageNo} was stopped by the server's shutdown after {Characters} characters and {ElapsedMs} ms.")]
+    private partial void LogTurnStopped(string conversationId, int messageNo, int characters, int elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "The turn of conversation {ConversationId}, message {MessageNo} was cancelled after {Characters} characters and {ElapsedMs} ms.")]
+    private partial void LogTurnCancelled(string conversationId, int messageNo, int characters, int elapsedMs);
+}
