@@ -2,19 +2,24 @@ using ChatBackend.AppHost;
 using ChatBackend.AppHost.Deployment;
 using ChatBackend.AppHost.MySql;
 
-// The distributed application: a MySQL server with a persistent volume and its chatdb database; the migrator, which
-// waits for the database; the API, which waits for the migrator to complete. MySql/ stands in for Aspire.Hosting.MySql.
+// The distributed application: a MySQL server with a persistent volume and its chatdb database, or in a run an existing
+// server given as ConnectionStrings:chatdb; the migrator, which waits for the database and creates it; the API, which
+// waits for the migrator to complete. MySql/ stands in for Aspire.Hosting.MySql.
 var builder = DistributedApplication.CreateBuilder(args);
 
-var mysql = builder.AddMySql("mysql")
-    .WithDataVolume();
-var chatdb = mysql.AddDatabase("chatdb");
+IResourceBuilder<IResourceWithConnectionString> chatdb =
+    builder.ExecutionContext.IsRunMode && !string.IsNullOrEmpty(builder.Configuration["ConnectionStrings:chatdb"])
+        ? builder.AddConnectionString("chatdb").WithPingHealthCheck()
+        : builder.AddMySql("mysql").WithDataVolume().AddDatabase("chatdb");
 
+// Every endpoint is plain http: no project is given the development certificate, so Aspire warns of none missing.
 var migrator = builder.AddProject<Projects.ChatBackend_DbMigrator>("migrator")
+    .WithoutHttpsCertificate()
     .WithReference(chatdb)
     .WaitFor(chatdb);
 
 var api = builder.AddProject<Projects.ChatBackend_ApiService>("apiservice")
+    .WithoutHttpsCertificate()
     .WithReference(chatdb)
     .WaitForCompletion(migrator)
     // Each probe is also its HTTP health check here (WithHttpHealthCheck), and a deployment's probe.
@@ -34,4 +39,5 @@ if (builder.ExecutionContext.IsPublishMode || !string.IsNullOrEmpty(builder.Conf
 // Docker Compose and Kubernetes, besides Aspire's own manifest: `--publisher docker-compose|kubernetes` or `aspire publish`.
 builder.AddDeploymentTargets();
 
-builder.Build().Run();
+// The prompt comes back once every process of the run has ended (RunProcesses.cs).
+builder.Build().RunUntilItsProcessesEnd();

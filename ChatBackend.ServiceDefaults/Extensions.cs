@@ -19,6 +19,9 @@ public static class Extensions
     public const string AlivenessEndpointPath = "/alive";
     public const string LiveTag = "live";
 
+    /// <summary>The names the OTLP exporter (OpenTelemetry.Exporter.OpenTelemetryProtocol) asks IHttpClientFactory for.</summary>
+    public static readonly IReadOnlyList<string> OtlpExporterClientNames = ["OtlpTraceExporter", "OtlpMetricExporter", "OtlpLogExporter"];
+
     /// <summary>OpenTelemetry, default health checks, service discovery and resilient HttpClient defaults.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -56,6 +59,16 @@ public static class Extensions
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            // Over http/protobuf the exporter takes its HttpClient from IHttpClientFactory by these names, and so
+            // got the standard resilience handler that ConfigureHttpClientDefaults gives every client: its retries,
+            // attempt timeout and circuit breaker under the exporter's own deadline and retry, its async pipeline
+            // under the exporter's synchronous Send. The exporter's client is the exporter's alone.
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers: the documented way to undo ConfigureHttpClientDefaults' handler
+            foreach (var name in OtlpExporterClientNames)
+            {
+                builder.Services.AddHttpClient(name).RemoveAllResilienceHandlers();
+            }
+#pragma warning restore EXTEXP0001
         }
 
         return builder;
