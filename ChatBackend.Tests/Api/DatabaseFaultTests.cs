@@ -10,6 +10,7 @@ namespace ChatBackend.Tests.Api;
 /// and nothing half-stored, never a 200 for a reply that was not kept), and a restart under concurrent sends gives no
 /// 500 and loses or doubles nothing. Each test has a private server, since it blocks or restarts it.
 /// </summary>
+[Trait("Category", "Api")]
 public sealed class DatabaseFaultTests : IAsyncLifetime
 {
     private MySqlServer _server = null!;
@@ -20,7 +21,7 @@ public sealed class DatabaseFaultTests : IAsyncLifetime
 
     private HttpClient Client { get; set; } = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         _server = await MySqlServer.StartAsync();
         // A blocked COMMIT then fails within a second (1205) instead of waiting for the block to end.
@@ -31,7 +32,7 @@ public sealed class DatabaseFaultTests : IAsyncLifetime
         Client = _api.CreateHttpClient();
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         Client.Dispose();
         await _api.DisposeAsync();
@@ -41,14 +42,14 @@ public sealed class DatabaseFaultTests : IAsyncLifetime
     [Fact]
     public async Task ACommitThatFailsAtTheEndOfEachBatchIsSeenAndAnswered503WithNothingHalfStored()
     {
-        var user = Chat.NewUserId();
+        var user = ChatCalls.NewUserId();
         var answered = await Client.SendOkAsync("first", user);
         var conversationId = answered.Str("conversation_id");
 
         // The first transaction of a new conversation, and of a follow-up (whose batch reads a row before its COMMIT).
         await using (await BlockCommitsAsync())
         {
-            using var started = await Client.SendJsonAsync("new one", user, Chat.NewMessageId());
+            using var started = await Client.SendJsonAsync("new one", user, ChatCalls.NewMessageId());
             using var continued = await Client.SendJsonAsync("follow-up", user, "follow-1", conversationId);
             await started.ExpectAsync(HttpStatusCode.ServiceUnavailable);
             await continued.ExpectAsync(HttpStatusCode.ServiceUnavailable);
@@ -72,7 +73,7 @@ public sealed class DatabaseFaultTests : IAsyncLifetime
             "AND role = 'assistant' AND message_no > (SELECT message_no FROM message_store WHERE message_id = @mid)", "follow-2"));
 
         // The delete, whose batch reads its count before its COMMIT.
-        using (var deleted = await Client.DeleteAsync($"/conversations/{conversationId}?user_id={user}"))
+        using (var deleted = await Client.DeleteAsync($"/conversations/{conversationId}?user_id={user}", TestContext.Current.CancellationToken))
         {
             await deleted.ExpectAsync(HttpStatusCode.ServiceUnavailable);
         }
@@ -97,11 +98,11 @@ public sealed class DatabaseFaultTests : IAsyncLifetime
 
         async Task SendLoopAsync()
         {
-            var user = Chat.NewUserId();
+            var user = ChatCalls.NewUserId();
             string? conversationId = null;
             for (var i = 0; !stop.IsCancellationRequested; i++)
             {
-                var (messageId, message) = (Chat.NewMessageId(), $"message {i}");
+                var (messageId, message) = (ChatCalls.NewMessageId(), $"message {i}");
                 using var response = await Client.SendJsonAsync(message, user, messageId, conversationId);
                 statuses.Add(response.StatusCode);
                 if (response.StatusCode == HttpStatusCode.OK)
@@ -118,13 +119,13 @@ public sealed class DatabaseFaultTests : IAsyncLifetime
         }
 
         var senders = Enumerable.Range(0, 6).Select(_ => Task.Run(SendLoopAsync)).ToArray();
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
         await _server.StopAsync();
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
         await _server.StartAgainAsync();
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
         await stop.CancelAsync();
-        await Task.WhenAll(senders).WaitAsync(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(senders).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
 
         Assert.DoesNotContain(HttpStatusCode.InternalServerError, statuses);
         Assert.Contains(HttpStatusCode.ServiceUnavailable, statuses);

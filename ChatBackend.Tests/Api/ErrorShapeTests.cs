@@ -9,14 +9,16 @@ namespace ChatBackend.Tests.Api;
 /// Every error of every endpoint is problem details whatever the request's Accept header says (an EventSource sends
 /// text/event-stream), and an id that no row can have (not ASCII) is a 404 or the field's 400, never a 500 from SQL.
 /// </summary>
-[Collection(DatabaseCollection.Name)]
-public sealed class ErrorShapeTests(DatabaseFixture database) : ApiTest(database, "errorshape", Issuer.Settings(new()
+[Trait("Category", "Api")]
+public sealed class ErrorShapeTests(ErrorShapeTests.Fixture api) : ApiTest(api), IClassFixture<ErrorShapeTests.Fixture>
 {
-    ["RateLimits:SendsPerMinute"] = "2",
-    ["RateLimits:ConcurrentTurnsPerUser"] = "1000",
-    ["Chat:MaxRequestBytes"] = "2048",
-}))
-{
+    public sealed class Fixture(DatabaseFixture database) : ApiFixture(database, "errorshape", Issuer.Settings(new()
+    {
+        ["RateLimits:SendsPerMinute"] = "2",
+        ["RateLimits:ConcurrentTurnsPerUser"] = "1000",
+        ["Chat:MaxRequestBytes"] = "2048",
+    }));
+
     private static readonly SymmetricTokens Issuer = new();
 
     public static TheoryData<string> Accepts => new() { "text/event-stream", "text/html", "text/plain" };
@@ -31,7 +33,7 @@ public sealed class ErrorShapeTests(DatabaseFixture database) : ApiTest(database
         using var request = new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream?message=hi");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
 
-        using var response = await Client.SendAsync(request);
+        using var response = await Client.SendAsync(request, TestContext.Current.CancellationToken);
 
         var problem = await response.ExpectAsync(HttpStatusCode.Unauthorized);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -106,8 +108,8 @@ public sealed class ErrorShapeTests(DatabaseFixture database) : ApiTest(database
         {
             using var request = new HttpRequestMessage(method, path);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            using var response = await Client.SendAsync(request);
-            var body = await response.Content.ReadAsStringAsync();
+            using var response = await Client.SendAsync(request, TestContext.Current.CancellationToken);
+            var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
             Assert.True(response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest,
                 $"{method} {path}: {(int)response.StatusCode} {body}");
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -115,7 +117,7 @@ public sealed class ErrorShapeTests(DatabaseFixture database) : ApiTest(database
         // Nothing was stored beside the first turn, and the conversation is whole.
         using var history = new HttpRequestMessage(HttpMethod.Get, $"/get-conversation-history/{conversationId}");
         history.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var read = await Client.SendAsync(history);
+        using var read = await Client.SendAsync(history, TestContext.Current.CancellationToken);
         Assert.Equal(2, (await read.ExpectAsync(HttpStatusCode.OK)).Int("message_count"));
     }
 

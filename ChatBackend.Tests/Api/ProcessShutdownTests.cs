@@ -9,8 +9,8 @@ namespace ChatBackend.Tests.Api;
 /// turns stopped by the shutdown, database calls cancelled meanwhile; it always exits cleanly (code 0), never with an
 /// abort or an unhandled exception.
 /// </summary>
-[Collection(DatabaseCollection.Name)]
-public sealed class ProcessShutdownTests(DatabaseFixture database) : FakeModelTest(database, "sigterm")
+[Trait("Category", "Api")]
+public sealed class ProcessShutdownTests(FakeModelFixture fixture) : FakeModelTest(fixture), IClassFixture<FakeModelFixture>
 {
     private const int Rounds = 4;
     private const int TurnsAtOnce = 8;
@@ -29,20 +29,20 @@ public sealed class ProcessShutdownTests(DatabaseFixture database) : FakeModelTe
                 ["shutdownTimeoutSeconds"] = "3",
             });
             using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-            var user = Chat.NewUserId();
+            var user = ChatCalls.NewUserId();
             // A follow-up turn reads its context from the database with the turn's own token first. (The first call of
             // a fresh process may outlast the short time limit: its 504 names the conversation too.)
-            using var first = await client.SendJsonAsync("first", user, Chat.NewMessageId());
-            var conversationId = (await first.Content.ReadFromJsonAsync<JsonElement>()).Str("conversation_id");
+            using var first = await client.SendJsonAsync("first", user, ChatCalls.NewMessageId());
+            var conversationId = (await first.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken)).Str("conversation_id");
             for (var i = 0; i < TurnsAtOnce; i++)
             {
                 model.Enqueue(new FakeReply.Text(["slow ", "reply"], Delay: TimeSpan.FromMilliseconds(400 * i)));
             }
             var sends = Enumerable.Range(0, TurnsAtOnce)
-                .Select(i => client.SendJsonAsync($"turn {i}", user, Chat.NewMessageId(), i % 2 == 0 ? conversationId : null))
+                .Select(i => client.SendJsonAsync($"turn {i}", user, ChatCalls.NewMessageId(), i % 2 == 0 ? conversationId : null))
                 .ToArray();
 
-            await Task.Delay(TimeSpan.FromMilliseconds(700));
+            await Task.Delay(TimeSpan.FromMilliseconds(700), TestContext.Current.CancellationToken);
             var exitCode = await api.StopAsync(TimeSpan.FromSeconds(30));
 
             var output = string.Join('\n', api.Output);

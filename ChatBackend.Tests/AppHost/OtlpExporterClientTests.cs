@@ -14,6 +14,7 @@ namespace ChatBackend.Tests.AppHost;
 /// The OTLP exporter's HttpClient is the exporter's own: over http/protobuf it comes from IHttpClientFactory
 /// ("OtlpTraceExporter", ...), and ConfigureHttpClientDefaults' standard resilience handler must not be on it.
 /// </summary>
+[Trait("Category", "AppHost")]
 public sealed class OtlpExporterClientTests
 {
     [Fact]
@@ -29,7 +30,7 @@ public sealed class OtlpExporterClientTests
             Interlocked.Increment(ref exports);
             return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
         });
-        await server.StartAsync();
+        await server.StartAsync(TestContext.Current.CancellationToken);
         var endpoint = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
 
         var source = $"otlp-client-test-{Guid.NewGuid():N}";
@@ -39,7 +40,7 @@ public sealed class OtlpExporterClientTests
         builder.AddServiceDefaults();
         builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddSource(source));
         using var app = builder.Build();
-        await app.StartAsync();
+        await app.StartAsync(TestContext.Current.CancellationToken);
 
         using (var activities = new ActivitySource(source))
         {
@@ -47,8 +48,8 @@ public sealed class OtlpExporterClientTests
         }
         app.Services.GetRequiredService<TracerProvider>().ForceFlush(15_000);
         // A retry would come 2 s (±jitter) after the first attempt.
-        await Task.Delay(TimeSpan.FromSeconds(4));
-        await app.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken);
+        await app.StopAsync(TestContext.Current.CancellationToken);
 
         Assert.Equal(1, Volatile.Read(ref exports));
     }

@@ -11,6 +11,7 @@ namespace ChatBackend.Tests.AppHost;
 /// process of the run has ended, and a second run started at once comes up healthy and chats.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")] // /proc and signals
+[Trait("Category", "AppHost")]
 public sealed class RunScriptTests : IDisposable
 {
     private readonly string _data = Directory.CreateTempSubdirectory("chatbackend-run-sh-").FullName;
@@ -28,11 +29,11 @@ public sealed class RunScriptTests : IDisposable
         foreach (var (run, startBound) in new[] { (1, TimeSpan.FromMinutes(6)), (2, TimeSpan.FromMinutes(2)) })
         {
             using var script = RunScript.Start(arguments);
-            var api = await script.WaitForApiAsync().WaitAsync(startBound);
+            var api = await script.WaitForApiAsync().WaitAsync(startBound, TestContext.Current.CancellationToken);
             if (run == 2)
             {
                 using var client = new HttpClient { BaseAddress = api };
-                await client.SendOkAsync("Hello again", Chat.NewUserId());
+                await client.SendOkAsync("Hello again", ChatCalls.NewUserId());
             }
             var processes = script.Family();
             var commands = processes.ToDictionary(pid => pid, RunScript.Command);
@@ -43,14 +44,14 @@ public sealed class RunScriptTests : IDisposable
             Assert.True(RunScript.Signal(-script.Process.Id, "INT"), "kill -INT failed"); // Ctrl+C: SIGINT to the foreground process group
             try
             {
-                await script.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+                await script.Process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
             }
             catch (TimeoutException)
             {
                 Assert.Fail($"Run {run}: ./run.sh did not end within 2 minutes of Ctrl+C. Its last output:\n{script.OutputTail(40)}");
             }
             Assert.Equal(0, script.Process.ExitCode);
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
             var left = processes.Where(RunScript.IsRunning).Select(pid => $"{pid}: {commands[pid]}").ToList();
             Assert.True(left.Count == 0, $"Run {run}: 2 s after ./run.sh ended, these processes of the run still run:\n{string.Join('\n', left)}");
         }

@@ -1,4 +1,5 @@
-using System.Text.Json;
+extern alias api;
+
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -9,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ChatBackend.Tests.Infrastructure;
 
 /// <summary>The real API on Kestrel on a loopback port, with the given database and optionally another model.</summary>
-public sealed class ApiFactory : WebApplicationFactory<ChatBackend.ApiService.Chat.ChatTurnService>
+public sealed class ApiFactory : WebApplicationFactory<api::Program>
 {
     private readonly string _connectionString;
     private readonly IChatClient? _chatClient;
@@ -66,15 +67,5 @@ public sealed class ApiFactory : WebApplicationFactory<ChatBackend.ApiService.Ch
         var client = CreateClient();
         client.Timeout = TimeSpan.FromSeconds(60);
         return client;
-    }
-}
-
-public static class HttpAssertions
-{
-    public static async Task<JsonElement> ExpectAsync(this HttpResponseMessage response, System.Net.HttpStatusCode status)
-    {
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"Expected {(int)status}, got {(int)response.StatusCode}: {body}");
-        return body.Length == 0 ? default : JsonDocument.Parse(body).RootElement.Clone();
     }
 }

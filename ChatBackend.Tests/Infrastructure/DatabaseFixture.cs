@@ -3,29 +3,34 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 
+[assembly: AssemblyFixture(typeof(ChatBackend.Tests.Infrastructure.DatabaseFixture))]
+
 namespace ChatBackend.Tests.Infrastructure;
 
-/// <summary>One private database server for the whole run, shared by every test class in the collection.</summary>
-public sealed class DatabaseFixture : IAsyncLifetime
+/// <summary>
+/// One private database server for the whole run (an assembly fixture), on which each test class makes the
+/// databases it needs. It starts with the first class that asks for it, so that a run of the unit tests alone
+/// starts none.
+/// </summary>
+public sealed class DatabaseFixture : IAsyncDisposable
 {
-    private MySqlServer? _server;
+    private readonly Lazy<Task<MySqlServer>> _server = new(MySqlServer.StartAsync);
 
-    public MySqlServer Server => _server ?? throw new InvalidOperationException("The database server has not started.");
+    public Task<MySqlServer> ServerAsync() => _server.Value;
 
-    public async Task InitializeAsync() => _server = await MySqlServer.StartAsync();
-
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        if (_server is not null)
+        if (_server.IsValueCreated)
         {
-            await _server.DisposeAsync();
+            await (await _server.Value).DisposeAsync();
         }
     }
 
     /// <summary>A new database with the schema applied by the migrator; returns its connection string.</summary>
     public async Task<string> CreateMigratedDatabaseAsync(string prefix)
     {
-        var connectionString = Server.ConnectionString(await Server.CreateDatabaseAsync(prefix));
+        var server = await ServerAsync();
+        var connectionString = server.ConnectionString(await server.CreateDatabaseAsync(prefix));
         await MigrateAsync(connectionString);
         return connectionString;
     }
@@ -40,10 +45,4 @@ public sealed class DatabaseFixture : IAsyncLifetime
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await migrator.MigrateAsync(timeout.Token);
     }
-}
-
-[CollectionDefinition(Name)]
-public sealed class DatabaseCollection : ICollectionFixture<DatabaseFixture>
-{
-    public const string Name = "database";
 }

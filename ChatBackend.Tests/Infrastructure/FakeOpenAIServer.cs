@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -102,6 +101,13 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     /// <summary>ConnectionStrings:openai for Azure OpenAI against this server.</summary>
     public string AzureConnectionString(string deployment, string key = "fake-azure-key") =>
         $"Endpoint={BaseAddress};Key={key};Deployment={deployment}";
+
+    /// <summary>Forgets the script and the requests so far: each test of a class that shares the server starts clean.</summary>
+    public void Reset()
+    {
+        _script.Clear();
+        _requests.Clear();
+    }
 
     public void Enqueue(params FakeReply[] replies)
     {
@@ -232,47 +238,5 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-    }
-}
-
-/// <summary>Reads a text/event-stream response into its events and comments.</summary>
-public static class ServerSentEvents
-{
-    public sealed record Event(string Name, JsonElement Data, string? Id = null);
-
-    public static async IAsyncEnumerable<Event> ReadEventsAsync(HttpResponseMessage response, List<string>? comments = null)
-    {
-        await using var stream = await response.Content.ReadAsStreamAsync();
-        using var reader = new StreamReader(stream);
-        string? name = null;
-        string? id = null;
-        var data = new StringBuilder();
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            if (line.Length == 0)
-            {
-                if (name is not null)
-                {
-                    yield return new Event(name, JsonDocument.Parse(data.ToString()).RootElement.Clone(), id);
-                }
-                (name, id, data) = (null, null, new StringBuilder());
-            }
-            else if (line.StartsWith(':'))
-            {
-                comments?.Add(line);
-            }
-            else if (line.StartsWith("id: ", StringComparison.Ordinal))
-            {
-                id = line["id: ".Length..];
-            }
-            else if (line.StartsWith("event: ", StringComparison.Ordinal))
-            {
-                name = line["event: ".Length..];
-            }
-            else if (line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                data.Append(line["data: ".Length..]);
-            }
-        }
     }
 }

@@ -19,6 +19,13 @@ public sealed class ScriptedChatClient : IChatClient
 
     public int CallCount => _calls.Count;
 
+    /// <summary>Back to echoing, with no call recorded: each test of a class that shares the model starts clean.</summary>
+    public void Reset()
+    {
+        Behaviour = null;
+        _calls.Clear();
+    }
+
     public static string Echo(IReadOnlyList<ChatMessage> messages) => $"echo: {messages[^1].Text}";
 
     public async Task<ChatResponse> GetResponseAsync(
