@@ -8,6 +8,9 @@ public sealed partial class TurnStore
     // A reply's conversation is gone (deleted while the reply was generated): its foreign key finds no row.
     private const int NoReferencedRow = 1452;
 
+    // The reply's INSERT of an end that is not its attempt's (Column 'conv_id' cannot be null): see CompleteTurnAsync.
+    private const int NotThisAttempt = 1048;
+
     /// <summary>
     /// The message ended by its own attempt only; whether it was, in @turn_ended for the statements after it. A
     /// condition on @turn_ended alone is settled before any row is read: a statement it rules out costs no lock.
@@ -43,10 +46,11 @@ public sealed partial class TurnStore
     {
         // The conversation row is locked first, exclusively: inserting the reply first would take a shared lock
         // on it (the foreign-key check) and two replies upgrading their shared locks at once deadlock. Its count
-        // takes the reply at once, and gives it back in the rare end that is not this attempt's. The message is ended
-        // only by its own attempt; an attempt that was taken over finds the reply of the one that took it (a
-        // duplicate key), or takes its own reply back out. (INSERT ... SELECT would make the reply conditional in one
-        // statement, but takes InnoDB's table-wide auto-increment lock under the default lock mode of MariaDB.)
+        // takes the reply at once. The message is ended only by its own attempt; an end that is not this attempt's
+        // (another took the turn over, or the conversation was deleted) stops at the reply's INSERT, whose conv_id is
+        // then NULL (1048, in strict mode or not), and the whole transaction is rolled back: two statements fewer on
+        // every turn than taking the reply and the count back out, for a rare end. (INSERT ... SELECT would make the
+        // reply conditional too, but takes InnoDB's table-wide auto-increment lock under MariaDB's default lock mode.)
         const string withReply = $"""
             START TRANSACTION;
             UPDATE conversation_store
@@ -56,11 +60,8 @@ public sealed partial class TurnStore
             {EndMessageSql}
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, elapsed_time, model,
                 input_tokens, output_tokens, finish_reason, time_to_first_token, Status, created_at, updated_at)
-            VALUES ('assistant', @conv, @reply_no, @reply_id, @reply, @reply_tokens, @elapsed, @model,
-                @input_tokens, @output_tokens, @finish_reason, @ttft, @status, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
-            DELETE FROM message_store
-            WHERE conv_id = @conv AND message_no = @reply_no AND message_id = @reply_id AND @turn_ended = 0;
-            UPDATE conversation_store SET message_count = message_count - 1 WHERE conv_id = @conv AND @turn_ended = 0;
+            VALUES ('assistant', IF(@turn_ended > 0, @conv, NULL), @reply_no, @reply_id, @reply, @reply_tokens, @elapsed,
+                @model, @input_tokens, @output_tokens, @finish_reason, @ttft, @status, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             {CountUsageSql}
             {EndedSql}
             """;
@@ -104,10 +105,12 @@ public sealed partial class TurnStore
                 await reader.ReadToEndAsync(cancellationToken);
                 return completed;
             }
-            catch (MySqlException exception) when (exception.Number is DuplicateKey or NoReferencedRow)
+            catch (MySqlException exception) when (exception.Number is DuplicateKey or NoReferencedRow or NotThisAttempt)
             {
                 await connection.RollbackAsync();
-                return new CompletedTurn(0, Stored: false, Gone: exception.Number == NoReferencedRow);
+                var gone = exception.Number == NoReferencedRow
+                    || (exception.Number == NotThisAttempt && !await ConversationExistsAsync(connection, turn.ConversationId, cancellationToken));
+                return new CompletedTurn(0, Stored: false, Gone: gone);
             }
         }, cancellationToken);
     }
@@ -137,5 +140,12 @@ public sealed partial class TurnStore
             command.Parameters.AddWithValue("@user", turn.UserId);
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
+    }
+
+    private static async Task<bool> ConversationExistsAsync(MySqlConnection connection, string conversationId, CancellationToken cancellationToken)
+    {
+        await using var command = new MySqlCommand("SELECT COUNT(*) FROM conversation_store WHERE conv_id = @conv", connection);
+        command.Parameters.AddWithValue("@conv", conversationId);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
 }
