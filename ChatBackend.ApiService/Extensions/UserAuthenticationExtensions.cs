@@ -75,14 +75,10 @@ public static partial class UserAuthenticationExtensions
         return app;
     }
 
-    /// <summary>
-    /// The chat and conversation endpoints: a valid token is required when a bearer scheme is configured; an id in the
-    /// path that cannot exist is a 404 at once.
-    /// </summary>
+    /// <summary>The chat and conversation endpoints: a valid token is required when a bearer scheme is configured.</summary>
     public static RouteGroupBuilder MapUserEndpoints(this WebApplication app)
     {
         var group = app.MapGroup("");
-        group.AddEndpointFilter(ImpossibleIds.FilterAsync);
         if (app.Configuration.HasBearerScheme())
         {
             group.RequireAuthorization()

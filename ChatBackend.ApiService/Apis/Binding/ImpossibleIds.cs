@@ -4,7 +4,8 @@ namespace ChatBackend.ApiService.Apis;
 
 /// <summary>
 /// A conversation_id or message_id in the path that no row can have (ids are ASCII, and no longer than their columns)
-/// answers 404 at once: it is not looked for, and the database is not asked to compare it with an ASCII column.
+/// answers 404 at once: it is not looked for, and the database is not asked to compare it with an ASCII column. On
+/// the routes with such an id only: a filter costs every request it is on.
 /// </summary>
 public static class ImpossibleIds
 {
