@@ -24,7 +24,9 @@ internal static class RunProcesses
     /// <summary>Runs the application, then waits (at most a minute) until every process of the run has ended.</summary>
     public static void RunUntilItsProcessesEnd(this DistributedApplication app)
     {
-        if (!OperatingSystem.IsLinux())
+        // Only as its own process: run by Aspire.Hosting.Testing, the AppHost's descendants are the test host's, every
+        // server and process the other tests started among them.
+        if (!OperatingSystem.IsLinux() || System.Reflection.Assembly.GetEntryAssembly() != typeof(RunProcesses).Assembly)
         {
             app.Run();
             return;
