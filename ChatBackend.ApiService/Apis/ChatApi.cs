@@ -41,7 +41,6 @@ public static class ChatApi
             .ProducesProblems(TurnProblems);
 
         app.MapGet("/conversations/{conversation_id}/messages/{message_id}/stream", ResumeStreamAsync)
-            .AddEndpointFilter(ImpossibleIds.FilterAsync)
             .WithName("ResumeReplyStream")
             .WithSummary("Resume the reply stream of a message, on any instance")
             .WithDescription(
@@ -67,7 +66,6 @@ public static class ChatApi
             .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status503ServiceUnavailable);
 
         app.MapGet("/get-conversation-history/{conversation_id}", GetHistoryAsync)
-            .AddEndpointFilter(ImpossibleIds.FilterAsync)
             .WithName("GetConversationHistory")
             .WithSummary("Read a conversation, oldest message first")
             .WithDescription(

@@ -29,14 +29,12 @@ public static class ConversationsApi
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         app.MapGet("/conversations/{conversation_id}", GetAsync)
-            .AddEndpointFilter(ImpossibleIds.FilterAsync)
             .WithName("GetConversation")
             .WithSummary("One of the user's conversations")
             .ProducesValidationProblem()
             .ProducesProblems(RouteMetadata.ReadProblems);
 
         app.MapPatch("/conversations/{conversation_id}", RenameAsync)
-            .AddEndpointFilter(ImpossibleIds.FilterAsync)
             .WithName("RenameConversation")
             .WithSummary("Rename a conversation")
             .WithDescription("{\"chat_name\": \"...\"}: 1-60 characters after trimming, any script. user_id in the body or the query.")
@@ -45,7 +43,6 @@ public static class ConversationsApi
             .ProducesProblems(RouteMetadata.ReadProblems);
 
         app.MapDelete("/conversations/{conversation_id}", DeleteAsync)
-            .AddEndpointFilter(ImpossibleIds.FilterAsync)
             .WithName("DeleteConversation")
             .WithSummary("Delete a conversation and its messages")
             .WithDescription(
@@ -55,7 +52,6 @@ public static class ConversationsApi
             .ProducesProblems(RouteMetadata.ReadProblems);
 
         app.MapPut("/conversations/{conversation_id}/messages/{message_id}/feedback", SetFeedbackAsync)
-            .AddEndpointFilter(ImpossibleIds.FilterAsync)
             .WithName("SetReplyFeedback")
             .WithSummary("Rate a reply")
             .WithDescription(
@@ -67,7 +63,6 @@ public static class ConversationsApi
             .ProducesProblems(RouteMetadata.ReadProblems);
 
         app.MapDelete("/conversations/{conversation_id}/messages/{message_id}/feedback", DeleteFeedbackAsync)
-            .AddEndpointFilter(ImpossibleIds.FilterAsync)
             .WithName("DeleteReplyFeedback")
             .WithSummary("Remove the rating of a reply")
             .ProducesValidationProblem()

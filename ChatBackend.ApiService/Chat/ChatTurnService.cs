@@ -37,7 +37,7 @@ public sealed class ChatTurnService(
     /// </summary>
     public async Task<TurnOutcome> BeginAsync(TurnRequest request, bool streaming, CancellationToken cancellationToken)
     {
-        // A conversation id that no conversation can have (ids are ASCII) is not looked for.
+        // A conversation id that no conversation can have (ids are ASCII) is not looked for, nor counted as a send.
         if (request.ConversationId is { } named && !Ids.IsConversationId(named))
         {
             return new TurnOutcome.ConversationNotFound();
@@ -87,10 +87,6 @@ public sealed class ChatTurnService(
     public async Task<CancelOutcome> CancelAsync(
         long userId, string conversationId, string messageId, CancellationToken cancellationToken)
     {
-        if (!Ids.IsConversationId(conversationId) || !Ids.IsMessageId(messageId))
-        {
-            return new CancelOutcome.NotFound();
-        }
         if (runningTurns.Find(conversationId, messageId) is { } run && run.UserId == userId)
         {
             run.Cancel();

@@ -45,6 +45,10 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
     public async Task<Conversation?> GetConversationAsync(
         string conversationId, long? userId, int limit, int? before, CancellationToken cancellationToken)
     {
+        if (!Ids.IsConversationId(conversationId))
+        {
+            return null;
+        }
         return await dataSource.RunAsync(async connection =>
         {
             // A page with no messages (none before the one asked for) has no row to say whose the conversation is.
@@ -164,6 +168,10 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
     /// <summary>One of the user's conversations, or null.</summary>
     public async Task<ConversationSummary?> GetSummaryAsync(string conversationId, long userId, CancellationToken cancellationToken)
     {
+        if (!Ids.IsConversationId(conversationId))
+        {
+            return null;
+        }
         const string sql = $"SELECT {SummaryColumns} FROM conversation_store WHERE conv_id = @conv AND user_id = @user";
         return await dataSource.RunAsync(async connection =>
         {
@@ -179,6 +187,10 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
     public async Task<ConversationSummary?> RenameAsync(
         string conversationId, long userId, string chatName, CancellationToken cancellationToken)
     {
+        if (!Ids.IsConversationId(conversationId))
+        {
+            return null;
+        }
         // Not a sign of activity: the conversation keeps its place in the list.
         const string sql = $"""
             UPDATE conversation_store SET chat_name = @name, updated_at = updated_at
@@ -202,6 +214,10 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
     /// </summary>
     public async Task<bool> DeleteAsync(string conversationId, long userId, CancellationToken cancellationToken)
     {
+        if (!Ids.IsConversationId(conversationId))
+        {
+            return false;
+        }
         const string sql = """
             START TRANSACTION;
             DELETE FROM conversation_store WHERE conv_id = @conv AND user_id = @user;
@@ -229,6 +245,10 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
     public async Task<bool> SetFeedbackAsync(
         string conversationId, long userId, string messageId, string? rating, string? comment, CancellationToken cancellationToken)
     {
+        if (!Ids.CanExist(conversationId, messageId))
+        {
+            return false;
+        }
         // Feedback is not activity: the reply's updated_at and the conversation's place in the list stay.
         const string sql = """
             UPDATE message_store m JOIN conversation_store c ON c.conv_id = m.conv_id

@@ -16,12 +16,16 @@ public static class Ids
 
     /// <summary>
     /// Whether <paramref name="id"/> could name a conversation: 1 to 20 printable ASCII characters, as the column
-    /// keeps them. Any other is not looked for (the database would refuse to compare it with an ASCII column).
+    /// keeps them. Any other is not looked for, in any query that takes one from a client (the database would refuse
+    /// to compare it with an ASCII column: a 500, not the 404 it is).
     /// </summary>
     public static bool IsConversationId(string id) => IsAscii(id, ConversationIdLength);
 
     /// <summary>Whether <paramref name="id"/> could name a message: 1 to 64 printable ASCII characters.</summary>
     public static bool IsMessageId(string id) => IsAscii(id, MessageIdLength);
+
+    /// <summary>Whether a message of these ids could exist; the queries by them ask nothing of the database otherwise.</summary>
+    public static bool CanExist(string conversationId, string messageId) => IsConversationId(conversationId) && IsMessageId(messageId);
 
     private const int ConversationIdLength = 20;
 

@@ -104,6 +104,10 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
     public async Task<ReplyState?> GetReplyStateAsync(
         string conversationId, long userId, string messageId, CancellationToken cancellationToken)
     {
+        if (!Ids.CanExist(conversationId, messageId))
+        {
+            return null;
+        }
         const string sql = $"""
             SELECT m.message, m.message_no, m.Status, m.error_code, m.attempt, c.message_count, p.text AS progress,
                    {ReplyColumns.Silence}, {ReplyColumns.Reply}
