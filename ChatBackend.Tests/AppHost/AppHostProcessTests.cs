@@ -25,27 +25,27 @@ public sealed partial class AppHostProcessTests : IDisposable
     {
         using var appHost = await StartAppHostAsync();
         var processes = appHost.Family();
-        var commands = processes.ToDictionary(pid => pid, Command);
+        var commands = processes.ToDictionary(pid => pid, RunProcesses.Command);
         Assert.Contains(commands.Values, command => command.Contains("mariadbd", StringComparison.Ordinal));
         Assert.Contains(commands.Values, command => command.Contains("/dcp", StringComparison.Ordinal));
         var signalled = DateTime.UtcNow;
 
-        Assert.Equal(0, Signal(-appHost.Process.Id, "INT")); // Ctrl+C in a terminal: SIGINT to the foreground process group
+        Assert.Equal(0, RunProcesses.Signal(-appHost.Process.Id, "INT")); // Ctrl+C in a terminal: SIGINT to the foreground process group
         try
         {
             await appHost.Process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TestTimeouts.AppHostBound, TestContext.Current.CancellationToken);
         }
         catch (TimeoutException)
         {
-            var running = processes.Where(IsRunning).Select(pid => $"{pid}: {commands[pid]}");
+            var running = processes.Where(RunProcesses.IsRunning).Select(pid => $"{pid}: {commands[pid]}");
             Assert.Fail($"The AppHost did not exit within {TestTimeouts.AppHostBound} of SIGINT. Still running:\n{string.Join('\n', running)}\n" +
                 $"Its last output:\n{appHost.OutputTail(60)}");
         }
 
         Assert.Equal(0, appHost.Process.ExitCode);
         // The AppHost returns only once every process of the run has ended (RunProcesses.cs); 2 s is the issue's bar.
-        await Eventually.HoldsWithinAsync(() => !processes.Any(IsRunning), TimeSpan.FromSeconds(2));
-        Assert.All(processes, pid => Assert.False(IsRunning(pid), $"{commands[pid]} ({pid}) outlived the AppHost."));
+        await Eventually.HoldsWithinAsync(() => !processes.Any(RunProcesses.IsRunning), TimeSpan.FromSeconds(2));
+        Assert.All(processes, pid => Assert.False(RunProcesses.IsRunning(pid), $"{commands[pid]} ({pid}) outlived the AppHost."));
         // InnoDB writes its buffer pool dump only in a clean shutdown (innodb_buffer_pool_dump_at_shutdown, on by default).
         Assert.True(File.GetLastWriteTimeUtc(Path.Combine(_data, "mysql", "data", "ib_buffer_pool")) >= signalled,
             "The database was not shut down cleanly.");
@@ -56,17 +56,17 @@ public sealed partial class AppHostProcessTests : IDisposable
     {
         using var appHost = await StartAppHostAsync();
         var processes = appHost.Family().Where(pid => pid != appHost.Process.Id).ToList();
-        var commands = processes.ToDictionary(pid => pid, Command);
+        var commands = processes.ToDictionary(pid => pid, RunProcesses.Command);
         Assert.Contains(commands.Values, command => command.Contains("mariadbd", StringComparison.Ordinal));
 
-        Assert.Equal(0, Signal(appHost.Process.Id, "KILL"));
+        Assert.Equal(0, RunProcesses.Signal(appHost.Process.Id, "KILL"));
 
         // The issue's bar is 15 s, met in most runs (12-16 s seen): DCP, which watches the AppHost, stops the server
         // and the dashboard within a second or two, but it stops a project by sending SIGINT to its `dotnet run`, which
         // ignores SIGINT by design (it leaves it to the child, dotnet/cli#10544): DCP kills it about 6 s later, the API
         // ends about 4 s after that, and DCP ends itself last. 20 s keeps the suite from failing on the slow runs.
-        await Eventually.HoldsWithinAsync(() => !processes.Any(IsRunning), TimeSpan.FromSeconds(20));
-        Assert.All(processes, pid => Assert.False(IsRunning(pid), $"{commands[pid]} ({pid}) still runs 20 s after its AppHost was killed."));
+        await Eventually.HoldsWithinAsync(() => !processes.Any(RunProcesses.IsRunning), TimeSpan.FromSeconds(20));
+        Assert.All(processes, pid => Assert.False(RunProcesses.IsRunning(pid), $"{commands[pid]} ({pid}) still runs 20 s after its AppHost was killed."));
     }
 
     [Fact]
@@ -189,35 +189,6 @@ public sealed partial class AppHostProcessTests : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    // A process that ended but is not yet reaped (a zombie, state Z) runs no more.
-    private static bool IsRunning(int pid) => ReadOrEmpty($"/proc/{pid}/stat") is { Length: > 0 } stat && stat[stat.LastIndexOf(')') + 2] != 'Z';
-
-    private static string Command(int pid) => ReadOrEmpty($"/proc/{pid}/cmdline").Replace('\0', ' ');
-
-    private static string ReadOrEmpty(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (IOException)
-        {
-            return "";
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return "";
-        }
-    }
-
-    // A negative pid signals its process group.
-    private static int Signal(int pid, string signal)
-    {
-        using var kill = Process.Start("kill", $"-{signal} -- {pid}");
-        kill.WaitForExit();
-        return kill.ExitCode;
-    }
-
     public void Dispose() => Directory.Delete(_data, recursive: true);
 
     [GeneratedRegex(@"http://\S+/login\?t=[0-9a-f]+")]
@@ -245,67 +216,12 @@ public sealed partial class AppHostProcessTests : IDisposable
         /// <summary>Where the API process itself listens (DCP's proxy port is random in this run).</summary>
         public Uri ApiUrl { get; private set; } = null!;
 
-        /// <summary>
-        /// The AppHost and all it started: DCP, which runs in a session of its own and watches the AppHost
-        /// (<c>--monitor PID</c>), and every descendant of either.
-        /// </summary>
-        public List<int> Family()
-        {
-            var processes = Directory.EnumerateDirectories("/proc")
-                .Select(Path.GetFileName)
-                .Where(name => name!.All(char.IsDigit))
-                .Select(name => int.Parse(name!, System.Globalization.CultureInfo.InvariantCulture))
-                .Select(pid => (Pid: pid, Parent: ParentOf(pid)))
-                .Where(process => process.Parent is not null)
-                .ToList();
-            var family = new HashSet<int> { Process.Id };
-            family.UnionWith(processes.Where(process => Command(process.Pid).Contains($"--monitor {Process.Id} ", StringComparison.Ordinal)).Select(process => process.Pid));
-            for (var added = true; added;)
-            {
-                var children = processes.Where(process => family.Contains(process.Parent!.Value) && !family.Contains(process.Pid)).Select(process => process.Pid).ToList();
-                family.UnionWith(children);
-                added = children.Count > 0;
-            }
-            return [.. family];
-        }
-
-        // The fourth field of /proc/PID/stat, counted after the name in parentheses.
-        private static int? ParentOf(int pid)
-        {
-            var stat = ReadOrEmpty($"/proc/{pid}/stat");
-            return stat.Length == 0 ? null
-                : int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-        }
+        /// <summary>The AppHost and every process of its run.</summary>
+        public List<int> Family() => RunProcesses.Of(Process.Id);
 
         // The API runs once its /health answers 200, at the address DCP gave its process.
-        public async Task WaitForApiAsync()
-        {
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            while (!Process.HasExited)
-            {
-                var api = Family().FirstOrDefault(pid => Command(pid).Contains("ChatBackend.ApiService/bin", StringComparison.Ordinal));
-                var urls = api == 0 ? null : ReadOrEmpty($"/proc/{api}/environ").Split('\0')
-                    .FirstOrDefault(entry => entry.StartsWith("ASPNETCORE_URLS=", StringComparison.Ordinal))?["ASPNETCORE_URLS=".Length..];
-                if (urls is not null)
-                {
-                    ApiUrl = new Uri(urls.Split(';')[0]);
-                    try
-                    {
-                        using var health = await client.GetAsync(new Uri(ApiUrl, "/health"));
-                        if (health.StatusCode == HttpStatusCode.OK)
-                        {
-                            return;
-                        }
-                    }
-                    catch (HttpRequestException)
-                    {
-                        // Not listening yet.
-                    }
-                }
-                await Task.Delay(250);
-            }
-            throw new InvalidOperationException("The AppHost exited before the API was healthy:\n" + string.Join("\n", _output));
-        }
+        public async Task WaitForApiAsync() => ApiUrl = await RunProcesses.WaitForApiAsync(Process)
+            ?? throw new InvalidOperationException("The AppHost exited before the API was healthy:\n" + string.Join("\n", _output));
 
         // The first line that matches, or null when the process ends first.
         public Task<string?> WaitForLineAsync(Func<string, bool> match)
@@ -356,18 +272,7 @@ public sealed partial class AppHostProcessTests : IDisposable
         // Whatever a failed test left running goes, DCP's session included.
         public void Dispose()
         {
-            foreach (var pid in Family())
-            {
-                try
-                {
-                    using var process = System.Diagnostics.Process.GetProcessById(pid);
-                    process.Kill();
-                }
-                catch (Exception exception) when (exception is ArgumentException or InvalidOperationException)
-                {
-                    // Gone already.
-                }
-            }
+            RunProcesses.Kill(Process.Id);
             Process.Dispose();
         }
     }

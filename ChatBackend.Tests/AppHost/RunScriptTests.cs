@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using ChatBackend.Tests.Infrastructure;
@@ -36,12 +35,12 @@ public sealed class RunScriptTests : IDisposable
                 await client.SendOkAsync("Hello again", ChatCalls.NewUserId());
             }
             var processes = script.Family();
-            var commands = processes.ToDictionary(pid => pid, RunScript.Command);
+            var commands = processes.ToDictionary(pid => pid, RunProcesses.Command);
             Assert.Contains(commands.Values, command => command.Contains("mariadbd", StringComparison.Ordinal));
             Assert.Contains(commands.Values, command => command.Contains("/dcp", StringComparison.Ordinal));
             Assert.Contains(commands.Values, command => command.Contains("Aspire.Dashboard", StringComparison.Ordinal));
 
-            Assert.True(RunScript.Signal(-script.Process.Id, "INT"), "kill -INT failed"); // Ctrl+C: SIGINT to the foreground process group
+            Assert.Equal(0, RunProcesses.Signal(-script.Process.Id, "INT")); // Ctrl+C: SIGINT to the foreground process group
             try
             {
                 await script.Process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
@@ -52,7 +51,7 @@ public sealed class RunScriptTests : IDisposable
             }
             Assert.Equal(0, script.Process.ExitCode);
             await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
-            var left = processes.Where(RunScript.IsRunning).Select(pid => $"{pid}: {commands[pid]}").ToList();
+            var left = processes.Where(RunProcesses.IsRunning).Select(pid => $"{pid}: {commands[pid]}").ToList();
             Assert.True(left.Count == 0, $"Run {run}: 2 s after ./run.sh ended, these processes of the run still run:\n{string.Join('\n', left)}");
         }
     }
@@ -99,60 +98,12 @@ public sealed class RunScriptTests : IDisposable
             return new RunScript(Process.Start(start)!);
         }
 
-        /// <summary>
-        /// The script (which becomes <c>dotnet run</c>), its descendants (the AppHost), DCP, which runs in a session of
-        /// its own and names the AppHost in <c>--monitor PID</c>, and DCP's descendants.
-        /// </summary>
-        public List<int> Family()
-        {
-            var table = Directory.EnumerateDirectories("/proc")
-                .Select(Path.GetFileName)
-                .Where(name => name!.All(char.IsAsciiDigit))
-                .Select(name => int.Parse(name!, CultureInfo.InvariantCulture))
-                .Select(pid => (Pid: pid, Parent: ParentOf(pid), Command: Command(pid)))
-                .Where(process => process.Parent is not null)
-                .ToList();
-            var family = new HashSet<int> { Process.Id };
-            for (var added = true; added;)
-            {
-                var joined = table.Where(process => !family.Contains(process.Pid)
-                        && (family.Contains(process.Parent!.Value) || family.Any(member => process.Command.Contains($"--monitor {member} ", StringComparison.Ordinal))))
-                    .Select(process => process.Pid).ToList();
-                family.UnionWith(joined);
-                added = joined.Count > 0;
-            }
-            return [.. family];
-        }
+        /// <summary>The script (which becomes <c>dotnet run</c>) and every process of its run.</summary>
+        public List<int> Family() => RunProcesses.Of(Process.Id);
 
         // The API is up once its /health answers 200 at the address DCP gave its process.
-        public async Task<Uri> WaitForApiAsync()
-        {
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            while (!Process.HasExited)
-            {
-                var api = Family().FirstOrDefault(pid => Command(pid).Contains("ChatBackend.ApiService/bin", StringComparison.Ordinal));
-                var urls = api == 0 ? null : Read($"/proc/{api}/environ").Split('\0')
-                    .FirstOrDefault(entry => entry.StartsWith("ASPNETCORE_URLS=", StringComparison.Ordinal))?["ASPNETCORE_URLS=".Length..];
-                if (urls is not null)
-                {
-                    var url = new Uri(urls.Split(';')[0]);
-                    try
-                    {
-                        using var health = await client.GetAsync(new Uri(url, "/health"));
-                        if (health.StatusCode == HttpStatusCode.OK)
-                        {
-                            return url;
-                        }
-                    }
-                    catch (HttpRequestException)
-                    {
-                        // Not listening yet.
-                    }
-                }
-                await Task.Delay(250);
-            }
-            throw new InvalidOperationException("./run.sh ended before the API was healthy:\n" + OutputTail(60));
-        }
+        public async Task<Uri> WaitForApiAsync() => await RunProcesses.WaitForApiAsync(Process)
+            ?? throw new InvalidOperationException("./run.sh ended before the API was healthy:\n" + OutputTail(60));
 
         public string OutputTail(int lines)
         {
@@ -173,52 +124,10 @@ public sealed class RunScriptTests : IDisposable
             }
         }
 
-        public static bool IsRunning(int pid) => Read($"/proc/{pid}/stat") is { Length: > 0 } stat && stat[stat.LastIndexOf(')') + 2] != 'Z';
-
-        public static string Command(int pid) => Read($"/proc/{pid}/cmdline").Replace('\0', ' ');
-
-        // A negative pid signals its process group.
-        public static bool Signal(int pid, string signal)
-        {
-            using var kill = Process.Start("kill", $"-{signal} -- {pid}");
-            kill.WaitForExit();
-            return kill.ExitCode == 0;
-        }
-
-        private static int? ParentOf(int pid)
-        {
-            var stat = Read($"/proc/{pid}/stat");
-            return stat.Length == 0 ? null
-                : int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
-        }
-
-        private static string Read(string path)
-        {
-            try
-            {
-                return File.ReadAllText(path);
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                return "";
-            }
-        }
-
         // Whatever a failed test left running goes.
         public void Dispose()
         {
-            foreach (var pid in Family())
-            {
-                try
-                {
-                    using var process = System.Diagnostics.Process.GetProcessById(pid);
-                    process.Kill();
-                }
-                catch (Exception exception) when (exception is ArgumentException or InvalidOperationException)
-                {
-                    // Gone already.
-                }
-            }
+            RunProcesses.Kill(Process.Id);
             Process.Dispose();
         }
     }
