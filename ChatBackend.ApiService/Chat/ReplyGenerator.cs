@@ -34,14 +34,16 @@ public sealed partial class ReplyGenerator(
         var activity = run.Activity;
         var stopwatch = Stopwatch.StartNew();
 
-        IReadOnlyList<ContextMessage> history;
+        IReadOnlyList<ContextMessage> history = [];
         try
         {
-            // The run's token fires from its time limit's timer (DatabaseCancellation says why that matters).
-            using var cancellation = new DatabaseCancellation(run.Token);
-            history = turn.IsNewConversation
-                ? []
-                : await conversations.GetContextAsync(turn.ConversationId, turn.MessageNo, settings.HistoryMaxMessages, cancellation.Token);
+            if (!turn.IsNewConversation)
+            {
+                // The run's token fires from its time limit's timer (DatabaseCancellation says why that matters).
+                using var cancellation = new DatabaseCancellation(run.Token);
+                history = await conversations.GetContextAsync(
+                    turn.ConversationId, turn.MessageNo, settings.HistoryMaxMessages, cancellation.Token);
+            }
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
         {
