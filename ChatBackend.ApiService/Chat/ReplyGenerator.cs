@@ -27,8 +27,9 @@ public sealed partial class ReplyGenerator(
     /// <summary>
     /// Generates the reply of a started turn and stores how it ended; the outcome, or a throw when the database failed.
     /// </summary>
-    public async Task<TurnOutcome> GenerateAsync(TurnRun run, string message, int messageTokens)
+    public async Task<TurnOutcome> GenerateAsync(TurnRun run, TurnRequest request, int messageTokens)
     {
+        var message = request.Message;
         var settings = options.Value;
         var turn = run.Turn;
         var activity = run.Activity;
@@ -58,6 +59,20 @@ public sealed partial class ReplyGenerator(
 
         var prompt = prompts.Build(history, message, messageTokens, out var promptTokens);
         var chatOptions = new AiChatOptions { MaxOutputTokens = settings.MaxOutputTokens, Temperature = settings.Temperature };
+        if (request.Settings is { } asked)
+        {
+            // The instructions after the configured prompt; the earlier input items right before the message.
+            if (asked.Instructions is { Length: > 0 } instructions)
+            {
+                prompt.Insert(1, new ChatMessage(ChatRole.System, instructions));
+            }
+            prompt.InsertRange(prompt.Count - 1, asked.Preceding ?? []);
+            chatOptions.ModelId = asked.Model;
+            chatOptions.MaxOutputTokens = Math.Min(asked.MaxOutputTokens ?? settings.MaxOutputTokens, settings.MaxOutputTokens);
+            chatOptions.Temperature = asked.Temperature ?? settings.Temperature;
+            chatOptions.TopP = asked.TopP;
+            chatOptions.ResponseFormat = asked.ResponseFormat;
+        }
         var attempts = ProviderAttempts.Begin();
         int? timeToFirstTokenMs = null;
         ChatResponse response;

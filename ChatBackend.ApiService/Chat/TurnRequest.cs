@@ -6,9 +6,12 @@ namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
 /// A validated send: what a turn works with. No <see cref="ConversationId"/> starts a conversation; no
-/// <see cref="MessageId"/> lets the server make one.
+/// <see cref="MessageId"/> lets the server make one. A send of /v1/responses has its <see cref="Response"/> and
+/// <see cref="Settings"/>.
 /// </summary>
-public sealed record TurnRequest(string Message, long UserId, string? MessageId, string? ConversationId, string? IdempotencyKey = null)
+public sealed record TurnRequest(
+    string Message, long UserId, string? MessageId, string? ConversationId, string? IdempotencyKey = null,
+    ResponseStart? Response = null, TurnSettings? Settings = null)
 {
     /// <summary>
     /// The Idempotency-Key with the fingerprint of what it was sent with: the message, the conversation and the

@@ -18,6 +18,12 @@ public sealed record StartedTurn(
     public int ReplyNo => MessageNo + 1;
 }
 
+/// <summary>
+/// A response of /v1/responses as its turn begins: its id (the message_id of its user message) and what the request
+/// asked, as the JSON its reads echo.
+/// </summary>
+public sealed record ResponseStart(string Id, string Request);
+
 /// <summary>A reply as stored: its text and what OpenAI's Response object records of it.</summary>
 public sealed record ReplyRecord(
     string MessageId, string Text, int TokenCount, int ElapsedMs, string? Model, int? InputTokens, int? OutputTokens,

@@ -32,11 +32,12 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     /// existing one, or finds the turn that <paramref name="messageId"/>, or <paramref name="idempotencyKey"/>, named
     /// before: <see cref="TurnOutcome.Begun"/> when the turn is the caller's to run.
     /// </summary>
+    /// <remarks>A <paramref name="response"/> (a send of /v1/responses) is stored with the message it begins.</remarks>
     public async Task<TurnOutcome> BeginTurnAsync(
         long userId, string? conversationId, string messageId, string message, int tokenCount, TimeSpan abandonedAfter,
-        IdempotencyKey? idempotencyKey, CancellationToken cancellationToken)
+        IdempotencyKey? idempotencyKey, ResponseStart? response, CancellationToken cancellationToken)
     {
-        var send = new Send(userId, messageId, message, tokenCount, abandonedAfter);
+        var send = new Send(userId, messageId, message, tokenCount, abandonedAfter, response);
         return await dataSource.RunAsync(async connection =>
         {
             switch (idempotencyKey, conversationId)
@@ -52,7 +53,8 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     }
 
     /// <summary>What a send stores, whichever way it begins.</summary>
-    internal sealed record Send(long UserId, string MessageId, string Message, int TokenCount, TimeSpan AbandonedAfter);
+    internal sealed record Send(
+        long UserId, string MessageId, string Message, int TokenCount, TimeSpan AbandonedAfter, ResponseStart? Response);
 
     /// <summary>A key's claim, the statements a keyed send's transaction opens with (<see cref="IdempotencyKeys"/>).</summary>
     internal sealed record KeyClaim(string Sql, Action<MySqlParameterCollection> AddParameters);
@@ -88,9 +90,8 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             VALUES (@conv, @user, 1, 2, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, Status, created_at, updated_at)
             VALUES ('user', @conv, 1, @mid, @message, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
-            COMMIT;
             """;
-        await using var command = Batch(connection, claim, sql, send, conversationId);
+        await using var command = Batch(connection, claim, $"{sql}{ResponseInsert(send, "")}COMMIT;", send, conversationId);
         await command.ExecuteNonQueryAsync(cancellationToken);
         return new TurnOutcome.Begun(new StartedTurn(send.UserId, conversationId, send.MessageId, 1, Attempt: 0, IsNewConversation: true));
     }
@@ -127,6 +128,7 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             WHERE c.conv_id = @conv AND c.user_id = @user
               AND NOT EXISTS (SELECT 1 FROM message_store e WHERE e.conv_id = @conv AND e.message_id = @mid);
             SET @turn_inserted = ROW_COUNT();
+            {ResponseInsert(send, "WHERE @turn_inserted > 0")}
             UPDATE conversation_store
             SET last_message_no = last_message_no + 2, message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv AND @turn_inserted > 0;
@@ -173,6 +175,12 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             : new TurnOutcome.StillInProgress(conversationId, messageId);
     }
 
+    // A response's row, beside its message (V8); nothing for a native send.
+    private static string ResponseInsert(Send send, string condition) => send.Response is null ? "" : $"""
+        INSERT INTO response (id, conv_id, request, created_at) SELECT @rid, @conv, @request, UTC_TIMESTAMP(6) FROM DUAL {condition};
+
+        """;
+
     // The turn's transaction in one batch: START TRANSACTION, a key's claim when there is one, then the statements.
     private static MySqlCommand Batch(MySqlConnection connection, KeyClaim? claim, string sql, Send send, string conversationId)
     {
@@ -182,6 +190,11 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
         command.Parameters.AddWithValue("@mid", send.MessageId);
         command.Parameters.AddWithValue("@message", send.Message);
         command.Parameters.AddWithValue("@tokens", send.TokenCount);
+        if (send.Response is { } response)
+        {
+            command.Parameters.AddWithValue("@rid", response.Id);
+            command.Parameters.AddWithValue("@request", response.Request);
+        }
         claim?.AddParameters(command.Parameters);
         return command;
     }
