@@ -22,6 +22,9 @@ public sealed class ChatTurnService(
 {
     public static readonly ActivitySource ActivitySource = new(typeof(ChatTurnService).Assembly.GetName().Name!);
 
+    /// <summary>The turn span's response id, for a response of /v1/responses (the GenAI semantic conventions' name).</summary>
+    public const string ResponseIdTag = "gen_ai.response.id";
+
     /// <summary>Sends a message and waits for its reply.</summary>
     public async Task<TurnOutcome> SendAsync(TurnRequest request, CancellationToken cancellationToken)
     {
@@ -67,6 +70,10 @@ public sealed class ChatTurnService(
                 return begun;
             }
             activity?.SetTag(ConversationIdEnricher.TagName, turn.ConversationId);
+            if (request.Response is { } response)
+            {
+                activity?.SetTag(ResponseIdTag, response.Id);
+            }
             run = new TurnRun(turn, streaming, settings.Timeout, permit, activity);
             runningTurns.Start(run, started => generator.GenerateAsync(started, request, tokens));
             return new TurnStarted(run);

@@ -26,7 +26,7 @@ public sealed class OpenApiTests(DatabaseFixture database)
         Assert.True(content.TryGetProperty("application/json", out _));
         Assert.True(content.TryGetProperty("application/x-www-form-urlencoded", out _));
         Assert.Equal(
-            ["conversation_id", "message", "message_count", "message_id", "user_id"],
+            ["conversation_id", "message", "message_count", "message_id", "model", "user_id"],
             send.GetProperty("parameters").EnumerateArray().Where(p => p.Str("in") == "query").Select(p => p.Str("name")).Order());
         Assert.Equal(
             ["Idempotency-Key"],

@@ -5,6 +5,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using ChatBackend.Tests.Infrastructure;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
 using OpenAI.Responses;
 
 namespace ChatBackend.Tests.Api;
@@ -164,11 +166,11 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         var resumed = new List<StreamingResponseUpdate>();
         await using var stream = sdkB.GetResponseStreamingAsync(new GetResponseOptions(queued.Id) { StartingAfter = 8, StreamingEnabled = true }, Cancellation)
             .GetAsyncEnumerator(Cancellation);
-        await Eventually.HoldsWithinAsync(async () =>
+        await Eventually.WaitForAsync(async () =>
         {
             ResponseResult running = await sdkB.GetResponseAsync(queued.Id, Cancellation);
             return running.GetOutputText() == "Once ";
-        }, TimeSpan.FromSeconds(10));
+        }, "the first piece, written by A, read on B");
         ResponseResult cancelled = await sdkB.CancelResponseAsync(queued.Id, Cancellation);
         hold.SetResult();
         while (await stream.MoveNextAsync())
@@ -216,9 +218,9 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         var body = await response.ExpectAsync(HttpStatusCode.OK);
         var id = body.Str("id");
         Assert.False(body.GetProperty("store").GetBoolean());
-        await Eventually.HoldsWithinAsync(async () =>
+        await Eventually.WaitForAsync(async () =>
             await ScalarAsync("SELECT COUNT(*) FROM message_store WHERE message_id = @mid", id) == 0
-            && await ScalarAsync("SELECT COUNT(*) FROM response WHERE id = @mid", id) == 0, TimeSpan.FromSeconds(10));
+            && await ScalarAsync("SELECT COUNT(*) FROM response WHERE id = @mid", id) == 0, "the response's rows gone");
         using var read = await http.GetAsync($"/v1/responses/{id}", Cancellation);
         await ExpectOpenAIErrorAsync(read, HttpStatusCode.NotFound);
         var conversations = await (await http.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK);
@@ -310,6 +312,43 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         Assert.Equal(
             ["Hello from M.E.AI", "echo: Hello from M.E.AI", "And again"],
             Fake.Requests[^1].Messages.Skip(1).Select(message => message.Content));
+    }
+
+    [Fact]
+    public async Task TheNativeSendTakesAModelOfChatModelsAndRefusesAnotherNamingTheField()
+    {
+        var (_, http) = NewUser();
+
+        using var chosen = await http.PostAsJsonAsync("/chat-message", new { message = "hi", model = "gpt-4.1-mini" }, Cancellation);
+        using var refused = await http.PostAsJsonAsync("/chat-message", new { message = "hi", model = "gpt-2" }, Cancellation);
+
+        Assert.Equal("gpt-4.1-mini", (await chosen.ExpectAsync(HttpStatusCode.OK)).Str("model"));
+        Assert.Equal("gpt-4.1-mini", Fake.Requests[^1].Model);
+        var problem = await refused.ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("model", out _));
+        Assert.Single(Fake.Requests);
+    }
+
+    [Fact]
+    public async Task TheChatTurnSpanOfAResponseCarriesItsResponseAndConversationIds()
+    {
+        var spans = new List<System.Diagnostics.Activity>();
+        var api = StartApiFactory(Settings, services => services.AddOpenTelemetry().WithTracing(tracing => tracing.AddInMemoryExporter(spans)));
+        var (sdk, http) = ClientsOf(api.CreateHttpClient());
+
+        ResponseResult response = await sdk.CreateResponseAsync("gpt-4o-mini", "Trace me.", previousResponseId: null, Cancellation);
+
+        System.Diagnostics.Activity? turn = null;
+        await Eventually.WaitForAsync(() =>
+        {
+            lock (spans)
+            {
+                turn = spans.FirstOrDefault(span => span.DisplayName == "chat turn" && span.GetTagItem("gen_ai.response.id") as string == response.Id);
+            }
+            return turn is not null;
+        }, "the response's chat turn span");
+        var conversations = await (await http.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(conversations.GetProperty("data")[0].Str("conversation_id"), turn!.GetTagItem("gen_ai.conversation.id"));
     }
 
     [Fact]

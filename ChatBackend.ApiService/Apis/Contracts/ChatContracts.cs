@@ -11,7 +11,8 @@ public sealed record ChatMessageBody(
     [property: JsonPropertyName("user_id")] long UserId,
     [property: JsonPropertyName("message_id")] string? MessageId,
     [property: JsonPropertyName("message_count")] int? MessageCount,
-    [property: JsonPropertyName("conversation_id")] string? ConversationId);
+    [property: JsonPropertyName("conversation_id")] string? ConversationId,
+    [property: JsonPropertyName("model")] string? Model);
 
 public sealed record ChatMessageResponse(
     [property: JsonPropertyName("message")] string Message,
