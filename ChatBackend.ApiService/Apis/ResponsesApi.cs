@@ -34,14 +34,13 @@ public static partial class ResponsesApi
                 "ends (it must be that conversation's latest response). `stream: true` answers server-sent events; " +
                 "`background: true` answers at once and the reply goes on (read, resume or cancel it on any instance).")
             .Accepts<JsonElement>("application/json")
-            .Produces<ResponseObject>()
-            .Produces(StatusCodes.Status200OK, typeof(string), ChatEventStream.ContentType)
+            // One 200 of both kinds (the stream's own metadata would otherwise replace the object's).
+            .Produces<ResponseObject>(StatusCodes.Status200OK, "application/json", ChatEventStream.ContentType)
             .ProducesProblems([StatusCodes.Status400BadRequest, .. CreateProblems]);
         v1.MapGet("/responses/{response_id}", GetAsync)
             .WithName("GetResponse")
             .WithSummary("Retrieve a response; with stream=true, its events from starting_after on, following it while it runs")
-            .Produces<ResponseObject>()
-            .Produces(StatusCodes.Status200OK, typeof(string), ChatEventStream.ContentType)
+            .Produces<ResponseObject>(StatusCodes.Status200OK, "application/json", ChatEventStream.ContentType)
             .ProducesProblems([StatusCodes.Status400BadRequest, .. ReadProblems]);
         v1.MapPost("/responses/{response_id}/cancel", CancelAsync)
             .WithName("CancelResponse")

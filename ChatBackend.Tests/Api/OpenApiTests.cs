@@ -37,7 +37,7 @@ public sealed class OpenApiTests(DatabaseFixture database)
         Assert.Contains("event: start", stream.Str("description"));
         Assert.Contains("event: delta", stream.Str("description"));
         Assert.Contains("event: done", stream.Str("description"));
-        Assert.Equal(7, stream.GetProperty("parameters").GetArrayLength());
+        Assert.Equal(8, stream.GetProperty("parameters").GetArrayLength());
         Assert.Contains("Last-Event-ID", stream.GetProperty("parameters").EnumerateArray().Select(p => p.Str("name")));
         var resume = paths.GetProperty("/conversations/{conversation_id}/messages/{message_id}/stream").GetProperty("get");
         Assert.Equal(["200", "400", "404", "503"], resume.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
@@ -66,6 +66,15 @@ public sealed class OpenApiTests(DatabaseFixture database)
         Assert.Equal(["200", "400", "404", "503"], history.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
         var usage = paths.GetProperty("/usage").GetProperty("get");
         Assert.Equal(["200", "400", "503"], usage.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+        // The Responses API is in the same document.
+        var create = paths.GetProperty("/v1/responses").GetProperty("post");
+        Assert.Equal(["application/json", "text/event-stream"],
+            create.GetProperty("responses").GetProperty("200").GetProperty("content").EnumerateObject().Select(c => c.Name).Order());
+        Assert.Equal(["200", "400", "401", "404", "409", "429", "502", "503", "504"], create.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order());
+        foreach (var path in new[] { "/v1/responses/{response_id}", "/v1/responses/{response_id}/cancel", "/v1/responses/{response_id}/input_items", "/v1/models" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), path);
+        }
         Assert.True(paths.TryGetProperty("/", out _));
         foreach (var probe in new[] { "/health", "/alive" })
         {
