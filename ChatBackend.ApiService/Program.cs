@@ -26,5 +26,6 @@ var users = app.MapUserEndpoints();
 users.MapChatApi();
 users.MapConversationsApi();
 users.MapUsageApi();
+users.MapApiKeysApi();
 
 app.Run();
