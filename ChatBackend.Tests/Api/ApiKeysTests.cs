@@ -57,7 +57,7 @@ public sealed class ApiKeysTests(FakeModelFixture fixture) : FakeModelTest(fixtu
     {
         using var api = Api(bearer: false);
         var user = ChatCalls.NewUserId();
-        using var client = WithKey(api, await CreateKeyAsync(api, user));
+        using var client = WithBearer(api, await CreateKeyAsync(api, user));
 
         using var sent = await client.PostAsJsonAsync("/chat-message", new { message = "hello by key" }, Cancellation);
         var conversation = (await sent.ExpectAsync(HttpStatusCode.OK)).Str("conversation_id");
@@ -65,7 +65,7 @@ public sealed class ApiKeysTests(FakeModelFixture fixture) : FakeModelTest(fixtu
         using var list = await client.GetAsync("/conversations", Cancellation);
         using var usage = await client.GetAsync($"/usage?user_id={user}", Cancellation);
         using var otherUser = await client.PostAsJsonAsync("/chat-message", new { message = "as someone else", user_id = ChatCalls.NewUserId() }, Cancellation);
-        using var othersConversation = await WithoutKey(api).GetAsync($"/get-conversation-history/{conversation}?user_id={ChatCalls.NewUserId()}", Cancellation);
+        using var othersConversation = await api.GetAsync($"/get-conversation-history/{conversation}?user_id={ChatCalls.NewUserId()}", Cancellation);
 
         Assert.Equal(["hello by key", "echo: hello by key"], history.GetProperty("messages").EnumerateArray().Select(m => m.Str("message")));
         Assert.Equal(conversation, (await list.ExpectAsync(HttpStatusCode.OK)).GetProperty("data")[0].Str("conversation_id"));
@@ -80,16 +80,17 @@ public sealed class ApiKeysTests(FakeModelFixture fixture) : FakeModelTest(fixtu
     public async Task WithABearerSchemeATokensUserMakesKeysThatActAsThatUserAndAKeyMayMakeAnother()
     {
         using var api = Api(bearer: true);
-        using var token = WithKey(api, Issuer.Create(Tokens.NewSubject()));
+        using var token = WithBearer(api, Issuer.Create(Tokens.NewSubject()));
         var tokenUser = await UsageUserAsync(token);
 
         using var created = await token.PostAsJsonAsync("/api-keys", new { name = "ci" }, Cancellation);
-        using var byKey = WithKey(api, (await created.ExpectAsync(HttpStatusCode.Created)).Str("key"));
+        using var byKey = WithBearer(api, (await created.ExpectAsync(HttpStatusCode.Created)).Str("key"));
         using var second = await byKey.PostAsync("/api-keys", content: null, Cancellation);
         var secondKey = (await second.ExpectAsync(HttpStatusCode.Created)).Str("key");
         using var sent = await byKey.PostAsJsonAsync("/chat-message", new { message = "sent with a key" }, Cancellation);
         var conversation = (await sent.ExpectAsync(HttpStatusCode.OK)).Str("conversation_id");
-        using var list = await WithKey(api, secondKey).GetAsync("/api-keys", Cancellation);
+        using var bySecondKey = WithBearer(api, secondKey);
+        using var list = await bySecondKey.GetAsync("/api-keys", Cancellation);
         using var otherUser = await byKey.GetAsync($"/api-keys?user_id={ChatCalls.NewUserId()}", Cancellation);
 
         Assert.Equal(tokenUser, await UsageUserAsync(byKey));
@@ -108,10 +109,11 @@ public sealed class ApiKeysTests(FakeModelFixture fixture) : FakeModelTest(fixtu
         var user = ChatCalls.NewUserId();
         using var created = await a.PostAsJsonAsync("/api-keys", new { user_id = user }, Cancellation);
         var answer = await created.ExpectAsync(HttpStatusCode.Created);
-        using var onB = WithKey(b, answer.Str("key"));
+        using var onB = WithBearer(b, answer.Str("key"));
         Assert.Equal(user, await UsageUserAsync(onB));
 
-        using var revoked = await WithKey(a, answer.Str("key")).DeleteAsync($"/api-keys/{answer.GetProperty("id").GetInt64()}", Cancellation);
+        using var onA = WithBearer(a, answer.Str("key"));
+        using var revoked = await onA.DeleteAsync($"/api-keys/{answer.GetProperty("id").GetInt64()}", Cancellation);
         await revoked.ExpectAsync(HttpStatusCode.NoContent);
         using var refused = await onB.GetAsync("/usage", Cancellation);
         using var again = await a.DeleteAsync($"/api-keys/{answer.GetProperty("id").GetInt64()}?user_id={user}", Cancellation);
@@ -129,8 +131,10 @@ public sealed class ApiKeysTests(FakeModelFixture fixture) : FakeModelTest(fixtu
     public async Task AnotherUsersKeyIdIsA404LikeAnUnknownOneAndTheKeyStaysValid(bool bearer)
     {
         using var api = Api(bearer);
-        var (owner, ownerQuery) = bearer ? (WithKey(api, Issuer.Create(Tokens.NewSubject())), "") : (WithoutKey(api), $"?user_id={ChatCalls.NewUserId()}");
-        var (stranger, strangerQuery) = bearer ? (WithKey(api, Issuer.Create(Tokens.NewSubject())), "") : (WithoutKey(api), $"?user_id={ChatCalls.NewUserId()}");
+        // With a scheme each user has a token; without one, each names a user_id.
+        using var owner = bearer ? WithBearer(api, Issuer.Create(Tokens.NewSubject())) : NewClient(api);
+        using var stranger = bearer ? WithBearer(api, Issuer.Create(Tokens.NewSubject())) : NewClient(api);
+        var (ownerQuery, strangerQuery) = bearer ? ("", "") : ($"?user_id={ChatCalls.NewUserId()}", $"?user_id={ChatCalls.NewUserId()}");
         using var created = await owner.PostAsync($"/api-keys{ownerQuery}", content: null, Cancellation);
         var answer = await created.ExpectAsync(HttpStatusCode.Created);
 
@@ -144,11 +148,9 @@ public sealed class ApiKeysTests(FakeModelFixture fixture) : FakeModelTest(fixtu
             var otherProblem = await other.ExpectProblemAsync(HttpStatusCode.NotFound);
             Assert.Equal((otherProblem.Str("title"), otherProblem.Str("detail")), (problem.Str("title"), problem.Str("detail")));
         }
-        using var stillValid = WithKey(api, answer.Str("key"));
+        using var stillValid = WithBearer(api, answer.Str("key"));
         using var usage = await stillValid.GetAsync("/usage", Cancellation);
         await usage.ExpectAsync(HttpStatusCode.OK);
-        owner.Dispose();
-        stranger.Dispose();
     }
 
     [Theory]
@@ -169,7 +171,7 @@ public sealed class ApiKeysTests(FakeModelFixture fixture) : FakeModelTest(fixtu
 
         foreach (var key in keys)
         {
-            using var client = WithKey(api, key);
+            using var client = WithBearer(api, key);
             using var send = await client.PostAsJsonAsync("/chat-message", new { message = "hi", user_id = user }, Cancellation);
             using var usage = await client.GetAsync($"/usage?user_id={user}", Cancellation);
 
@@ -192,9 +194,9 @@ public sealed class ApiKeysTests(FakeModelFixture fixture) : FakeModelTest(fixtu
         using var api = Api(bearer: true);
         var keys = await SqlAsync("SELECT COUNT(*) FROM api_key", 0);
 
-        using var anonymous = await WithoutKey(api).PostAsJsonAsync("/api-keys", new { user_id = ChatCalls.NewUserId() }, Cancellation);
-        using var expired = await WithKey(api, Issuer.Create(new TokenRequest(Tokens.NewSubject(), ExpiresIn: TimeSpan.FromMinutes(-10))))
-            .PostAsync("/api-keys", content: null, Cancellation);
+        using var anonymous = await api.PostAsJsonAsync("/api-keys", new { user_id = ChatCalls.NewUserId() }, Cancellation);
+        using var expiredToken = WithBearer(api, Issuer.Create(new TokenRequest(Tokens.NewSubject(), ExpiresIn: TimeSpan.FromMinutes(-10))));
+        using var expired = await expiredToken.PostAsync("/api-keys", content: null, Cancellation);
 
         Assert.Contains("no bearer token", (await anonymous.ExpectProblemAsync(HttpStatusCode.Unauthorized)).Str("detail"));
         Assert.Contains("expired", (await expired.ExpectProblemAsync(HttpStatusCode.Unauthorized)).Str("detail"));
@@ -209,7 +211,7 @@ public sealed class ApiKeysTests(FakeModelFixture fixture) : FakeModelTest(fixtu
 
         using var noUser = await api.PostAsJsonAsync("/api-keys", new { name = "x" }, Cancellation);
         using var longName = await api.PostAsJsonAsync("/api-keys", new { name = new string('é', 101), user_id = user }, Cancellation);
-        using var byKey = WithKey(api, await CreateKeyAsync(api, user));
+        using var byKey = WithBearer(api, await CreateKeyAsync(api, user));
         using var forOther = await byKey.PostAsJsonAsync("/api-keys", new { user_id = ChatCalls.NewUserId() }, Cancellation);
         using var forSelf = await byKey.PostAsync($"/api-keys?user_id={user}", content: null, Cancellation);
 
@@ -225,7 +227,7 @@ public sealed class ApiKeysTests(FakeModelFixture fixture) : FakeModelTest(fixtu
     {
         using var api = Api(bearer: false);
         var user = ChatCalls.NewUserId();
-        using var client = WithKey(api, await CreateKeyAsync(api, user));
+        using var client = WithBearer(api, await CreateKeyAsync(api, user));
 
         await UsageUserAsync(client);
         var first = await LastUsedAsync(api, user);
@@ -256,9 +258,10 @@ public sealed class ApiKeysTests(FakeModelFixture fixture) : FakeModelTest(fixtu
         Assert.Equal(100, await SqlAsync("SELECT COUNT(*) FROM api_key WHERE user_id = @user", user));
     }
 
-    private static HttpClient WithKey(HttpClient api, string credential) => WithoutKey(api).WithToken(credential);
+    /// <summary>A client of the same API that sends this token or API key with every request.</summary>
+    private static HttpClient WithBearer(HttpClient api, string credential) => NewClient(api).WithToken(credential);
 
-    private static HttpClient WithoutKey(HttpClient api) => new() { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    private static HttpClient NewClient(HttpClient api) => new() { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
 
     private static async Task<string> CreateKeyAsync(HttpClient api, long user)
     {
