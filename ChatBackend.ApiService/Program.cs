@@ -26,6 +26,7 @@ var users = app.MapUserEndpoints();
 users.MapChatApi();
 users.MapConversationsApi();
 users.MapUsageApi();
+users.MapApiKeysApi();
 users.MapResponsesApi();
 
 app.Run();

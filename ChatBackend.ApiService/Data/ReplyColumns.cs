@@ -29,6 +29,12 @@ internal static class ReplyColumns
     public static string? GetNullableString(this MySqlDataReader reader, string column) =>
         reader.GetOrdinal(column) is var ordinal && reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
+    /// <summary>A nullable DATETIME column, as UTC (every timestamp of the schema is).</summary>
+    public static DateTime? GetNullableUtcDateTime(this MySqlDataReader reader, string column) =>
+        reader.GetOrdinal(column) is var ordinal && reader.IsDBNull(ordinal)
+            ? null
+            : DateTime.SpecifyKind(reader.GetDateTime(ordinal), DateTimeKind.Utc);
+
     /// <summary>The reply columns of a row that joined a message to its reply (reply_id, reply, reply_tokens, ...), if any.</summary>
     public static ReplyRecord? ReadReply(this MySqlDataReader reader) => reader.GetNullableString("reply_id") is { } replyId
         ? new ReplyRecord(

@@ -352,6 +352,39 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
     }
 
     [Fact]
+    public async Task AnApiKeyMadeWithoutABearerSchemeIsTheSdksKeyOnEveryInstanceUntilItIsRevoked()
+    {
+        // The original's mode: no bearer scheme, a key made for the user_id the request names.
+        var a = StartOwnApi();
+        var b = StartOwnApi();
+        var user = ChatCalls.NewUserId();
+        using var created = await a.PostAsJsonAsync("/api-keys", new { name = "sdk", user_id = user }, Cancellation);
+        var key = await created.ExpectAsync(HttpStatusCode.Created);
+        var (sdkA, httpA) = ClientsOfToken(a, key.Str("key"));
+        var (sdkB, httpB) = ClientsOfToken(b, key.Str("key"));
+
+        ResponseResult made = await sdkA.CreateResponseAsync("gpt-4o-mini", "Keyed hello", previousResponseId: null, Cancellation);
+        ResponseResult read = await sdkB.GetResponseAsync(made.Id, Cancellation);
+        var history = await a.HistoryAsync(await ConversationOfAsync(httpB), user);
+        using (var revoked = await a.DeleteAsync($"/api-keys/{key.GetProperty("id")}?user_id={user}", Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+        }
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => sdkB.GetResponseAsync(made.Id, Cancellation));
+
+        Assert.Equal("echo: Keyed hello", read.GetOutputText());
+        Assert.Equal(["Keyed hello", "echo: Keyed hello"], history.GetProperty("messages").EnumerateArray().Select(message => message.Str("message")));
+        Assert.Equal(401, refused.Status);
+        using var anonymous = await a.PostAsJsonAsync("/v1/responses", new { input = "no key" }, Cancellation);
+        Assert.Equal("invalid_api_key", (await ExpectOpenAIErrorAsync(anonymous, HttpStatusCode.Unauthorized)).Str("code"));
+        httpA.Dispose();
+        httpB.Dispose();
+    }
+
+    private static async Task<string> ConversationOfAsync(HttpClient user) =>
+        (await (await user.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK)).GetProperty("data")[0].Str("conversation_id");
+
+    [Fact]
     public async Task TheModelsListIsChatModels()
     {
         var (_, http) = NewUser();
