@@ -28,5 +28,6 @@ users.MapConversationsApi();
 users.MapUsageApi();
 users.MapApiKeysApi();
 users.MapResponsesApi();
+users.MapConversationsV1Api();
 
 app.Run();

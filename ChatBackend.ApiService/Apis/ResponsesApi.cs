@@ -215,22 +215,33 @@ public static partial class ResponsesApi
         {
             return CredentialRequired();
         }
-        if (limit is < 1 or > 100 || order is not (null or "asc" or "desc"))
+        if (InvalidPage(limit, order) is { } invalid)
         {
-            return Problems.Invalid(limit is < 1 or > 100
-                ? new() { ["limit"] = ["limit must be from 1 to 100."] }
-                : new() { ["order"] = ["order must be asc or desc."] });
+            return invalid;
         }
         if (await responses.FindAsync(responseId, userId, cancellationToken) is not { } row)
         {
             return ResponseNotFound(responseId);
         }
-        // OpenAI lists a response's input items newest first unless asked otherwise.
-        var items = ResponseHead.From(row).Request.Input.AsEnumerable();
-        items = order == "asc" ? items : items.Reverse();
-        var page = items.SkipWhile(item => after is not null && item.Id != after).Skip(after is null ? 0 : 1).ToList();
-        var taken = page.Take(limit ?? 20).ToList();
-        return TypedResults.Ok(new ListObject<InputMessageItem>(taken, taken.FirstOrDefault()?.Id, taken.LastOrDefault()?.Id, page.Count > taken.Count));
+        return TypedResults.Ok(Page(ResponseHead.From(row).Request.Input, item => item.Id, after, limit, order));
+    }
+
+    /// <summary>A list's paging that is not valid (limit 1-100, order asc or desc), or null.</summary>
+    internal static ProblemHttpResult? InvalidPage(int? limit, string? order) =>
+        limit is < 1 or > 100 ? Problems.Invalid(new() { ["limit"] = ["limit must be from 1 to 100."] })
+        : order is not (null or "asc" or "desc") ? Problems.Invalid(new() { ["order"] = ["order must be asc or desc."] })
+        : null;
+
+    /// <summary>
+    /// A page of <paramref name="oldestFirst"/> as OpenAI lists items: newest first unless <paramref name="order"/> is
+    /// asc, after the item <paramref name="after"/> names, <paramref name="limit"/> of them (20 by default).
+    /// </summary>
+    internal static ListObject<T> Page<T>(IEnumerable<T> oldestFirst, Func<T, string> idOf, string? after, int? limit, string? order)
+    {
+        var items = order == "asc" ? oldestFirst : oldestFirst.Reverse();
+        var rest = items.SkipWhile(item => after is not null && idOf(item) != after).Skip(after is null ? 0 : 1).ToList();
+        var page = rest.Take(limit ?? 20).ToList();
+        return new ListObject<T>(page, page.Count > 0 ? idOf(page[0]) : null, page.Count > 0 ? idOf(page[^1]) : null, rest.Count > page.Count);
     }
 
     public static Ok<ListObject<ModelObject>> ListModels(ModelCatalog models)
@@ -253,7 +264,8 @@ public static partial class ResponsesApi
             }
         }, TaskScheduler.Default).Unwrap();
 
-    private static ProblemHttpResult CredentialRequired() => TypedResults.Problem(
+    /// <summary>/v1 without a bearer credential: a 401 (OpenAI's invalid_api_key).</summary>
+    internal static ProblemHttpResult CredentialRequired() => TypedResults.Problem(
         statusCode: StatusCodes.Status401Unauthorized,
         title: "A bearer credential is required",
         detail: "/v1 takes its user from Authorization: Bearer: an API key (POST /api-keys) or a token of the configured issuer.");

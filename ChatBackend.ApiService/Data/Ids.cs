@@ -14,6 +14,9 @@ public static class Ids
 
     public static string NewReplyId() => $"r-{Random(16)}";
 
+    /// <summary>A message given as an item of /v1/conversations (OpenAI's form of an item id).</summary>
+    public static string NewItemId() => $"msg_{Random(24)}";
+
     /// <summary>How a response's id begins (OpenAI's form), and so the message_id of its user message.</summary>
     public const string ResponsePrefix = "resp_";
 

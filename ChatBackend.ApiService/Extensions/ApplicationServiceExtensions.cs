@@ -18,6 +18,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddHostedService(services => services.GetRequiredService<StaleRowsPurge>());
         builder.Services.AddSingleton<ConversationQueries>();
         builder.Services.AddSingleton<ResponseQueries>();
+        builder.Services.AddSingleton<ConversationItems>();
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.TryAddSingleton(TimeProvider.System);
 

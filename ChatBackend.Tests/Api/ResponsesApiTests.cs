@@ -385,6 +385,53 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         (await (await user.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK)).GetProperty("data")[0].Str("conversation_id");
 
     [Fact]
+    public async Task AConversationMadeWithTheSdksConversationsClientIsReadAndContinuedThroughBothSurfaces()
+    {
+        var api = StartApi(Settings);
+        var token = Issuer.Create($"user-{Guid.NewGuid():n}");
+        var (sdk, http) = ClientsOfToken(api, token);
+        var conversations = new OpenAI.Conversations.ConversationClient(
+            new ApiKeyCredential(token), new OpenAI.OpenAIClientOptions { Endpoint = new Uri(api.BaseAddress!, "/v1") });
+
+        var created = Parse(await conversations.CreateConversationAsync(BinaryContent.Create(BinaryData.FromObjectAsJson(new
+        {
+            items = new object[] { new { type = "message", role = "user", content = "I like green tea." }, new { role = "assistant", content = "Noted." } },
+            metadata = new { topic = "tea" },
+        }))));
+        var id = created.Str("id");
+        var ask = Ask(ResponseItem.CreateUserMessageItem("What do I like?"));
+        ask.ConversationOptions = new ResponseConversationOptions(id);
+        ResponseResult answered = await sdk.CreateResponseAsync(ask, Cancellation);
+        var updated = Parse(await conversations.UpdateConversationAsync(id, BinaryContent.Create(BinaryData.FromObjectAsJson(new { metadata = new { topic = "drinks" } }))));
+        var items = new List<JsonElement>();
+        await foreach (var page in conversations.GetConversationItemsAsync(id, limit: 2, order: "asc", after: null, include: null, options: null).GetRawPagesAsync())
+        {
+            items.AddRange(JsonDocument.Parse(page.GetRawResponse().Content).RootElement.GetProperty("data").EnumerateArray().Select(item => item.Clone()));
+        }
+        var second = Parse(await conversations.GetConversationItemAsync(id, items[1].Str("id"), include: null, options: null));
+        var native = await http.HistoryAsync(id);
+        var deleted = Parse(await conversations.DeleteConversationAsync(id, options: null));
+
+        Assert.Equal("conversation", created.Str("object"));
+        Assert.Equal("tea", created.GetProperty("metadata").Str("topic"));
+        Assert.Equal("drinks", updated.GetProperty("metadata").Str("topic"));
+        Assert.Equal(id, answered.ConversationOptions.ConversationId);
+        // The model saw the items as the conversation's first turn.
+        Assert.Equal([("user", "I like green tea."), ("assistant", "Noted."), ("user", "What do I like?")], Fake.Requests[^1].Messages.Skip(1));
+        Assert.Equal(["I like green tea.", "Noted.", "What do I like?", "echo: What do I like?"],
+            items.Select(item => item.GetProperty("content")[0].Str("text")));
+        Assert.Equal(["input_text", "output_text", "input_text", "output_text"], items.Select(item => item.GetProperty("content")[0].Str("type")));
+        Assert.Equal("Noted.", second.GetProperty("content")[0].Str("text"));
+        Assert.Equal(4, native.Int("message_count"));
+        Assert.True(deleted.GetProperty("deleted").GetBoolean());
+        using var gone = await http.GetAsync($"/get-conversation-history/{id}", Cancellation);
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        http.Dispose();
+    }
+
+    private static JsonElement Parse(ClientResult result) => JsonDocument.Parse(result.GetRawResponse().Content).RootElement.Clone();
+
+    [Fact]
     public async Task TheModelsListIsChatModels()
     {
         var (_, http) = NewUser();

@@ -221,7 +221,8 @@ public sealed class ResponseCreateInput
         return messages;
     }
 
-    private static (string Role, string Text)? MessageItem(JsonElement item, string param, Action<string, string> error)
+    /// <summary>A message item (a string or input_text/output_text parts), or null with its error.</summary>
+    internal static (string Role, string Text)? MessageItem(JsonElement item, string param, Action<string, string> error)
     {
         if (item.ValueKind != JsonValueKind.Object)
         {
@@ -263,7 +264,8 @@ public sealed class ResponseCreateInput
         }
     }
 
-    private static Dictionary<string, string> ReadMetadata(JsonElement body, Action<string, string> error)
+    /// <summary>The metadata of a body: at most 16 pairs of strings, as OpenAI bounds them.</summary>
+    internal static Dictionary<string, string> ReadMetadata(JsonElement body, Action<string, string> error)
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         switch (Field(body, "metadata"))

@@ -176,3 +176,26 @@ public sealed record OpenAIError(
     [property: JsonPropertyName("type")] string Type,
     [property: JsonPropertyName("param")] string? Param,
     [property: JsonPropertyName("code")] string? Code);
+
+/// <summary>A conversation of /v1/conversations.</summary>
+public sealed record ConversationObject(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("created_at")] long CreatedAt,
+    [property: JsonPropertyName("metadata")] Dictionary<string, string> Metadata)
+{
+    [JsonPropertyName("object")]
+    public string Object => "conversation";
+}
+
+/// <summary>A message of a conversation as an item: the user's as input_text, the assistant's as output_text.</summary>
+public sealed record ConversationItemObject(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("role")] string Role,
+    [property: JsonPropertyName("content")] IReadOnlyList<ItemText> Content)
+{
+    [JsonPropertyName("type")]
+    public string Type => "message";
+}
+
+public sealed record ItemText([property: JsonPropertyName("type")] string Type, [property: JsonPropertyName("text")] string Text);
