@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
 
 namespace ChatBackend.ApiService.Apis;
@@ -8,6 +9,9 @@ public sealed record ResponseHead(string Id, string ConversationId, ResponseRequ
 {
     /// <summary>The id of its output message (one per response: its reply).</summary>
     public string OutputItemId => $"msg_{Id[Ids.ResponsePrefix.Length..]}";
+
+    /// <summary>The id of its output's function call number <paramref name="index"/>.</summary>
+    public string FunctionCallId(int index) => $"fc_{Id[Ids.ResponsePrefix.Length..]}_{index}";
 
     public static ResponseHead From(ResponseRow row) =>
         new(row.Id, row.ConversationId, JsonSerializer.Deserialize<ResponseRequestRecord>(row.Request)
@@ -42,9 +46,11 @@ public static class ResponseObjects
             TurnOutcome.ServerStopping => (Failed, null, null, new ResponseErrorObject("server_error", "The server stopped before the reply was finished.")),
             _ => (Failed, null, null, new ResponseErrorObject("server_error", "The response's conversation was deleted before its reply was stored.")),
         };
-        IReadOnlyList<OutputMessageItem> output = text is { Length: > 0 }
-            ? [new OutputMessageItem(head.OutputItemId, status == Completed ? Completed : status == InProgress ? InProgress : Incomplete, [new OutputTextContent(text)])]
+        var calls = ToolCall.Parse(reply?.ToolCalls);
+        List<object> output = text is { Length: > 0 } || calls.Count > 0
+            ? [new OutputMessageItem(head.OutputItemId, status == Completed ? Completed : status == InProgress ? InProgress : Incomplete, [new OutputTextContent(text ?? "")])]
             : [];
+        output.AddRange(calls.Select((call, index) => new FunctionCallItem(head.FunctionCallId(index), call.CallId, call.Name!, call.Arguments!, Completed)));
         return new ResponseObject(
             Id: head.Id,
             CreatedAt: request.CreatedAt,

@@ -76,7 +76,7 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
     private void WriteEnd(ChatEventStream.EventWriter writer, ResponseObject response, int length)
     {
         var done = TextStart + length + 1;
-        if (response.Output is [var message])
+        if (response.Output is [OutputMessageItem message, ..])
         {
             var text = message.Content[0].Text;
             Write(writer, done, "response.output_text.done", new
@@ -94,6 +94,26 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
                 type = "response.output_item.done", sequence_number = done + 2, output_index = 0, item = message,
             });
         }
+        // The function calls after the message, four events each; their outputs come with the client's next request.
+        var next = done + 3;
+        foreach (var (call, index) in response.Output.OfType<FunctionCallItem>().Select((call, index) => (call, index + 1)))
+        {
+            Write(writer, next, "response.output_item.added", new
+            {
+                type = "response.output_item.added", sequence_number = next, output_index = index,
+                item = call with { Arguments = "", Status = ResponseObjects.InProgress },
+            });
+            Write(writer, next + 1, "response.function_call_arguments.delta", new
+            {
+                type = "response.function_call_arguments.delta", sequence_number = next + 1, item_id = call.Id, output_index = index, delta = call.Arguments,
+            });
+            Write(writer, next + 2, "response.function_call_arguments.done", new
+            {
+                type = "response.function_call_arguments.done", sequence_number = next + 2, item_id = call.Id, output_index = index, arguments = call.Arguments,
+            });
+            Write(writer, next + 3, "response.output_item.done", new { type = "response.output_item.done", sequence_number = next + 3, output_index = index, item = call });
+            next += 4;
+        }
         var last = response.Status switch
         {
             ResponseObjects.Completed => "response.completed",
@@ -101,7 +121,7 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
             // A cancelled response ends as one cut short: the Responses API streams no event of its own for it.
             _ => "response.incomplete",
         };
-        Write(writer, done + 3, last, new { type = last, sequence_number = done + 3, response });
+        Write(writer, next, last, new { type = last, sequence_number = next, response });
         _ended = true;
     }
 

@@ -75,6 +75,10 @@ public static partial class ResponsesApi
             return Problems.Invalid(errors);
         }
         var conversationId = input!.Conversation;
+        if (input.ToolOutputs is not null && input.PreviousResponseId is null && conversationId is null)
+        {
+            return Problems.Invalid(new() { ["input"] = ["function_call_output items continue a response: give previous_response_id or conversation."] });
+        }
         if (input.PreviousResponseId is { } previousId)
         {
             switch (await responses.FindAsync(previousId, userId, cancellationToken))
@@ -98,7 +102,8 @@ public static partial class ResponsesApi
                 $"msg_{responseId[Ids.ResponsePrefix.Length..]}_in{index}", message.Role, [new InputTextContent(message.Text)]))]);
         var request = new TurnRequest(
             input.Message, userId, responseId, conversationId,
-            Response: new ResponseStart(responseId, JsonSerializer.Serialize(record)), Settings: input.Settings());
+            Response: new ResponseStart(responseId, JsonSerializer.Serialize(record)), Settings: input.Settings(),
+            Kind: input.ToolOutputs is { } outputs ? new MessageKind("tool", outputs) : null);
         var outcome = await chat.BeginAsync(request, streaming: input.Stream || input.Background, cancellationToken);
         if (outcome is not TurnStarted(var run))
         {

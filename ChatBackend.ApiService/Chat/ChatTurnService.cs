@@ -64,7 +64,7 @@ public sealed class ChatTurnService(
             var settings = options.Value;
             var begun = await store.BeginTurnAsync(
                 request.UserId, request.ConversationId, request.MessageId ?? Ids.NewMessageId(), request.Message, tokens,
-                settings.AbandonedAfter, request.Idempotency(), request.Response, cancellationToken);
+                settings.AbandonedAfter, request.Idempotency(), request.Response, cancellationToken, request.Kind);
             if (begun is not TurnOutcome.Begun(var turn))
             {
                 return begun;

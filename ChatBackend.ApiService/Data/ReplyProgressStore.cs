@@ -114,7 +114,7 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
             FROM message_store m
             JOIN conversation_store c ON c.conv_id = m.conv_id
             {ReplyColumns.ProgressAndReplyJoins}
-            WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role = 'user' AND c.user_id = @user
+            WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role <> 'assistant' AND c.user_id = @user
             """;
         return await dataSource.RunAsync(async connection =>
         {

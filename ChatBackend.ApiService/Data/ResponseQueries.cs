@@ -33,7 +33,7 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
         }
         const string sql = """
             SELECT r.conv_id, r.request, NOT EXISTS (
-                SELECT 1 FROM message_store u JOIN message_store n ON n.conv_id = u.conv_id AND n.message_no > u.message_no AND n.role = 'user'
+                SELECT 1 FROM message_store u JOIN message_store n ON n.conv_id = u.conv_id AND n.message_no > u.message_no AND n.role <> 'assistant'
                 WHERE u.conv_id = r.conv_id AND u.message_id = r.id) AS latest
             FROM response r
             JOIN conversation_store c ON c.conv_id = r.conv_id AND c.user_id = @user

@@ -20,7 +20,7 @@ public sealed class MigratorTests(DatabaseFixture database)
         Assert.True(run.ExitCode == 0, run.Output);
         Assert.Equal(["api_key", "conversation_store", "idempotency_key", "message_store", "reply_progress", "response", DatabaseMigrator.HistoryTable, "usage_daily", "user_identity"], await TablesAsync(connectionString));
         Assert.Equal(1, await AppliedMigrationsAsync(connectionString));
-        Assert.Contains("The database schema is at version 9.", run.Output);
+        Assert.Contains("The database schema is at version 10.", run.Output);
     }
 
     [Fact]

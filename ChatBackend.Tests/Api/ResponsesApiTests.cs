@@ -262,7 +262,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         }
         using (var response = await http.PostAsJsonAsync("/v1/responses", new { input = "hi", tools = new[] { new { type = "web_search" } } }, Cancellation))
         {
-            Assert.Equal("tools", (await ExpectOpenAIErrorAsync(response, HttpStatusCode.BadRequest)).Str("param"));
+            Assert.Equal("tools[0].type", (await ExpectOpenAIErrorAsync(response, HttpStatusCode.BadRequest)).Str("param"));
         }
         using (var response = await http.PostAsJsonAsync("/v1/responses", new { input = new[] { new { role = "robot", content = "hi" } } }, Cancellation))
         {
@@ -430,6 +430,51 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
     }
 
     private static JsonElement Parse(ClientResult result) => JsonDocument.Parse(result.GetRawResponse().Content).RootElement.Clone();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AFunctionToolsCallComesBackAsAFunctionCallItemAndItsOutputContinuesTheTurnAsContext(bool streamed)
+    {
+        var (sdk, _) = NewUser();
+        Fake.Enqueue(new FakeReply.Calls([("call_1", "get_weather", """{"city":"Paris"}""")]), FakeReply.Say("Sunny in Paris."));
+        var ask = Ask(ResponseItem.CreateUserMessageItem("Weather in Paris?"));
+        ask.Tools.Add(ResponseTool.CreateFunctionTool("get_weather", BinaryData.FromString(
+            """{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""), strictModeEnabled: false, "The weather of a city"));
+
+        ResponseResult called;
+        if (streamed)
+        {
+            ask.StreamingEnabled = true;
+            var updates = new List<StreamingResponseUpdate>();
+            await foreach (var update in sdk.CreateResponseStreamingAsync(ask, Cancellation))
+            {
+                updates.Add(update);
+            }
+            Assert.Contains("response.function_call_arguments.done", updates.Select(EventName));
+            called = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
+            Assert.Equal(Json(called), Json((ResponseResult)await sdk.GetResponseAsync(called.Id, Cancellation)));
+        }
+        else
+        {
+            called = await sdk.CreateResponseAsync(ask, Cancellation);
+        }
+        var call = Assert.Single(called.OutputItems.OfType<FunctionCallResponseItem>());
+        var next = Ask(ResponseItem.CreateFunctionCallOutputItem(call.CallId, """{"sky":"clear"}"""));
+        next.PreviousResponseId = called.Id;
+        ResponseResult answered = await sdk.CreateResponseAsync(next, Cancellation);
+
+        Assert.Equal(("get_weather", "call_1"), (call.FunctionName, call.CallId));
+        Assert.Equal("Paris", JsonDocument.Parse(call.FunctionArguments).RootElement.Str("city"));
+        Assert.Equal("get_weather", Fake.Requests[^2].Body["tools"]![0]!["function"]!["name"]!.GetValue<string>());
+        Assert.Equal("Sunny in Paris.", answered.GetOutputText());
+        // The second call saw the question, the call and its output, in order.
+        var messages = Fake.Requests[^1].Body["messages"]!.AsArray();
+        Assert.Equal(["system", "user", "assistant", "tool"], messages.Select(message => message!["role"]!.GetValue<string>()));
+        Assert.Equal("call_1", messages[2]!["tool_calls"]![0]!["id"]!.GetValue<string>());
+        Assert.Equal("call_1", messages[3]!["tool_call_id"]!.GetValue<string>());
+        Assert.Contains("clear", messages[3]!["content"]!.ToJsonString(), StringComparison.Ordinal);
+    }
 
     [Fact]
     public async Task TheModelsListIsChatModels()

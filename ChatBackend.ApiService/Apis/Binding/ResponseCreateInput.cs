@@ -23,6 +23,12 @@ public sealed class ResponseCreateInput
 
     public required IReadOnlyList<(string Role, string Text)> InputMessages { get; init; }
 
+    /// <summary>The outputs of the previous reply's function calls, when they are this turn's message (JSON of the calls).</summary>
+    public string? ToolOutputs { get; init; }
+
+    public IList<AITool>? Tools { get; init; }
+    public ChatToolMode? ToolMode { get; init; }
+
     public string? Instructions { get; init; }
     public string? PreviousResponseId { get; init; }
     public string? Conversation { get; init; }
@@ -56,9 +62,14 @@ public sealed class ResponseCreateInput
         {
             Error("model", $"The model '{model}' is not offered here; GET /v1/models lists those that are.");
         }
-        var messages = Input(body, maxMessageLength, Error);
+        var outputs = new List<ToolCall>();
+        var messages = Input(body, maxMessageLength, outputs, Error);
         var lastUser = messages.FindLastIndex(message => message.Role == "user");
-        if (messages.Count > 0 && lastUser < 0)
+        if (outputs.Count > 0 && messages.Count > 0)
+        {
+            Error("input", "function_call_output items come alone: the turn that gives a call's output has no other message.");
+        }
+        else if (outputs.Count == 0 && messages.Count > 0 && lastUser < 0)
         {
             Error("input", "The input needs a user message.");
         }
@@ -78,8 +89,8 @@ public sealed class ResponseCreateInput
         var temperature = Number(body, "temperature", 0, 2, Error);
         var topP = Number(body, "top_p", 0, 1, Error);
         var metadata = ReadMetadata(body, Error);
-        Tools(body, Error);
-        var toolChoice = ReadToolChoice(body, Error);
+        var tools = ReadTools(body, Error);
+        var (toolChoice, toolMode) = ReadToolChoice(body, tools.Count, Error);
         var parallel = Bool(body, "parallel_tool_calls", Error) ?? true;
         var (text, format) = TextFormat(body, Error);
 
@@ -90,8 +101,11 @@ public sealed class ResponseCreateInput
         input = new ResponseCreateInput
         {
             Model = model ?? models.Models[0],
-            Message = messages[lastUser].Text,
-            Preceding = [.. messages.Take(lastUser).Select(message => new ChatMessage(
+            Message = outputs.Count > 0 ? string.Join("\n", outputs.Select(output => output.Output)) : messages[lastUser].Text,
+            ToolOutputs = outputs.Count > 0 ? ToolCall.Serialize(outputs) : null,
+            Tools = tools.Count > 0 ? tools : null,
+            ToolMode = toolMode,
+            Preceding = [.. messages.Take(Math.Max(lastUser, 0)).Select(message => new ChatMessage(
                 message.Role is "assistant" ? ChatRole.Assistant : message.Role is "user" ? ChatRole.User : ChatRole.System, message.Text))],
             InputMessages = messages,
             Instructions = String(body, "instructions", Error),
@@ -113,7 +127,8 @@ public sealed class ResponseCreateInput
     }
 
     /// <summary>The settings the turn's model call takes from this request.</summary>
-    public TurnSettings Settings() => new(Model, Instructions, Temperature, TopP, MaxOutputTokens, ResponseFormat, Preceding);
+    public TurnSettings Settings() => new(
+        Model, Instructions, Temperature, TopP, MaxOutputTokens, ResponseFormat, Preceding, Tools, ToolMode, ParallelToolCalls);
 
     private static JsonElement? Field(JsonElement body, string name) =>
         body.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
@@ -177,7 +192,7 @@ public sealed class ResponseCreateInput
     }
 
     // A string is one user message; an array holds message items, each with a string or input_text parts.
-    private static List<(string Role, string Text)> Input(JsonElement body, int maxLength, Action<string, string> error)
+    private static List<(string Role, string Text)> Input(JsonElement body, int maxLength, List<ToolCall> outputs, Action<string, string> error)
     {
         List<(string Role, string Text)> messages = [];
         switch (Field(body, "input"))
@@ -192,7 +207,19 @@ public sealed class ResponseCreateInput
                 var index = 0;
                 foreach (var item in items.EnumerateArray())
                 {
-                    if (MessageItem(item, $"input[{index}]", error) is { } message)
+                    if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+                        && type.GetString() == "function_call_output")
+                    {
+                        if (String(item, "call_id", error) is { Length: > 0 } callId && Field(item, "output") is { } output)
+                        {
+                            outputs.Add(new ToolCall(callId, Output: output.ValueKind == JsonValueKind.String ? output.GetString() : output.GetRawText()));
+                        }
+                        else
+                        {
+                            error($"input[{index}]", "A function_call_output item needs its call_id and output.");
+                        }
+                    }
+                    else if (MessageItem(item, $"input[{index}]", error) is { } message)
                     {
                         messages.Add(message);
                     }
@@ -294,22 +321,67 @@ public sealed class ResponseCreateInput
         return metadata;
     }
 
-    private static void Tools(JsonElement body, Action<string, string> error)
+    // Function tools, declared to the model: it may call them, and the client runs the calls.
+    private static List<AITool> ReadTools(JsonElement body, Action<string, string> error)
     {
-        if (Field(body, "tools") is { } tools && (tools.ValueKind != JsonValueKind.Array || tools.GetArrayLength() > 0))
+        List<AITool> tools = [];
+        switch (Field(body, "tools"))
         {
-            error("tools", "Tools are not supported by this server yet.");
+            case null:
+                break;
+            case { ValueKind: JsonValueKind.Array } list:
+                var index = 0;
+                foreach (var tool in list.EnumerateArray())
+                {
+                    var param = $"tools[{index++}]";
+                    var type = tool.ValueKind == JsonValueKind.Object ? String(tool, "type", error) : null;
+                    if (type != "function")
+                    {
+                        error($"{param}.type", $"Tools of type '{type}' are not supported here; function tools are.");
+                    }
+                    else if (String(tool, "name", error) is not { Length: > 0 } name)
+                    {
+                        error($"{param}.name", "A function tool needs its name.");
+                    }
+                    else
+                    {
+                        var parameters = Field(tool, "parameters") is { ValueKind: JsonValueKind.Object } schema
+                            ? schema.Clone()
+                            : JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement;
+                        tools.Add(AIFunctionFactory.CreateDeclaration(name, String(tool, "description", error), parameters));
+                    }
+                }
+                break;
+            default:
+                error("tools", "tools must be a list of function tools.");
+                break;
         }
+        return tools;
     }
 
-    private static JsonElement? ReadToolChoice(JsonElement body, Action<string, string> error)
+    // auto, none, required, or {"type": "function", "name": ...} when there are tools; auto or none when there are not.
+    private static (JsonElement? Choice, ChatToolMode? Mode) ReadToolChoice(JsonElement body, int tools, Action<string, string> error)
     {
         var choice = Field(body, "tool_choice");
-        if (choice is { } value && !(value.ValueKind == JsonValueKind.String && value.GetString() is "auto" or "none"))
+        ChatToolMode? mode = choice switch
         {
-            error("tool_choice", "tool_choice must be auto or none: no tools are offered.");
+            null => null,
+            { ValueKind: JsonValueKind.String } value => value.GetString() switch
+            {
+                "auto" => ChatToolMode.Auto,
+                "none" => ChatToolMode.None,
+                "required" when tools > 0 => ChatToolMode.RequireAny,
+                _ => null,
+            },
+            { ValueKind: JsonValueKind.Object } value when tools > 0 && String(value, "type", error) == "function"
+                && String(value, "name", error) is { Length: > 0 } name => ChatToolMode.RequireSpecific(name),
+            _ => null,
+        };
+        if (choice is not null && mode is null)
+        {
+            error("tool_choice", "tool_choice must be auto, none, required or {\"type\": \"function\", \"name\": ...} naming a tool of the request.");
         }
-        return choice?.Clone();
+        return (choice?.Clone(), mode);
     }
 
     private static (JsonElement? Text, ChatResponseFormat? Format) TextFormat(JsonElement body, Action<string, string> error)

@@ -57,7 +57,7 @@ public sealed record ResponseObject(
     [property: JsonPropertyName("instructions")] string? Instructions,
     [property: JsonPropertyName("max_output_tokens")] int? MaxOutputTokens,
     [property: JsonPropertyName("model")] string Model,
-    [property: JsonPropertyName("output")] IReadOnlyList<OutputMessageItem> Output,
+    [property: JsonPropertyName("output")] IReadOnlyList<object> Output,
     [property: JsonPropertyName("parallel_tool_calls")] bool ParallelToolCalls,
     [property: JsonPropertyName("previous_response_id")] string? PreviousResponseId,
     [property: JsonPropertyName("conversation")] ConversationReference? Conversation,
@@ -111,6 +111,18 @@ public sealed record OutputMessageItem(
 
     [JsonPropertyName("role")]
     public string Role => "assistant";
+}
+
+/// <summary>A function call of a response's output: the client runs it and sends a function_call_output.</summary>
+public sealed record FunctionCallItem(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("call_id")] string CallId,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("arguments")] string Arguments,
+    [property: JsonPropertyName("status")] string Status)
+{
+    [JsonPropertyName("type")]
+    public string Type => "function_call";
 }
 
 public sealed record OutputTextContent([property: JsonPropertyName("text")] string Text)
