@@ -31,6 +31,8 @@ public static class ResponseObjects
     public const string Cancelled = "cancelled";
     public const string Failed = "failed";
 
+    private static readonly JsonElement NoTools = JsonDocument.Parse("[]").RootElement;
+
     /// <summary>A turn still running (no <paramref name="outcome"/>), or ended as <paramref name="outcome"/> says.</summary>
     public static ResponseObject For(ResponseHead head, TurnOutcome? outcome, string? textSoFar = null, string running = InProgress)
     {
@@ -71,7 +73,8 @@ public static class ResponseObjects
             ToolChoice: request.ToolChoice,
             TopP: request.TopP,
             Usage: reply is null ? null : new ResponseUsage(reply.InputTokens ?? 0, reply.OutputTokens ?? 0),
-            Metadata: request.Metadata);
+            Metadata: request.Metadata,
+            Tools: request.Tools ?? NoTools);
     }
 
     /// <summary>A response as the database has it: running, with the text its instance wrote so far, or ended.</summary>

@@ -125,9 +125,11 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
         _ended = true;
     }
 
+    // Always sent, whatever the client had: it ends this stream, and is no point of the reply to resume from.
     private void WriteError(ChatEventStream.EventWriter writer, long number, string code, string message)
     {
-        Write(writer, number, "error", new { type = "error", sequence_number = number, code, message, param = (string?)null });
+        number = Math.Max(number, startingAfter + 1);
+        writer.Write("error", new { type = "error", sequence_number = number, code, message, param = (string?)null }, id: null);
         _ended = true;
     }
 

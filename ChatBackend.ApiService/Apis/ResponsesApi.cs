@@ -97,7 +97,7 @@ public static partial class ResponsesApi
         var record = new ResponseRequestRecord(
             clock.GetUtcNow().ToUnixTimeSeconds(), input.Model, input.Instructions, input.PreviousResponseId, input.Conversation,
             input.Store, input.Background, input.MaxOutputTokens, input.Temperature ?? settings.Temperature, input.TopP ?? 1,
-            input.Metadata, input.ToolChoice, input.ParallelToolCalls, input.Text,
+            input.Metadata, input.ToolChoice, input.ParallelToolCalls, input.Text, input.ToolsJson,
             [.. input.InputMessages.Select((message, index) => new InputMessageItem(
                 $"msg_{responseId[Ids.ResponsePrefix.Length..]}_in{index}", message.Role, [new InputTextContent(message.Text)]))]);
         var request = new TurnRequest(

@@ -15,7 +15,7 @@ internal static class ReplyColumns
     /// <summary>The reply columns that <see cref="ReadReply"/> reads, of a reply joined as r.</summary>
     public const string Reply =
         "r.message_id AS reply_id, r.message AS reply, r.token_count AS reply_tokens, r.elapsed_time, r.model, " +
-        "r.input_tokens, r.output_tokens, r.finish_reason, r.time_to_first_token, r.tool_calls";
+        "r.input_tokens, r.output_tokens, r.finish_reason, r.time_to_first_token, r.tool_calls AS reply_tool_calls";
 
     /// <summary>The joins that <see cref="Silence"/> and <see cref="Reply"/> need, from the message m.</summary>
     public const string ProgressAndReplyJoins = """
@@ -47,7 +47,7 @@ internal static class ReplyColumns
             OutputTokens: reader.GetNullableInt32("output_tokens"),
             FinishReason: reader.GetNullableString("finish_reason"),
             TimeToFirstTokenMs: reader.GetNullableInt32("time_to_first_token"),
-            ToolCalls: reader.GetNullableString("tool_calls"))
+            ToolCalls: reader.GetNullableString("reply_tool_calls"))
         : null;
 
     public static MessageStatus GetStatus(this MySqlDataReader reader, string column) =>

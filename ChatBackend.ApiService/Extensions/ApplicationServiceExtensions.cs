@@ -19,6 +19,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<ConversationQueries>();
         builder.Services.AddSingleton<ResponseQueries>();
         builder.Services.AddSingleton<ConversationItems>();
+        builder.Services.AddSingleton<IStoredTurnSettings, StoredResponseSettings>();
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.TryAddSingleton(TimeProvider.System);
 

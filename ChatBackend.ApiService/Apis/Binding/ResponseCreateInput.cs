@@ -27,6 +27,9 @@ public sealed class ResponseCreateInput
     public string? ToolOutputs { get; init; }
 
     public IList<AITool>? Tools { get; init; }
+
+    /// <summary>The tools as the request gave them, echoed by the response.</summary>
+    public JsonElement? ToolsJson { get; init; }
     public ChatToolMode? ToolMode { get; init; }
 
     public string? Instructions { get; init; }
@@ -104,9 +107,9 @@ public sealed class ResponseCreateInput
             Message = outputs.Count > 0 ? string.Join("\n", outputs.Select(output => output.Output)) : messages[lastUser].Text,
             ToolOutputs = outputs.Count > 0 ? ToolCall.Serialize(outputs) : null,
             Tools = tools.Count > 0 ? tools : null,
+            ToolsJson = Field(body, "tools")?.Clone(),
             ToolMode = toolMode,
-            Preceding = [.. messages.Take(Math.Max(lastUser, 0)).Select(message => new ChatMessage(
-                message.Role is "assistant" ? ChatRole.Assistant : message.Role is "user" ? ChatRole.User : ChatRole.System, message.Text))],
+            Preceding = PrecedingOf(messages),
             InputMessages = messages,
             Instructions = String(body, "instructions", Error),
             PreviousResponseId = previous,
@@ -124,6 +127,14 @@ public sealed class ResponseCreateInput
             ResponseFormat = format,
         };
         return true;
+    }
+
+    /// <summary>The input's messages before its last user message, as the model gets them (system and developer as system).</summary>
+    internal static List<ChatMessage> PrecedingOf(IReadOnlyList<(string Role, string Text)> messages)
+    {
+        var lastUser = messages.ToList().FindLastIndex(message => message.Role == "user");
+        return [.. messages.Take(Math.Max(lastUser, 0)).Select(message => new ChatMessage(
+            message.Role is "assistant" ? ChatRole.Assistant : message.Role is "user" ? ChatRole.User : ChatRole.System, message.Text))];
     }
 
     /// <summary>The settings the turn's model call takes from this request.</summary>
@@ -322,7 +333,7 @@ public sealed class ResponseCreateInput
     }
 
     // Function tools, declared to the model: it may call them, and the client runs the calls.
-    private static List<AITool> ReadTools(JsonElement body, Action<string, string> error)
+    internal static List<AITool> ReadTools(JsonElement body, Action<string, string> error)
     {
         List<AITool> tools = [];
         switch (Field(body, "tools"))
@@ -360,7 +371,7 @@ public sealed class ResponseCreateInput
     }
 
     // auto, none, required, or {"type": "function", "name": ...} when there are tools; auto or none when there are not.
-    private static (JsonElement? Choice, ChatToolMode? Mode) ReadToolChoice(JsonElement body, int tools, Action<string, string> error)
+    internal static (JsonElement? Choice, ChatToolMode? Mode) ReadToolChoice(JsonElement body, int tools, Action<string, string> error)
     {
         var choice = Field(body, "tool_choice");
         ChatToolMode? mode = choice switch
@@ -384,7 +395,7 @@ public sealed class ResponseCreateInput
         return (choice?.Clone(), mode);
     }
 
-    private static (JsonElement? Text, ChatResponseFormat? Format) TextFormat(JsonElement body, Action<string, string> error)
+    internal static (JsonElement? Text, ChatResponseFormat? Format) TextFormat(JsonElement body, Action<string, string> error)
     {
         if (Field(body, "text") is not { } text)
         {

@@ -25,6 +25,7 @@ public sealed record ResponseRequestRecord(
     [property: JsonPropertyName("tool_choice")] JsonElement? ToolChoice,
     [property: JsonPropertyName("parallel_tool_calls")] bool ParallelToolCalls,
     [property: JsonPropertyName("text")] JsonElement? Text,
+    [property: JsonPropertyName("tools")] JsonElement? Tools,
     [property: JsonPropertyName("input")] IReadOnlyList<InputMessageItem> Input);
 
 /// <summary>A message of a response's input, as input_items lists it.</summary>
@@ -67,13 +68,11 @@ public sealed record ResponseObject(
     [property: JsonPropertyName("tool_choice")] JsonElement? ToolChoice,
     [property: JsonPropertyName("top_p")] float TopP,
     [property: JsonPropertyName("usage")] ResponseUsage? Usage,
-    [property: JsonPropertyName("metadata")] Dictionary<string, string> Metadata)
+    [property: JsonPropertyName("metadata")] Dictionary<string, string> Metadata,
+    [property: JsonPropertyName("tools")] JsonElement Tools)
 {
     [JsonPropertyName("object")]
     public string Object => "response";
-
-    [JsonPropertyName("tools")]
-    public IReadOnlyList<object> Tools => [];
 
     [JsonPropertyName("truncation")]
     public string Truncation => "disabled";
