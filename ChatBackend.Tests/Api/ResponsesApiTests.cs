@@ -283,6 +283,41 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
     }
 
     [Fact]
+    public async Task AFailingModelATimeOutAndARateLimitReachTheSdkAsTheirStatusesInOpenAIsShape()
+    {
+        var api = StartOwnApi(new Dictionary<string, string?>(Settings)
+        {
+            ["Chat:MaxRetries"] = "0",
+            ["Chat:Timeout"] = "00:00:02",
+            ["RateLimits:SendsPerMinute"] = "3",
+        });
+        var token = Issuer.Create($"user-{Guid.NewGuid():n}");
+        // No retries of the SDK's own: each status as it came.
+        var sdk = new ResponsesClient(new ApiKeyCredential(token), new ResponsesClientOptions
+        {
+            Endpoint = new Uri(api.BaseAddress!, "/v1"),
+            RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0),
+        });
+        Fake.Enqueue(new FakeReply.Status(500), new FakeReply.Text(["late"], Delay: TimeSpan.FromSeconds(10)));
+
+        var failed = await Assert.ThrowsAsync<ClientResultException>(() => sdk.CreateResponseAsync("gpt-4o-mini", "fail", null, Cancellation));
+        var late = await Assert.ThrowsAsync<ClientResultException>(() => sdk.CreateResponseAsync("gpt-4o-mini", "be late", null, Cancellation));
+        await sdk.CreateResponseAsync("gpt-4o-mini", "third", null, Cancellation);
+        var limited = await Assert.ThrowsAsync<ClientResultException>(() => sdk.CreateResponseAsync("gpt-4o-mini", "fourth", null, Cancellation));
+
+        Assert.Equal(502, failed.Status);
+        Assert.Equal("model_error", ErrorOf(failed).Str("code"));
+        Assert.Equal(504, late.Status);
+        Assert.Equal("timeout", ErrorOf(late).Str("code"));
+        Assert.Equal(429, limited.Status);
+        Assert.Equal("rate_limit_exceeded", ErrorOf(limited).Str("code"));
+        Assert.True(limited.GetRawResponse()!.Headers.TryGetValue("Retry-After", out var retryAfter) && int.Parse(retryAfter!, System.Globalization.CultureInfo.InvariantCulture) > 0);
+    }
+
+    private static JsonElement ErrorOf(ClientResultException exception) =>
+        JsonDocument.Parse(exception.GetRawResponse()!.Content).RootElement.GetProperty("error").Clone();
+
+    [Fact]
     public async Task AnotherUsersResponseIsNotFoundForEveryVerb()
     {
         var (owner, _) = NewUser();
