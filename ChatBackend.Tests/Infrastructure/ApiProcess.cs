@@ -69,6 +69,10 @@ public sealed class ApiProcess : IDisposable
             {
                 // Not listening yet.
             }
+            catch (TaskCanceledException) when (!process.HasExited && !timeout.IsCancellationRequested)
+            {
+                // Listening, but its first answer took longer than a poll waits (a machine loaded by other builds).
+            }
             if (process.HasExited)
             {
                 throw new InvalidOperationException($"The API process exited with {process.ExitCode} before it was healthy.");

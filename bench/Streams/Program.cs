@@ -14,11 +14,12 @@ using System.Text.Json;
 //                                              piece of text, and that the text adds up
 //   cancel API_A API_B COUNT                   COUNT times: a stream on A, cancelled through B after its first piece:
 //                                              the p50/p99 of the cancel request, and that each ended Cancelled
-//   hold API_URL N API_PID CONNECTION_STRING MODEL_PID
+//   hold API_URL N API_PID CONNECTION_STRING MODEL_PID [API_KEY]
 //                                              N streams at once (started over a second), each to its end: the p50/p99
 //                                              gap between pieces as the client sees them, the API's peak RSS and CPU,
 //                                              the peak of database connections, and the mean CPU of the API, the fake
-//                                              model and this client over the run (they share the machine's cores)
+//                                              model and this client over the run (they share the machine's cores);
+//                                              with API_KEY, through POST /v1/responses (stream: true) with that key
 var culture = CultureInfo.InvariantCulture;
 switch (args)
 {
@@ -32,7 +33,11 @@ switch (args)
         await RunResumeAsync(new Uri(a), new Uri(b), int.Parse(count, culture));
         return 0;
     case ["hold", var url, var count, var pid, var connectionString, var modelPid]:
-        await RunHoldAsync(new Uri(url), int.Parse(count, culture), int.Parse(pid, culture), connectionString, int.Parse(modelPid, culture));
+        await RunHoldAsync(new Uri(url), int.Parse(count, culture), int.Parse(pid, culture), connectionString, int.Parse(modelPid, culture), Surface.Native);
+        return 0;
+    case ["hold", var url, var count, var pid, var connectionString, var modelPid, var apiKey]:
+        await RunHoldAsync(new Uri(url), int.Parse(count, culture), int.Parse(pid, culture), connectionString, int.Parse(modelPid, culture),
+            Surface.Responses(apiKey));
         return 0;
     case ["cancel", var a, var b, var count]:
         await RunCancelAsync(new Uri(a), new Uri(b), int.Parse(count, culture));
@@ -95,10 +100,7 @@ static HttpClient Client(Uri api) => new(new SocketsHttpHandler { MaxConnections
     Timeout = TimeSpan.FromMinutes(2),
 };
 
-static HttpRequestMessage StreamRequest(long user, string messageId) => new(HttpMethod.Post, "/chat-message/stream")
-{
-    Content = JsonContent.Create(new { message = "stream to me", user_id = user, message_id = messageId }),
-};
+static HttpRequestMessage StreamRequest(long user, string messageId) => Surface.Native.Request(user, messageId);
 
 static async Task RunThroughputAsync(Uri api, int concurrency, TimeSpan duration)
 {
@@ -220,7 +222,7 @@ static async Task RunAcrossAsync(
         $"RESULT {counted}={count} p50_ms={Percentile(sorted, 50):0} p99_ms={Percentile(sorted, 99):0} max_ms={sorted[^1]:0} {wrong()}"));
 }
 
-static async Task RunHoldAsync(Uri api, int count, int apiPid, string connectionString, int modelPid)
+static async Task RunHoldAsync(Uri api, int count, int apiPid, string connectionString, int modelPid, Surface surface)
 {
     const double TicksPerSecond = 100.0; // USER_HZ, the unit of /proc/PID/stat's CPU times
     using var client = Client(api);
@@ -263,7 +265,7 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
         var started = Stopwatch.GetTimestamp();
         try
         {
-            using var response = await client.SendAsync(StreamRequest(5_000_000 + i, $"h-{i}-{Guid.NewGuid():n}"), HttpCompletionOption.ResponseHeadersRead);
+            using var response = await client.SendAsync(surface.Request(5_000_000 + i, $"h-{i}-{Guid.NewGuid():n}"), HttpCompletionOption.ResponseHeadersRead);
             if (!response.IsSuccessStatusCode)
             {
                 Failed($"HTTP-{(int)response.StatusCode}");
@@ -273,7 +275,7 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
             string? end = null;
             await foreach (var item in EventsAsync(response))
             {
-                if (item.Name == "delta")
+                if (item.Name == surface.Delta)
                 {
                     var now = Stopwatch.GetTimestamp();
                     if (last is { } previous)
@@ -286,13 +288,15 @@ static async Task RunHoldAsync(Uri api, int count, int apiPid, string connection
                     }
                     last = now;
                 }
-                if (item.Name is "done" or "error" or "resume")
+                if (item.Name == surface.Done || item.Name is "error" or "resume" or "response.failed" or "response.incomplete")
                 {
-                    end = item.Name == "error" ? $"error-{item.Data.GetProperty("status")}" : item.Name;
+                    end = item.Name == "error"
+                        ? $"error-{(item.Data.TryGetProperty("status", out var status) ? status : item.Data.GetProperty("code"))}"
+                        : item.Name;
                 }
             }
             streamTimes[i] = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            if (end != "done")
+            if (end != surface.Done)
             {
                 Failed(end ?? "no-end");
             }
@@ -436,4 +440,23 @@ static double Percentile(double[] sorted, int percent) =>
 internal sealed record Event(string Name, string? Id, string RawData)
 {
     public JsonElement Data => JsonDocument.Parse(RawData).RootElement.Clone();
+}
+
+// What a hold bench streams through: the native stream, or /v1/responses with an API key.
+internal sealed record Surface(Func<long, string, HttpRequestMessage> Request, string Delta, string Done)
+{
+    public static readonly Surface Native = new((user, messageId) => new(HttpMethod.Post, "/chat-message/stream")
+    {
+        Content = System.Net.Http.Json.JsonContent.Create(new { message = "stream to me", user_id = user, message_id = messageId }),
+    }, "delta", "done");
+
+    public static Surface Responses(string apiKey) => new((_, _) =>
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { input = "stream to me", stream = true }),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        return request;
+    }, "response.output_text.delta", "response.completed");
 }
