@@ -27,6 +27,6 @@ public sealed class StoredResponseSettings(ResponseQueries responses) : IStoredT
         return new TurnSettings(
             request.Model, request.Instructions, request.Temperature, request.TopP, request.MaxOutputTokens, format,
             ResponseCreateInput.PrecedingOf([.. request.Input.Select(item => (item.Role, string.Join("\n", item.Content.Select(part => part.Text))))]),
-            tools.Count > 0 ? tools : null, toolMode, request.ParallelToolCalls);
+            tools.Count > 0 ? tools : null, toolMode, request.ParallelToolCalls, ResponseCreateInput.StrictJsonSchema(request.Text));
     }
 }

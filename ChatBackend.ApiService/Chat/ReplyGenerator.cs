@@ -76,6 +76,11 @@ public sealed partial class ReplyGenerator(
             chatOptions.Tools = asked.Tools;
             chatOptions.ToolMode = asked.ToolMode;
             chatOptions.AllowMultipleToolCalls = asked.AllowMultipleToolCalls;
+            if (asked.StrictJsonSchema)
+            {
+                // Microsoft.Extensions.AI.OpenAI's key for a strict JSON schema (its OpenAIClientExtensions.StrictKey).
+                chatOptions.AdditionalProperties = new() { ["strict"] = true };
+            }
             chatOptions.ModelId = asked.Model;
             chatOptions.MaxOutputTokens = Math.Min(asked.MaxOutputTokens ?? settings.MaxOutputTokens, settings.MaxOutputTokens);
             chatOptions.Temperature = asked.Temperature ?? settings.Temperature;

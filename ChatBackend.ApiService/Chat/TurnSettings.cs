@@ -18,7 +18,8 @@ public sealed record TurnSettings(
     IReadOnlyList<ChatMessage>? Preceding = null,
     IList<AITool>? Tools = null,
     ChatToolMode? ToolMode = null,
-    bool? AllowMultipleToolCalls = null)
+    bool? AllowMultipleToolCalls = null,
+    bool StrictJsonSchema = false)
 {
     /// <summary>The messages this turn adds to the prompt besides its own (their tokens count towards its size).</summary>
     public IEnumerable<ChatMessage> ExtraMessages()

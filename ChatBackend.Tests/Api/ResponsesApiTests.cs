@@ -206,6 +206,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         Assert.Equal("json_schema", format["type"]!.GetValue<string>());
         Assert.Equal("answer", format["json_schema"]!["name"]!.GetValue<string>());
         Assert.Equal("string", format["json_schema"]!["schema"]!["properties"]!["answer"]!["type"]!.GetValue<string>());
+        Assert.True(format["json_schema"]!["strict"]!.GetValue<bool>());
     }
 
     [Fact]

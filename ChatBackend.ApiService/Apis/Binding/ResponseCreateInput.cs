@@ -139,7 +139,13 @@ public sealed class ResponseCreateInput
 
     /// <summary>The settings the turn's model call takes from this request.</summary>
     public TurnSettings Settings() => new(
-        Model, Instructions, Temperature, TopP, MaxOutputTokens, ResponseFormat, Preceding, Tools, ToolMode, ParallelToolCalls);
+        Model, Instructions, Temperature, TopP, MaxOutputTokens, ResponseFormat, Preceding, Tools, ToolMode, ParallelToolCalls,
+        StrictJsonSchema(Text));
+
+    /// <summary>Whether text.format asks for a strict JSON schema.</summary>
+    internal static bool StrictJsonSchema(JsonElement? text) =>
+        text is { ValueKind: JsonValueKind.Object } value && value.TryGetProperty("format", out var format)
+        && format.ValueKind == JsonValueKind.Object && format.TryGetProperty("strict", out var strict) && strict.ValueKind == JsonValueKind.True;
 
     private static JsonElement? Field(JsonElement body, string name) =>
         body.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
