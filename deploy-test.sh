@@ -17,8 +17,9 @@ ensure_deploy_tools
 
 cache=${CHATBACKEND_DEPLOY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chatbackend-deploy}
 mkdir -p "$cache"
-exec 9>"$cache/lock"
-flock -n 9 || die "Another deploy-test.sh is running on this cache ($cache)."
+# One run at a time on a machine: the engine's bridge and addresses are fixed.
+exec 9>/tmp/chatbackend-deploy.lock
+flock -n 9 || die "Another deploy-test.sh is running on this machine."
 run=$(mktemp -d /tmp/chatbackend-deploy.XXXXXX)
 DEPLOY_RECIPE=$(cat eng/deploy.sh eng/mariadb-entrypoint.sh | sha256sum | cut -c1-12)
 MYSQL_TEST_IMAGE=localhost/chatbackend-mariadb:10.11
