@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using ChatBackend.Tests.Infrastructure;
+using k8s;
 using NJsonSchema;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -32,6 +33,18 @@ public sealed class KubernetesManifestTests : IDisposable
             var errors = (await SchemaAsync(Kind(document))).Validate(document.ToJsonString());
             Assert.True(errors.Count == 0, $"{Kind(document)} {Name(document)}:\n{string.Join("\n", errors)}");
         }
+    }
+
+    [Fact]
+    public async Task EveryRenderedDocumentReadsStrictlyAsACurrentKubernetesApisTypes()
+    {
+        // KubernetesClient's models are generated from a current Kubernetes API's OpenAPI document: read strictly, a
+        // field the API does not define, or a value of the wrong type, throws (required fields: the schema's test).
+        var objects = KubernetesYaml.LoadAllFromString(await RenderYamlAsync(), strict: true);
+
+        Assert.Equal(["V1Deployment", "V1Job", "V1Secret", "V1Service", "V1Service", "V1StatefulSet"], objects.Select(o => o.GetType().Name).Order());
+        var misspelt = (await RenderYamlAsync()).Replace("  replicas: 2", "  replica: 2", StringComparison.Ordinal);
+        Assert.ThrowsAny<Exception>(() => KubernetesYaml.LoadAllFromString(misspelt, strict: true));
     }
 
     [Theory]
@@ -121,13 +134,18 @@ public sealed class KubernetesManifestTests : IDisposable
     }
 
     // The Kubernetes output as a deployer writes it, rendered as `kubectl apply -k` would send it.
-    private async Task<List<JsonObject>> RenderAsync()
+    private async Task<string> RenderYamlAsync()
     {
         await AppHostPublisher.PublishAsync("kubernetes", _output);
         var (exitCode, yaml) = await RunAsync("kubectl", ["kustomize", _output]);
         Assert.True(exitCode == 0, $"kubectl kustomize exited with {exitCode}: {yaml}");
+        return yaml;
+    }
+
+    private async Task<List<JsonObject>> RenderAsync()
+    {
         var stream = new YamlStream();
-        stream.Load(new StringReader(yaml));
+        stream.Load(new StringReader(await RenderYamlAsync()));
         return [.. stream.Documents.Select(document => (JsonObject)ToJson(document.RootNode)!)];
     }
 
