@@ -21,7 +21,9 @@ mkdir -p "$cache"
 exec 9>/tmp/chatbackend-deploy.lock
 flock -n 9 || die "Another deploy-test.sh is running on this machine."
 run=$(mktemp -d /tmp/chatbackend-deploy.XXXXXX)
-DEPLOY_RECIPE=$(cat eng/deploy.sh eng/mariadb-entrypoint.sh | sha256sum | cut -c1-12)
+# The base images are rebuilt when what builds them changes.
+DEPLOY_RECIPE=$({ declare -f ensure_debian_rootfs needs_build trim_rootfs import_rootfs build_dotnet_base build_mariadb_image
+  cat eng/mariadb-entrypoint.sh; } | sha256sum | cut -c1-12)
 MYSQL_TEST_IMAGE=localhost/chatbackend-mariadb:10.11
 compose_dir=deploy/compose
 

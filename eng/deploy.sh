@@ -38,7 +38,8 @@ free_port() {
 
 # Starts dockerd on its own socket, data root, exec root, pid file and bridge, with no iptables rules, NAT or
 # forwarding of its own, so that a Docker the machine already runs is not disturbed: containers reach each other on
-# their networks, and the host reaches them through ports published on 127.0.0.1. Sets DOCKER_HOST.
+# their networks, and the host reaches them through ports published on 127.0.0.1. Should it find a containerd the
+# machine runs, it keeps to namespaces of its own there. Sets DOCKER_HOST.
 # Globals for stop_private_dockerd: DOCKERD_PID, DEPLOY_BRIDGE.
 start_private_dockerd() { # DATA_ROOT RUN_DIR BRIDGE SUBNET_PREFIX
   local data=$1 run=$2 bridge=$3 prefix=$4
@@ -51,6 +52,7 @@ start_private_dockerd() { # DATA_ROOT RUN_DIR BRIDGE SUBNET_PREFIX
   DEPLOY_BRIDGE=$bridge
   dockerd --host "unix://$run/docker.sock" --data-root "$data" --exec-root "$run/exec" --pidfile "$run/docker.pid" \
     --bridge "$bridge" --iptables=false --ip-masq=false --ip-forward=false \
+    --containerd-namespace chatbackend-deploy --containerd-plugins-namespace chatbackend-deploy-plugins \
     --default-address-pool "base=$prefix.0.0/16,size=24" >"$run/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
   export DOCKER_HOST="unix://$run/docker.sock"

@@ -17,6 +17,9 @@ namespace ChatBackend.Tests.Deployment;
 [Trait("Category", "Deployment")]
 public sealed class AppHostContainerModeTests : IAsyncDisposable
 {
+    // In a registry that refuses at once, as a machine with a runtime and no registry does.
+    private const string MissingImage = "localhost:1/chatbackend-no-such-image:0";
+
     private string? _volume;
 
     [Fact]
@@ -64,19 +67,36 @@ public sealed class AppHostContainerModeTests : IAsyncDisposable
     public async Task ARuntimeThatCannotGetTheImageStopsTheAppHostAtOnceWithOneMessageNamingTheImageAndWhatToDo()
     {
         AssertPrivateEngine();
-        // A registry that refuses at once, as a machine with a runtime and no registry does.
-        const string image = "localhost:1/chatbackend-no-such-image:0";
-        await using var app = await StartAsync(image);
+        await using var app = await StartAsync(MissingImage);
         var elapsed = Stopwatch.StartNew();
 
         var thrown = await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync(Timeout()));
 
         Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(30), $"The AppHost took {elapsed.Elapsed} to give up.");
         var failure = Assert.IsType<DistributedApplicationException>(thrown is AggregateException all ? all.InnerExceptions.Single() : thrown);
-        Assert.Contains($"the image {image} is not among docker's images", failure.Message);
-        Assert.Contains($"docker pull {image}", failure.Message);
+        Assert.Contains($"the image {MissingImage} is not among docker's images", failure.Message);
+        Assert.Contains($"docker pull {MissingImage}", failure.Message);
         Assert.Contains("AppHost:MySqlImage", failure.Message);
         Assert.Contains("ConnectionStrings:chatdb", failure.Message);
+    }
+
+    [Fact]
+    public async Task RunAsItsOwnProcessTheAppHostThatCannotGetTheImagePrintsTheMessageAloneAndExitsWith1()
+    {
+        AssertPrivateEngine();
+        var start = AppHostProcess.StartInfo().WithLaunchProfile();
+        start.ArgumentList.Add("--AppHost:ContainerRuntime=docker");
+        start.ArgumentList.Add($"--AppHost:MySqlImage={MissingImage}");
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var errors = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, process.ExitCode);
+        var line = Assert.Single((await errors).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"error: MySQL cannot start: the image {MissingImage} is not among docker's images", line);
+        Assert.DoesNotContain("Exception", await output + line);
     }
 
     private static async Task<DistributedApplication> StartAsync(string image)
