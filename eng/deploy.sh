@@ -2,10 +2,13 @@
 # serves them to the SDK's PublishContainer. Facts behind each choice: shared CONTAINERS.md.
 # shellcheck shell=bash
 
-# The Debian packages a deployment test needs, installed when missing (common.sh's install_packages: apt-get, as root
-# or through sudo, else a message naming them). Installing docker.io or docker-registry must not start their services
-# (that would put a Docker on the default socket for everyone): policy-rc.d forbids it while apt runs.
+# Root, and the Debian packages a deployment test needs, installed when missing (common.sh's install_packages, else a
+# message naming them). Installing docker.io or docker-registry must not start their services (that would put a Docker
+# on the default socket for everyone): policy-rc.d forbids it while apt runs.
 ensure_deploy_tools() {
+  # dockerd, debootstrap, chroot, mount and the bridge all need root; run as root, the build leaves no root-owned bin/
+  # and obj/ in someone's checkout by surprise.
+  [ "$(id -u)" -eq 0 ] || die "The deployment test starts a Docker engine and builds images, which needs root: run it as root (sudo ./deploy-test.sh)."
   local missing=() tool package
   for tool in dockerd:docker.io docker-compose:docker-compose debootstrap:debootstrap docker-registry:docker-registry \
       openssl:openssl curl:curl; do
@@ -14,17 +17,16 @@ ensure_deploy_tools() {
   done
   if [ ${#missing[@]} -gt 0 ]; then
     if [ ! -e /usr/sbin/policy-rc.d ]; then
-      as_root sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d' \
-        || die "Installing ${missing[*]} needs root. Run as root, install sudo, or run: apt-get install -y ${missing[*]}"
-      install_packages "${missing[@]}" || { as_root rm -f /usr/sbin/policy-rc.d; exit 1; }
-      as_root rm -f /usr/sbin/policy-rc.d
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod +x /usr/sbin/policy-rc.d
+      (install_packages "${missing[@]}") || { rm -f /usr/sbin/policy-rc.d; exit 1; }
+      rm -f /usr/sbin/policy-rc.d
     else
       install_packages "${missing[@]}"
     fi
   fi
   command -v kubectl >/dev/null 2>&1 && kubectl kustomize --help >/dev/null 2>&1 \
     || die "kubectl with kustomize (1.21 or later) is needed to render the Kubernetes output: install kubectl (https://kubernetes.io/docs/tasks/tools/) and run this again."
-  [ "$(id -u)" -eq 0 ] || die "The private Docker engine runs as root: run this as root (sudo $0)."
 }
 
 # A loopback TCP port nobody listens on.
