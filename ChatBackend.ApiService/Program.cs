@@ -26,5 +26,8 @@ var users = app.MapUserEndpoints();
 users.MapChatApi();
 users.MapConversationsApi();
 users.MapUsageApi();
+users.MapApiKeysApi();
+users.MapResponsesApi();
+users.MapConversationsV1Api();
 
 app.Run();

@@ -27,7 +27,9 @@ var api = builder.AddProject<Projects.ChatBackend_ApiService>("apiservice")
     .WithHttpProbe(ProbeType.Liveness, "/alive")
     .WithExternalHttpEndpoints()
     // Users from bearer tokens when the AppHost's configuration has Authentication:Schemes:Bearer; else the original's model.
-    .WithBearerScheme();
+    .WithBearerScheme()
+    // The models /v1/responses may name, when the AppHost's configuration lists Chat:Models.
+    .WithChatModels();
 
 // The model: a deployment's parameter, and in a run the value of ConnectionStrings:openai when the AppHost's
 // configuration (user secrets, environment) has one; an unset one would keep the API waiting for its value.

@@ -15,6 +15,7 @@
 #   streams                        500, 1,000 and 2,000 streams at once: the gaps, RSS, CPU, database connections
 #   conversations-at-scale         a user's 10,000 conversations and a 10,000-message history: lists, search, pages
 #   bearer                         send with a bearer token against send without
+#   responses                      /v1/responses with an API key against /chat-message (bar: at least 0.9)
 #
 # Usage:
 #   bench/run.sh                                   every scenario
@@ -32,9 +33,9 @@ source "$root/eng/common.sh"
 # The order they run in: send and its ceilings first (in rounds), profile before burst (which stops the API that
 # profile traces). And the order their lines are printed in, after the table.
 run_order=(send ceiling minimal-write follow-up history profile burst telemetry apphost-start streams-progress
-  resume-cancel streams conversations-at-scale bearer)
+  resume-cancel streams conversations-at-scale bearer responses)
 report_order=(send history burst telemetry apphost-start streams-progress resume-cancel streams conversations-at-scale
-  profile bearer)
+  profile bearer responses)
 table=(send follow-up history ceiling minimal-write)
 
 only=${BENCH_ONLY:-${run_order[*]}}  # a subset, for a quick look at one figure

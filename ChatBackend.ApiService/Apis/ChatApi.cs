@@ -80,14 +80,14 @@ public static class ChatApi
     }
 
     public static async Task<Results<Ok<ChatMessageResponse>, ValidationProblem, ProblemHttpResult>> SendMessageAsync(
-        ChatMessageInput input, Caller caller, ChatTurnService chat, IOptions<ChatTurnOptions> options,
+        ChatMessageInput input, Caller caller, ChatTurnService chat, ModelCatalog models, IOptions<ChatTurnOptions> options,
         CancellationToken cancellationToken)
     {
         if (caller.IsOtherUser(input.RequestedUserId))
         {
             return Problems.OtherUser();
         }
-        if (!input.TryValidate(caller, options.Value.MaxMessageLength, out var request, out var errors))
+        if (!input.TryValidate(caller, options.Value.MaxMessageLength, models, out var request, out var errors))
         {
             return TypedResults.ValidationProblem(errors);
         }
@@ -100,13 +100,13 @@ public static class ChatApi
 
     public static async Task<Results<ChatEventStream, ValidationProblem, ProblemHttpResult>> StreamMessageAsync(
         ChatMessageInput input, Caller caller, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, ChatTurnService chat,
-        ReplyFollower follower, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
+        ReplyFollower follower, ModelCatalog models, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
     {
         if (caller.IsOtherUser(input.RequestedUserId))
         {
             return Problems.OtherUser();
         }
-        if (!input.TryValidate(caller, options.Value.MaxMessageLength, out var request, out var errors))
+        if (!input.TryValidate(caller, options.Value.MaxMessageLength, models, out var request, out var errors))
         {
             return TypedResults.ValidationProblem(errors);
         }

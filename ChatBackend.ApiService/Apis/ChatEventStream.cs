@@ -9,6 +9,7 @@ using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Http.Features;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace ChatBackend.ApiService.Apis;
@@ -38,15 +39,21 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
     private static ReadOnlySpan<byte> KeepAlive => ": keepalive\n\n"u8;
 
     private readonly string _conversationId;
-    private readonly string _messageId;
+    private readonly ReplyStreamFormat _format;
     private readonly IAsyncEnumerable<ReplyEvent> _events;
     private readonly TimeSpan _heartbeat;
 
-    /// <summary>Streams the reply to a message as <paramref name="events"/> follow it.</summary>
+    /// <summary>Streams the reply to a message as <paramref name="events"/> follow it, in this API's events.</summary>
     public ChatEventStream(string conversationId, string messageId, IAsyncEnumerable<ReplyEvent> events, TimeSpan heartbeat)
+        : this(conversationId, new NativeFormat(conversationId, messageId), events, heartbeat)
+    {
+    }
+
+    /// <summary>Streams a reply as <paramref name="events"/> follow it, in the events of <paramref name="format"/>.</summary>
+    public ChatEventStream(string conversationId, ReplyStreamFormat format, IAsyncEnumerable<ReplyEvent> events, TimeSpan heartbeat)
     {
         _conversationId = conversationId;
-        _messageId = messageId;
+        _format = format;
         _events = events;
         _heartbeat = heartbeat;
     }
@@ -65,7 +72,7 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         var writer = new EventWriter(response, json, aborted);
         try
         {
-            writer.Write("start", new StreamStart(_conversationId, _messageId), id: null);
+            _format.WriteStart(writer);
             await writer.FlushAsync();
             await RelayAsync(writer, httpContext, aborted);
         }
@@ -116,7 +123,7 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
                 {
                     var logger = httpContext.RequestServices.GetRequiredService<ILogger<ChatEventStream>>();
                     LogStreamFailed(logger, _conversationId, exception.GetType().Name);
-                    writer.Write("error", Problems.ForException(exception), id: null);
+                    _format.WriteFailure(writer, Problems.ForException(exception));
                     await writer.FlushAsync();
                     return;
                 }
@@ -126,7 +133,7 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
                     await writer.FlushAsync();
                     return;
                 }
-                Write(writer, events.Current);
+                _format.Write(writer, events.Current);
             }
         }
         finally
@@ -140,7 +147,17 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         }
     }
 
-    private static void Write(EventWriter writer, ReplyEvent item)
+    // This API's own events: start, delta, restart, then done, error or resume.
+    private sealed class NativeFormat(string conversationId, string messageId) : ReplyStreamFormat
+    {
+        public override void WriteStart(EventWriter writer) => writer.Write("start", new StreamStart(conversationId, messageId), id: null);
+
+        public override void WriteFailure(EventWriter writer, ProblemDetails problem) => writer.Write("error", problem, id: null);
+
+        public override void Write(EventWriter writer, ReplyEvent item) => WriteNative(writer, item);
+    }
+
+    private static void WriteNative(EventWriter writer, ReplyEvent item)
     {
         var id = item.Position.ToString();
         switch (item)
@@ -180,7 +197,7 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
 
     // Writes events in the text/event-stream format, straight into the response's buffer; FlushAsync sends them. The
     // data is one line of JSON: JSON text never holds a raw line break.
-    private sealed class EventWriter(HttpResponse response, JsonSerializerOptions json, CancellationToken aborted)
+    public sealed class EventWriter(HttpResponse response, JsonSerializerOptions json, CancellationToken aborted)
     {
         private readonly PipeWriter _body = response.BodyWriter;
         private Utf8JsonWriter? _json;
@@ -231,4 +248,16 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
             _lastSent = Stopwatch.GetTimestamp();
         }
     }
+}
+
+/// <summary>How a <see cref="ChatEventStream"/> writes a reply's events: this API's own, or those of /v1/responses.</summary>
+public abstract class ReplyStreamFormat
+{
+    /// <summary>What the stream opens with.</summary>
+    public abstract void WriteStart(ChatEventStream.EventWriter writer);
+
+    public abstract void Write(ChatEventStream.EventWriter writer, ReplyEvent item);
+
+    /// <summary>A failure while following the reply (the database went away), as the client may see it.</summary>
+    public abstract void WriteFailure(ChatEventStream.EventWriter writer, ProblemDetails problem);
 }

@@ -98,11 +98,11 @@ public static class Problems
     public static ProblemHttpResult Invalid(Dictionary<string, string[]> errors) =>
         TypedResults.Problem(new HttpValidationProblemDetails(errors) { Status = StatusCodes.Status400BadRequest });
 
-    /// <summary>A user_id that is not the bearer token's user.</summary>
+    /// <summary>A user_id that is not the user of the bearer token or API key.</summary>
     public static ProblemHttpResult OtherUser() => TypedResults.Problem(
         statusCode: StatusCodes.Status403Forbidden,
         title: "user_id is not the token's user",
-        detail: "With a bearer token the user is the token's; leave user_id out, or give the token's own.",
+        detail: "With a bearer token or an API key the user is its own; leave user_id out, or give its own.",
         extensions: new Dictionary<string, object?> { ["field"] = FieldNames.UserId });
 
     /// <summary>
@@ -142,6 +142,17 @@ public static class Problems
         title: "Conversation not found",
         detail: "No conversation with this conversation_id exists for this user_id.",
         extensions: new Dictionary<string, object?> { ["field"] = FieldNames.ConversationId });
+
+    public static ProblemHttpResult ApiKeyNotFound() => TypedResults.Problem(
+        statusCode: StatusCodes.Status404NotFound,
+        title: "API key not found",
+        detail: "No API key with this id exists for this user.",
+        extensions: new Dictionary<string, object?> { ["field"] = FieldNames.Id });
+
+    public static ProblemHttpResult TooManyApiKeys(int limit) => TypedResults.Problem(
+        statusCode: StatusCodes.Status409Conflict,
+        title: "Too many API keys",
+        detail: $"A user may hold {limit} API keys at once; revoke one to make another.");
 
     public static ProblemHttpResult MessageNotFound() => TypedResults.Problem(
         statusCode: StatusCodes.Status404NotFound,

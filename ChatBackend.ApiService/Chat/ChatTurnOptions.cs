@@ -23,6 +23,9 @@ public sealed class ChatTurnOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>The models a request may name (/v1/responses' model); none listed: only the configured model.</summary>
+    public string[] Models { get; set; } = [];
+
     /// <summary>The longest accepted message, in characters.</summary>
     [Range(1, 1_000_000)]
     public int MaxMessageLength { get; set; } = 32_000;

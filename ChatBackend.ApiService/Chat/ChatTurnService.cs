@@ -22,6 +22,9 @@ public sealed class ChatTurnService(
 {
     public static readonly ActivitySource ActivitySource = new(typeof(ChatTurnService).Assembly.GetName().Name!);
 
+    /// <summary>The turn span's response id, for a response of /v1/responses (the GenAI semantic conventions' name).</summary>
+    public const string ResponseIdTag = "gen_ai.response.id";
+
     /// <summary>Sends a message and waits for its reply.</summary>
     public async Task<TurnOutcome> SendAsync(TurnRequest request, CancellationToken cancellationToken)
     {
@@ -42,7 +45,8 @@ public sealed class ChatTurnService(
         {
             return new TurnOutcome.ConversationNotFound();
         }
-        var tokens = prompts.Count(request.Message);
+        // The instructions and earlier input items of a response are part of what this turn sends.
+        var tokens = prompts.Count(request.Message) + (request.Settings?.ExtraMessages().Sum(extra => prompts.Count(extra.Text)) ?? 0);
         if (!prompts.Fits(tokens))
         {
             return new MessageTooLong(tokens, prompts.SystemPromptTokens, prompts.Budget);
@@ -60,14 +64,18 @@ public sealed class ChatTurnService(
             var settings = options.Value;
             var begun = await store.BeginTurnAsync(
                 request.UserId, request.ConversationId, request.MessageId ?? Ids.NewMessageId(), request.Message, tokens,
-                settings.AbandonedAfter, request.Idempotency(), cancellationToken);
+                settings.AbandonedAfter, request.Idempotency(), request.Response, cancellationToken, request.Kind);
             if (begun is not TurnOutcome.Begun(var turn))
             {
                 return begun;
             }
             activity?.SetTag(ConversationIdEnricher.TagName, turn.ConversationId);
+            if (request.Response is { } response)
+            {
+                activity?.SetTag(ResponseIdTag, response.Id);
+            }
             run = new TurnRun(turn, streaming, settings.Timeout, permit, activity);
-            runningTurns.Start(run, started => generator.GenerateAsync(started, request.Message, tokens));
+            runningTurns.Start(run, started => generator.GenerateAsync(started, request, tokens));
             return new TurnStarted(run);
         }
         finally

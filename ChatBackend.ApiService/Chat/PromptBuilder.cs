@@ -88,8 +88,8 @@ public sealed class PromptBuilder
                 break;
             }
             remaining -= cost;
-            turns.Add(new ChatMessage(ChatRole.Assistant, reply.Message));
-            turns.Add(new ChatMessage(ChatRole.User, earlier.Message));
+            turns.Add(ToolCall.MessageOf(reply.Role, reply.Message, reply.ToolCalls));
+            turns.Add(ToolCall.MessageOf(earlier.Role, earlier.Message, earlier.ToolCalls));
             reply = null;
         }
 

@@ -10,7 +10,8 @@ namespace ChatBackend.ApiService.Chat;
 /// whose instance fell silent is taken over here, so that a resumed stream finishes it.
 /// </summary>
 public sealed class ReplyFollower(
-    RunningTurns runningTurns, ReplyProgressStore progress, ChatTurnService chat, IOptions<ChatTurnOptions> options)
+    RunningTurns runningTurns, ReplyProgressStore progress, ChatTurnService chat, IStoredTurnSettings storedSettings,
+    IOptions<ChatTurnOptions> options)
 {
     /// <summary>A run of this instance, from <paramref name="from"/> on.</summary>
     public async IAsyncEnumerable<ReplyEvent> FollowAsync(
@@ -94,9 +95,11 @@ public sealed class ReplyFollower(
             }
             if (state.Silence > settings.AbandonedAfter)
             {
-                // Its instance died: a new attempt here, which the next round follows as a local run.
+                // Its instance died: a new attempt here, as it was asked, which the next round follows as a local run.
+                var asked = await storedSettings.FindAsync(userId, conversationId, messageId, cancellationToken);
                 var taken = await chat.BeginAsync(
-                    new TurnRequest(state.Message, userId, messageId, conversationId), streaming: true, cancellationToken);
+                    new TurnRequest(state.Message, userId, messageId, conversationId, Settings: asked, Kind: state.Kind),
+                    streaming: true, cancellationToken);
                 if (taken is not (TurnStarted or TurnOutcome.StillInProgress or TurnOutcome.Answered))
                 {
                     yield return new ReplyEvent.Ended(taken, position);

@@ -27,8 +27,9 @@ public sealed partial class ReplyGenerator(
     /// <summary>
     /// Generates the reply of a started turn and stores how it ended; the outcome, or a throw when the database failed.
     /// </summary>
-    public async Task<TurnOutcome> GenerateAsync(TurnRun run, string message, int messageTokens)
+    public async Task<TurnOutcome> GenerateAsync(TurnRun run, TurnRequest request, int messageTokens)
     {
+        var message = request.Message;
         var settings = options.Value;
         var turn = run.Turn;
         var activity = run.Activity;
@@ -57,7 +58,30 @@ public sealed partial class ReplyGenerator(
         }
 
         var prompt = prompts.Build(history, message, messageTokens, out var promptTokens);
+        if (request.Kind is { Role: not "user" } kind)
+        {
+            // The outputs of the previous reply's tool calls, not a user's words.
+            prompt[^1] = ToolCall.MessageOf(kind.Role, message, kind.ToolCalls);
+        }
+        List<ToolCall> calls = [];
         var chatOptions = new AiChatOptions { MaxOutputTokens = settings.MaxOutputTokens, Temperature = settings.Temperature };
+        if (request.Settings is { } asked)
+        {
+            // The instructions after the configured prompt; the earlier input items right before the message.
+            if (asked.Instructions is { Length: > 0 } instructions)
+            {
+                prompt.Insert(1, new ChatMessage(ChatRole.System, instructions));
+            }
+            prompt.InsertRange(prompt.Count - 1, asked.Preceding ?? []);
+            chatOptions.Tools = asked.Tools;
+            chatOptions.ToolMode = asked.ToolMode;
+            chatOptions.AllowMultipleToolCalls = asked.AllowMultipleToolCalls;
+            chatOptions.ModelId = asked.Model;
+            chatOptions.MaxOutputTokens = Math.Min(asked.MaxOutputTokens ?? settings.MaxOutputTokens, settings.MaxOutputTokens);
+            chatOptions.Temperature = asked.Temperature ?? settings.Temperature;
+            chatOptions.TopP = asked.TopP;
+            chatOptions.ResponseFormat = asked.ResponseFormat;
+        }
         var attempts = ProviderAttempts.Begin();
         int? timeToFirstTokenMs = null;
         ChatResponse response;
@@ -82,6 +106,10 @@ public sealed partial class ReplyGenerator(
                         {
                             (usage ??= new UsageDetails()).Add(counted.Details);
                         }
+                        else if (content is FunctionCallContent call)
+                        {
+                            calls.Add(ToolCall.From(call));
+                        }
                     }
                     if (update.Text is { Length: > 0 } piece)
                     {
@@ -94,6 +122,7 @@ public sealed partial class ReplyGenerator(
             else
             {
                 response = await chatClient.GetResponseAsync(prompt, chatOptions, run.Token);
+                calls.AddRange(response.Messages.SelectMany(reply => reply.Contents).OfType<FunctionCallContent>().Select(ToolCall.From));
             }
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
@@ -118,7 +147,8 @@ public sealed partial class ReplyGenerator(
         }
         // A stream's stored reply is exactly what its followers were sent.
         var text = run.Streaming ? run.Text() : response.Text;
-        if (string.IsNullOrWhiteSpace(text))
+        // A reply may be only calls of the request's tools: the client runs them and sends their outputs.
+        if (string.IsNullOrWhiteSpace(text) && calls.Count == 0)
         {
             await FailAsync(turn, stopwatch, TurnError.EmptyReply, exception: null);
             return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId, "The model provider returned an empty reply.");
@@ -133,7 +163,8 @@ public sealed partial class ReplyGenerator(
             InputTokens: (int?)response.Usage?.InputTokenCount,
             OutputTokens: (int?)response.Usage?.OutputTokenCount,
             FinishReason: response.FinishReason.Value.Value,
-            TimeToFirstTokenMs: timeToFirstTokenMs);
+            TimeToFirstTokenMs: timeToFirstTokenMs,
+            ToolCalls: ToolCall.Serialize(calls));
         // The turn's span says what the dashboard shows of a chat: model, tokens, and how long the first token took.
         activity?.SetTag("gen_ai.response.model", reply.Model);
         activity?.SetTag("gen_ai.usage.input_tokens", reply.InputTokens);

@@ -356,7 +356,7 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         // A user message counts only once answered, and only an answer is a Success assistant row, so a failed,
         // cancelled or unfinished turn is never replayed as context.
         const string sql = """
-            SELECT role, message, message_no, token_count
+            SELECT role, message, message_no, token_count, tool_calls
             FROM message_store
             WHERE conv_id = @conv AND message_no < @before AND Status = 'Success'
             ORDER BY message_no DESC
@@ -374,7 +374,7 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
             {
                 messages.Add(new ContextMessage(
                     reader.GetString("role"), reader.GetString("message"), reader.GetInt32("message_no"),
-                    reader.GetNullableInt32("token_count")));
+                    reader.GetNullableInt32("token_count"), reader.GetNullableString("tool_calls")));
             }
             return messages;
         }, cancellationToken);

@@ -14,6 +14,15 @@ public static class Ids
 
     public static string NewReplyId() => $"r-{Random(16)}";
 
+    /// <summary>A message given as an item of /v1/conversations (OpenAI's form of an item id).</summary>
+    public static string NewItemId() => $"msg_{Random(24)}";
+
+    /// <summary>How a response's id begins (OpenAI's form), and so the message_id of its user message.</summary>
+    public const string ResponsePrefix = "resp_";
+
+    /// <summary>A response's id: about 150 bits, so that no one finds a response by trying ids.</summary>
+    public static string NewResponseId() => $"{ResponsePrefix}{Random(29)}";
+
     /// <summary>
     /// Whether <paramref name="id"/> could name a conversation: 1 to 20 printable ASCII characters, as the column
     /// keeps them. Any other is not looked for, in any query that takes one from a client (the database would refuse

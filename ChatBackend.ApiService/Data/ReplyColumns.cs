@@ -15,7 +15,7 @@ internal static class ReplyColumns
     /// <summary>The reply columns that <see cref="ReadReply"/> reads, of a reply joined as r.</summary>
     public const string Reply =
         "r.message_id AS reply_id, r.message AS reply, r.token_count AS reply_tokens, r.elapsed_time, r.model, " +
-        "r.input_tokens, r.output_tokens, r.finish_reason, r.time_to_first_token";
+        "r.input_tokens, r.output_tokens, r.finish_reason, r.time_to_first_token, r.tool_calls AS reply_tool_calls";
 
     /// <summary>The joins that <see cref="Silence"/> and <see cref="Reply"/> need, from the message m.</summary>
     public const string ProgressAndReplyJoins = """
@@ -29,6 +29,12 @@ internal static class ReplyColumns
     public static string? GetNullableString(this MySqlDataReader reader, string column) =>
         reader.GetOrdinal(column) is var ordinal && reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
+    /// <summary>A nullable DATETIME column, as UTC (every timestamp of the schema is).</summary>
+    public static DateTime? GetNullableUtcDateTime(this MySqlDataReader reader, string column) =>
+        reader.GetOrdinal(column) is var ordinal && reader.IsDBNull(ordinal)
+            ? null
+            : DateTime.SpecifyKind(reader.GetDateTime(ordinal), DateTimeKind.Utc);
+
     /// <summary>The reply columns of a row that joined a message to its reply (reply_id, reply, reply_tokens, ...), if any.</summary>
     public static ReplyRecord? ReadReply(this MySqlDataReader reader) => reader.GetNullableString("reply_id") is { } replyId
         ? new ReplyRecord(
@@ -40,7 +46,8 @@ internal static class ReplyColumns
             InputTokens: reader.GetNullableInt32("input_tokens"),
             OutputTokens: reader.GetNullableInt32("output_tokens"),
             FinishReason: reader.GetNullableString("finish_reason"),
-            TimeToFirstTokenMs: reader.GetNullableInt32("time_to_first_token"))
+            TimeToFirstTokenMs: reader.GetNullableInt32("time_to_first_token"),
+            ToolCalls: reader.GetNullableString("reply_tool_calls"))
         : null;
 
     public static MessageStatus GetStatus(this MySqlDataReader reader, string column) =>

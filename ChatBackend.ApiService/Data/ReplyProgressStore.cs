@@ -16,7 +16,8 @@ public sealed record ProgressKey(string ConversationId, int MessageNo, int Attem
 /// </summary>
 public sealed record ReplyState(
     string ConversationId, string MessageId, long UserId, string Message, int MessageNo, MessageStatus Status,
-    TurnError? Error, int Attempt, TimeSpan Silence, string? ProgressText, int MessageCount, ReplyRecord? Reply);
+    TurnError? Error, int Attempt, TimeSpan Silence, string? ProgressText, int MessageCount, ReplyRecord? Reply,
+    MessageKind Kind);
 
 /// <summary>
 /// The SQL of replies while they are generated (V4): the generating instance's batched progress writes, a cancel
@@ -109,12 +110,13 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
             return null;
         }
         const string sql = $"""
-            SELECT m.message, m.message_no, m.Status, m.error_code, m.attempt, c.message_count, p.text AS progress,
+            SELECT m.role, m.message, m.tool_calls AS message_tool_calls, m.message_no, m.Status, m.error_code, m.attempt,
+                   c.message_count, p.text AS progress,
                    {ReplyColumns.Silence}, {ReplyColumns.Reply}
             FROM message_store m
             JOIN conversation_store c ON c.conv_id = m.conv_id
             {ReplyColumns.ProgressAndReplyJoins}
-            WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role = 'user' AND c.user_id = @user
+            WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role <> 'assistant' AND c.user_id = @user
             """;
         return await dataSource.RunAsync(async connection =>
         {
@@ -137,7 +139,9 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
                 Silence: TimeSpan.FromMicroseconds(reader.GetInt64("silent_us")),
                 ProgressText: reader.GetNullableString("progress"),
                 MessageCount: reader.GetInt32("message_count"),
-                Reply: reader.ReadReply());
+                Reply: reader.ReadReply(),
+                Kind: reader.GetString("role") == MessageKind.User.Role ? MessageKind.User
+                    : new MessageKind(reader.GetString("role"), reader.GetNullableString("message_tool_calls")));
         }, cancellationToken);
     }
 }

@@ -18,10 +18,26 @@ public sealed record StartedTurn(
     public int ReplyNo => MessageNo + 1;
 }
 
+/// <summary>
+/// A response of /v1/responses as its turn begins: its id (the message_id of its user message) and what the request
+/// asked, as the JSON its reads echo.
+/// </summary>
+public sealed record ResponseStart(string Id, string Request);
+
+/// <summary>
+/// What a turn's message is besides its text: a user's message, or (role tool) the outputs of the tool calls the
+/// previous reply made, as JSON.
+/// </summary>
+public sealed record MessageKind(string Role, string? ToolCalls)
+{
+    public static readonly MessageKind User = new("user", null);
+}
+
 /// <summary>A reply as stored: its text and what OpenAI's Response object records of it.</summary>
+/// <remarks><see cref="ToolCalls"/>: the function calls the model made instead of (or besides) answering, as JSON.</remarks>
 public sealed record ReplyRecord(
     string MessageId, string Text, int TokenCount, int ElapsedMs, string? Model, int? InputTokens, int? OutputTokens,
-    string? FinishReason, int? TimeToFirstTokenMs);
+    string? FinishReason, int? TimeToFirstTokenMs, string? ToolCalls = null);
 
 /// <summary>
 /// How ending a turn went: the conversation's message count, and whether this attempt's end was stored; when not,
@@ -35,5 +51,5 @@ public sealed record AnsweredTurn(string ConversationId, string MessageId, Reply
 /// <summary>A client's Idempotency-Key, with the fingerprint of the request it came with.</summary>
 public sealed record IdempotencyKey(string Key, byte[] Fingerprint);
 
-/// <summary>An answered message of a conversation as the prompt needs it.</summary>
-public sealed record ContextMessage(string Role, string Message, int MessageNo, int? TokenCount);
+/// <summary>An answered message of a conversation as the prompt needs it (a tool row's or call's JSON in ToolCalls).</summary>
+public sealed record ContextMessage(string Role, string Message, int MessageNo, int? TokenCount, string? ToolCalls = null);

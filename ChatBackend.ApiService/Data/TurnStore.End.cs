@@ -58,9 +58,9 @@ public sealed partial class TurnStore
                 chat_name = IF(@title IS NULL OR chat_name <> 'NEW CHAT', chat_name, @title)
             WHERE conv_id = @conv;
             {EndMessageSql}
-            INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, elapsed_time, model,
+            INSERT INTO message_store (role, conv_id, message_no, message_id, message, tool_calls, token_count, elapsed_time, model,
                 input_tokens, output_tokens, finish_reason, time_to_first_token, Status, created_at, updated_at)
-            VALUES ('assistant', IF(@turn_ended > 0, @conv, NULL), @reply_no, @reply_id, @reply, @reply_tokens, @elapsed,
+            VALUES ('assistant', IF(@turn_ended > 0, @conv, NULL), @reply_no, @reply_id, @reply, @tool_calls, @reply_tokens, @elapsed,
                 @model, @input_tokens, @output_tokens, @finish_reason, @ttft, @status, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             {CountUsageSql}
             {EndedSql}
@@ -89,6 +89,7 @@ public sealed partial class TurnStore
                 command.Parameters.AddWithValue("@reply_no", turn.ReplyNo);
                 command.Parameters.AddWithValue("@reply_id", reply.MessageId);
                 command.Parameters.AddWithValue("@reply", reply.Text);
+                command.Parameters.AddWithValue("@tool_calls", reply.ToolCalls);
                 command.Parameters.AddWithValue("@reply_tokens", reply.TokenCount);
                 command.Parameters.AddWithValue("@model", reply.Model);
                 command.Parameters.AddWithValue("@input_tokens", reply.InputTokens);

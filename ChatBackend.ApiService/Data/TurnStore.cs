@@ -32,11 +32,12 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     /// existing one, or finds the turn that <paramref name="messageId"/>, or <paramref name="idempotencyKey"/>, named
     /// before: <see cref="TurnOutcome.Begun"/> when the turn is the caller's to run.
     /// </summary>
+    /// <remarks>A <paramref name="response"/> (a send of /v1/responses) is stored with the message it begins.</remarks>
     public async Task<TurnOutcome> BeginTurnAsync(
         long userId, string? conversationId, string messageId, string message, int tokenCount, TimeSpan abandonedAfter,
-        IdempotencyKey? idempotencyKey, CancellationToken cancellationToken)
+        IdempotencyKey? idempotencyKey, ResponseStart? response, CancellationToken cancellationToken, MessageKind? kind = null)
     {
-        var send = new Send(userId, messageId, message, tokenCount, abandonedAfter);
+        var send = new Send(userId, messageId, message, tokenCount, abandonedAfter, response, kind ?? MessageKind.User);
         return await dataSource.RunAsync(async connection =>
         {
             switch (idempotencyKey, conversationId)
@@ -52,7 +53,8 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     }
 
     /// <summary>What a send stores, whichever way it begins.</summary>
-    internal sealed record Send(long UserId, string MessageId, string Message, int TokenCount, TimeSpan AbandonedAfter);
+    internal sealed record Send(
+        long UserId, string MessageId, string Message, int TokenCount, TimeSpan AbandonedAfter, ResponseStart? Response, MessageKind Kind);
 
     /// <summary>A key's claim, the statements a keyed send's transaction opens with (<see cref="IdempotencyKeys"/>).</summary>
     internal sealed record KeyClaim(string Sql, Action<MySqlParameterCollection> AddParameters);
@@ -86,11 +88,10 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
         const string sql = """
             INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no, created_at, updated_at)
             VALUES (@conv, @user, 1, 2, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
-            INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, Status, created_at, updated_at)
-            VALUES ('user', @conv, 1, @mid, @message, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
-            COMMIT;
+            INSERT INTO message_store (role, conv_id, message_no, message_id, message, tool_calls, token_count, Status, created_at, updated_at)
+            VALUES (@role, @conv, 1, @mid, @message, @tool_calls, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             """;
-        await using var command = Batch(connection, claim, sql, send, conversationId);
+        await using var command = Batch(connection, claim, $"{sql}{ResponseInsert(send, "")}COMMIT;", send, conversationId);
         await command.ExecuteNonQueryAsync(cancellationToken);
         return new TurnOutcome.Begun(new StartedTurn(send.UserId, conversationId, send.MessageId, 1, Attempt: 0, IsNewConversation: true));
     }
@@ -113,7 +114,7 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             JOIN conversation_store c ON c.conv_id = m.conv_id AND c.user_id = @user
             LEFT JOIN reply_progress p ON p.conv_id = m.conv_id AND p.message_no = m.message_no AND p.attempt = m.attempt
             SET m.Status = 'Pending', m.error_code = NULL, m.attempt = m.attempt + 1, m.updated_at = UTC_TIMESTAMP(6)
-            WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role = 'user'
+            WHERE m.conv_id = @conv AND m.message_id = @mid AND m.role = @role
               AND CAST(m.message AS BINARY) = CAST(@message AS BINARY)
               AND (m.Status IN ('Error', 'Cancelled') OR (m.Status = 'Pending'
                    AND GREATEST(COALESCE(p.heartbeat_at, m.updated_at), m.updated_at) < UTC_TIMESTAMP(6) - INTERVAL @abandoned_us MICROSECOND));
@@ -121,12 +122,13 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             DELETE r FROM message_store r JOIN message_store u ON u.conv_id = r.conv_id AND r.message_no = u.message_no + 1
             WHERE u.conv_id = @conv AND u.message_id = @mid AND r.role = 'assistant' AND @turn_retaken > 0;
             UPDATE conversation_store SET message_count = message_count - ROW_COUNT() WHERE conv_id = @conv;
-            INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, Status, created_at, updated_at)
-            SELECT 'user', c.conv_id, c.last_message_no + 1, @mid, @message, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
+            INSERT INTO message_store (role, conv_id, message_no, message_id, message, tool_calls, token_count, Status, created_at, updated_at)
+            SELECT @role, c.conv_id, c.last_message_no + 1, @mid, @message, @tool_calls, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
             FROM conversation_store c
             WHERE c.conv_id = @conv AND c.user_id = @user
               AND NOT EXISTS (SELECT 1 FROM message_store e WHERE e.conv_id = @conv AND e.message_id = @mid);
             SET @turn_inserted = ROW_COUNT();
+            {ResponseInsert(send, "WHERE @turn_inserted > 0")}
             UPDATE conversation_store
             SET last_message_no = last_message_no + 2, message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv AND @turn_inserted > 0;
@@ -163,7 +165,7 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
         {
             return new TurnOutcome.Begun(new StartedTurn(userId, conversationId, messageId, messageNo, attempt, IsNewConversation: false));
         }
-        if (reader.GetString("role") != "user" || !reader.GetBoolean("same_message"))
+        if (reader.GetString("role") == "assistant" || !reader.GetBoolean("same_message"))
         {
             return new TurnOutcome.MessageIdReused(conversationId, messageId);
         }
@@ -172,6 +174,12 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             // Pending and not abandoned (an abandoned, Error or Cancelled attempt was retaken above).
             : new TurnOutcome.StillInProgress(conversationId, messageId);
     }
+
+    // A response's row, beside its message (V8); nothing for a native send.
+    private static string ResponseInsert(Send send, string condition) => send.Response is null ? "" : $"""
+        INSERT INTO response (id, conv_id, request, created_at) SELECT @rid, @conv, @request, UTC_TIMESTAMP(6) FROM DUAL {condition};
+
+        """;
 
     // The turn's transaction in one batch: START TRANSACTION, a key's claim when there is one, then the statements.
     private static MySqlCommand Batch(MySqlConnection connection, KeyClaim? claim, string sql, Send send, string conversationId)
@@ -182,6 +190,13 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
         command.Parameters.AddWithValue("@mid", send.MessageId);
         command.Parameters.AddWithValue("@message", send.Message);
         command.Parameters.AddWithValue("@tokens", send.TokenCount);
+        command.Parameters.AddWithValue("@role", send.Kind.Role);
+        command.Parameters.AddWithValue("@tool_calls", send.Kind.ToolCalls);
+        if (send.Response is { } response)
+        {
+            command.Parameters.AddWithValue("@rid", response.Id);
+            command.Parameters.AddWithValue("@request", response.Request);
+        }
         claim?.AddParameters(command.Parameters);
         return command;
     }

@@ -1,6 +1,7 @@
 using ChatBackend.ApiService.Apis;
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace ChatBackend.ApiService.Extensions;
@@ -16,6 +17,11 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<StaleRowsPurge>();
         builder.Services.AddHostedService(services => services.GetRequiredService<StaleRowsPurge>());
         builder.Services.AddSingleton<ConversationQueries>();
+        builder.Services.AddSingleton<ResponseQueries>();
+        builder.Services.AddSingleton<ConversationItems>();
+        builder.Services.AddSingleton<IStoredTurnSettings, StoredResponseSettings>();
+        builder.Services.AddSingleton<ModelCatalog>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
 
         builder.Services.AddOptions<ChatTurnOptions>()
             .BindConfiguration(ChatTurnOptions.SectionName)
@@ -54,6 +60,8 @@ public static class ApplicationServiceExtensions
             .AllowAnyHeader()
             .AllowAnyMethod()
             .WithExposedHeaders("Retry-After")));
+        // Under /v1 errors take OpenAI's shape: that writer before the framework's.
+        builder.Services.AddSingleton<IProblemDetailsWriter, OpenAIErrorWriter>();
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = Problems.Customize);
         // After the framework's writer, for the requests it declines (they accept no JSON).
         builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();

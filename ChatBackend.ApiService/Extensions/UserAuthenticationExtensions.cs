@@ -2,19 +2,35 @@ using ChatBackend.ApiService.Apis;
 using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 
 namespace ChatBackend.ApiService.Extensions;
 
 /// <summary>
 /// Users: JwtBearer from the standard section Authentication:Schemes:Bearer (an OIDC Authority with discovery and
-/// key rotation, or the signing keys dotnet user-jwts writes) and the user claim.
-/// Without that section the API works as the original: each request names its user.
+/// key rotation, or the signing keys dotnet user-jwts writes) and the user claim; and API keys (Bearer cbk_...) in
+/// either mode. Without that section the API works as the original: each request names its user, unless it carries
+/// a key.
 /// </summary>
 public static partial class UserAuthenticationExtensions
 {
     /// <summary>The section AddJwtBearer() binds by itself for its default scheme.</summary>
     public const string BearerSection = "Authentication:Schemes:Bearer";
+
+    /// <summary>
+    /// With a bearer scheme, the default scheme: it sends a request whose bearer credential is an API key to
+    /// <see cref="ApiKeyAuthenticationHandler.SchemeName"/> and any other to JwtBearer.
+    /// </summary>
+    public const string BearerOrApiKeyScheme = "BearerOrApiKey";
+
+    // Without a bearer scheme a request needs no credential (it names its user), but one that carries an API key must
+    // carry a valid one: an invalid key is challenged (a 401), never a request that falls back to its user_id.
+    private static readonly AuthorizationPolicy NoKeyOrAValidKey = new AuthorizationPolicyBuilder()
+        .RequireAssertion(context => context.User.Identity?.IsAuthenticated == true
+            || context.Resource is not HttpContext http
+            || ApiKeyAuthenticationHandler.PresentedKey(http.Request) is null)
+        .Build();
 
     public static bool HasBearerScheme(this IConfiguration configuration) => configuration.GetSection(BearerSection).Exists();
 
@@ -25,10 +41,23 @@ public static partial class UserAuthenticationExtensions
             .BindConfiguration(UserClaimOptions.SectionName)
             .Validate(options => !string.IsNullOrWhiteSpace(options.SubjectClaim), "Authentication:SubjectClaim must name a claim.")
             .ValidateOnStart();
-        var authentication = builder.Services.AddAuthentication();
-        builder.Services.AddAuthorization();
+        var authentication = builder.Services
+            .AddAuthentication(bearer ? BearerOrApiKeyScheme : ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, configureOptions: null);
+        builder.Services.AddSingleton<ApiKeys>();
+        builder.Services.AddAuthorization(options =>
+        {
+            if (!bearer)
+            {
+                options.DefaultPolicy = NoKeyOrAValidKey;
+            }
+        });
         if (bearer)
         {
+            authentication.AddPolicyScheme(BearerOrApiKeyScheme, "A bearer token or an API key", options =>
+                options.ForwardDefaultSelector = context => ApiKeyAuthenticationHandler.PresentedKey(context.Request) is null
+                    ? JwtBearerDefaults.AuthenticationScheme
+                    : ApiKeyAuthenticationHandler.SchemeName);
             // Only events and one flag are set here: the TokenValidationParameters AddJwtBearer() bound from the
             // section (issuers, audiences, signing keys) are kept, not replaced (aspnetcore #63891).
             authentication.AddJwtBearer(options =>
@@ -75,16 +104,16 @@ public static partial class UserAuthenticationExtensions
         return app;
     }
 
-    /// <summary>The chat and conversation endpoints: a valid token is required when a bearer scheme is configured.</summary>
+    /// <summary>
+    /// The chat, conversation and API key endpoints: a valid token or API key is required when a bearer scheme is
+    /// configured; without one, a request may name its user, but an API key it carries must be valid.
+    /// </summary>
     public static RouteGroupBuilder MapUserEndpoints(this WebApplication app)
     {
         var group = app.MapGroup("");
-        if (app.Configuration.HasBearerScheme())
-        {
-            group.RequireAuthorization()
-                .ProducesProblem(StatusCodes.Status401Unauthorized)
-                .ProducesProblem(StatusCodes.Status403Forbidden);
-        }
+        group.RequireAuthorization()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
         return group;
     }
 

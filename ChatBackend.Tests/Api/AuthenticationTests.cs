@@ -26,7 +26,7 @@ public sealed class AuthenticationTests(AuthenticationTests.Fixture api) : ApiTe
     // The class's tests share a database and run one after another: a test that stores nothing leaves this count as it found it.
     private const string AllConversations = "SELECT COUNT(*) FROM conversation_store";
 
-    /// <summary>Every chat and conversation endpoint, as a request without credentials.</summary>
+    /// <summary>Every chat, conversation and API key endpoint, as a request without credentials.</summary>
     public static TheoryData<string, string> UserEndpoints => new()
     {
         { "POST", "/chat-message?message=hi" },
@@ -41,11 +41,14 @@ public sealed class AuthenticationTests(AuthenticationTests.Fixture api) : ApiTe
         { "PUT", "/conversations/c/messages/m/feedback?rating=up" },
         { "DELETE", "/conversations/c/messages/m/feedback" },
         { "GET", "/usage" },
+        { "POST", "/api-keys" },
+        { "GET", "/api-keys" },
+        { "DELETE", "/api-keys/1" },
     };
 
     [Theory]
     [MemberData(nameof(UserEndpoints))]
-    public async Task EveryChatAndConversationEndpointIsA401ProblemWithWwwAuthenticateWithoutAToken(string method, string path)
+    public async Task EveryUserEndpointIsA401ProblemWithWwwAuthenticateWithoutAToken(string method, string path)
     {
         using var response = await Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path), TestContext.Current.CancellationToken);
 
@@ -166,6 +169,9 @@ public sealed class AuthenticationTests(AuthenticationTests.Fixture api) : ApiTe
             (HttpMethod.Put, "/conversations/c/messages/m/feedback", new { rating = "up", user_id = other }),
             (HttpMethod.Delete, $"/conversations/c/messages/m/feedback?user_id={other}", null),
             (HttpMethod.Get, $"/usage?user_id={other}", null),
+            (HttpMethod.Post, "/api-keys", new { name = "x", user_id = other }),
+            (HttpMethod.Get, $"/api-keys?user_id={other}", null),
+            (HttpMethod.Delete, $"/api-keys/1?user_id={other}", null),
         };
 
         foreach (var (method, path, body) in requests)

@@ -148,6 +148,50 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
     }
 
     [Fact]
+    public async Task AResponseWhoseInstanceIsKilledIsTakenOverWithItsInstructionsAndFinishedOnTheOther()
+    {
+        using var api = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString());
+        using var b = StartOwnApi();
+        Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
+        using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
+        using var created = await client.PostAsJsonAsync("/api-keys", new { user_id = ChatCalls.NewUserId() }, TestContext.Current.CancellationToken);
+        var key = (await created.ExpectAsync(HttpStatusCode.Created)).Str("key");
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        b.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+
+        string responseId;
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
+        {
+            Content = JsonContent.Create(new { input = "survive this", instructions = "Answer in French.", stream = true }),
+        })
+        using (var stream = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
+        {
+            await using var events = ServerSentEvents.ReadEventsAsync(stream, cancellationToken: TestContext.Current.CancellationToken).GetAsyncEnumerator(TestContext.Current.CancellationToken);
+            Assert.True(await events.MoveNextAsync());
+            responseId = events.Current.Data.GetProperty("response").Str("id");
+            while (await events.MoveNextAsync() && events.Current.Name != "response.output_text.delta")
+            {
+            }
+            await WaitForProgressAsync(await ScalarTextAsync("SELECT conv_id FROM response WHERE id = @p", responseId) ?? "", "lost ");
+            api.Kill();
+        }
+
+        using var resumed = await b.GetAsync($"/v1/responses/{responseId}?stream=true&starting_after=8", HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        var events2 = await ServerSentEvents.ReadAllAsync(resumed).Bounded();
+
+        // The text started again: the stream says so and ends; the response is then read whole, answered by B.
+        Assert.Equal("response_restarted", events2[^1].Data.Str("code"));
+        await Eventually.WaitForAsync(async () =>
+        {
+            using var read = await b.GetAsync($"/v1/responses/{responseId}", TestContext.Current.CancellationToken);
+            return (await read.ExpectAsync(HttpStatusCode.OK)).Str("status") == "completed";
+        }, "the response completed by B");
+        Assert.Equal(2, Fake.Requests.Count);
+        Assert.Equal(("system", "Answer in French."), Fake.Requests[1].Messages[1]);
+        Assert.Equal(Fake.Requests[0].Messages, Fake.Requests[1].Messages);
+    }
+
+    [Fact]
     public async Task AnAttemptThatWasTakenOverCannotStoreItsEndAndTheTurnKeepsOneReply()
     {
         // A writes no heartbeat (progress off), so B counts its slow turn as abandoned after 3 s and takes it over.

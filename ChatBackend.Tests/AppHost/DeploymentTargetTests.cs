@@ -125,7 +125,7 @@ public sealed partial class DeploymentTargetTests : IDisposable
         var keys = (await File.ReadAllLinesAsync(Path.Combine(directory, "secrets.env"), TestContext.Current.CancellationToken))
             .Where(line => !line.StartsWith('#')).Select(line => line.Split('=', 2)).ToDictionary(parts => parts[0], parts => parts[1]);
         Assert.Equal(
-            ["bearer-signingkeys-0-issuer", "bearer-signingkeys-0-value", "bearer-validaudiences-0", "bearer-validissuer", "mysql-password", "openai"],
+            ["bearer-signingkeys-0-issuer", "bearer-signingkeys-0-value", "bearer-validaudiences-0", "bearer-validissuer", "chat-models-0", "mysql-password", "openai"],
             keys.Keys.Order());
         Assert.All(keys.Values, value => Assert.Equal("", value));
         // Every key a pod reads is one the file declares.

@@ -36,7 +36,7 @@ public sealed partial class ManifestTests : IDisposable
 
         Assert.Equal(
             ["mysql", "chatdb", "migrator", "apiservice", "bearer-signingkeys-0-issuer", "bearer-signingkeys-0-value",
-                "bearer-validaudiences-0", "bearer-validissuer", "openai", "mysql-password", "mysql-password-uri-encoded"],
+                "bearer-validaudiences-0", "bearer-validissuer", "chat-models-0", "openai", "mysql-password", "mysql-password-uri-encoded"],
             resources.EnumerateObject().Select(resource => resource.Name));
         var mysql = resources.GetProperty("mysql");
         Assert.Equal("container.v0", mysql.GetProperty("type").GetString());
@@ -73,6 +73,8 @@ public sealed partial class ManifestTests : IDisposable
         Assert.True(signingKey.GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
         Assert.False(signingKey.GetProperty("inputs").GetProperty("value").TryGetProperty("default", out _));
         Assert.False(resources.GetProperty("bearer-validissuer").GetProperty("inputs").GetProperty("value").TryGetProperty("default", out _));
+        // So do the models /v1/responses may name.
+        Assert.Equal("{chat-models-0.value}", api.GetProperty("env").GetProperty("Chat__Models__0").GetString());
     }
 
     [Fact]

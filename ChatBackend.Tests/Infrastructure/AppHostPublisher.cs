@@ -15,9 +15,10 @@ public static class AppHostPublisher
 
     public static readonly string[] Secrets = [Password, ModelKey, SigningKey];
 
-    /// <summary>A bearer scheme in the AppHost's configuration, as dotnet user-jwts writes one.</summary>
+    /// <summary>A bearer scheme in the AppHost's configuration, as dotnet user-jwts writes one, and the models it allows.</summary>
     public static readonly Dictionary<string, string> BearerSettings = new()
     {
+        ["Chat__Models__0"] = "gpt-4o-mini",
         ["Authentication__Schemes__Bearer__ValidIssuer"] = "dotnet-user-jwts",
         ["Authentication__Schemes__Bearer__ValidAudiences__0"] = "https://chat.example",
         ["Authentication__Schemes__Bearer__SigningKeys__0__Issuer"] = "dotnet-user-jwts",

@@ -31,6 +31,9 @@ public abstract record FakeReply
     /// <summary>A stream that sends <paramref name="Pieces"/> and then, once <paramref name="Cut"/> completes, loses its connection.</summary>
     public sealed record CutStream(IReadOnlyList<string> Pieces, Task Cut) : FakeReply;
 
+    /// <summary>Calls of the request's tools instead of an answer (finish reason tool_calls), plain or streamed.</summary>
+    public sealed record Calls(IReadOnlyList<(string Id, string Name, string Arguments)> ToolCalls) : FakeReply;
+
     public static Text Say(params string[] pieces) => new(pieces);
 }
 
@@ -156,6 +159,28 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 // overtook them would look like a connection refused before any answer.
                 await cut.WaitAsync(aborted);
                 context.Abort();
+                return;
+            case FakeReply.Calls(var calls):
+                var toolCalls = new JsonArray([.. calls.Select((call, index) => (JsonNode)new JsonObject
+                {
+                    ["index"] = index,
+                    ["id"] = call.Id,
+                    ["type"] = "function",
+                    ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = call.Arguments },
+                })]);
+                if (!request.Stream)
+                {
+                    var completion = Completion(model, "", "tool_calls");
+                    completion["choices"]![0]!["message"] = new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = toolCalls };
+                    await response.WriteAsJsonAsync(completion, aborted);
+                    return;
+                }
+                await StartStreamAsync(response, aborted);
+                var delta = Chunk(model, null, finishReason: null);
+                delta["choices"]![0]!["delta"] = new JsonObject { ["role"] = "assistant", ["tool_calls"] = toolCalls };
+                await WriteChunkAsync(response, delta, aborted);
+                await WriteChunkAsync(response, Chunk(model, null, "tool_calls"), aborted);
+                await response.WriteAsync("data: [DONE]\n\n", aborted);
                 return;
             case FakeReply.Text text:
                 await Task.Delay(text.Delay, aborted);

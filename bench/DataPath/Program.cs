@@ -37,7 +37,7 @@ const int TokenCount = 20; // what the API stores with each message; counting is
 async Task<string> TurnAsync(long userId, string? conversationId, string message)
 {
     var begun = (TurnOutcome.Begun)await store.BeginTurnAsync(
-        userId, conversationId, $"m-{Guid.NewGuid():n}", message, TokenCount, abandonedAfter, idempotencyKey: null, CancellationToken.None);
+        userId, conversationId, $"m-{Guid.NewGuid():n}", message, TokenCount, abandonedAfter, idempotencyKey: null, response: null, CancellationToken.None);
     if (conversationId is not null)
     {
         await queries.GetContextAsync(begun.Turn.ConversationId, begun.Turn.MessageNo, 200, CancellationToken.None);

@@ -10,18 +10,22 @@ namespace ChatBackend.ApiService.Apis;
 /// <summary>
 /// Who makes a request. With a bearer scheme configured, the user of its token: issuer and subject, mapped to the
 /// numeric user_id every table keeps (<see cref="UserIdentities"/>); a user_id in the request may then be left out,
-/// and must be that user's when it is given. Without a scheme, whoever the request's user_id names, as in the original.
+/// and must be that user's when it is given. With an API key (either mode), the key's user, by the same rules.
+/// Without a scheme or a key, whoever the request's user_id names, as in the original.
 /// </summary>
 public sealed class Caller
 {
-    /// <summary>A caller without a token: the request names its user.</summary>
+    /// <summary>A caller without a token or API key: the request names its user.</summary>
     public static readonly Caller FromRequest = new(null);
 
     private readonly long? _tokenUserId;
 
     private Caller(long? tokenUserId) => _tokenUserId = tokenUserId;
 
-    /// <summary>The token's user, when the request came with one.</summary>
+    /// <summary>
+    /// The user of the request's bearer credential (a token or an API key), when it came with one; null when the
+    /// request only names its user (no bearer scheme, no key).
+    /// </summary>
     public long? TokenUserId => _tokenUserId;
 
     public static async ValueTask<Caller> BindAsync(HttpContext context)
@@ -29,6 +33,10 @@ public sealed class Caller
         if (context.User.Identity?.IsAuthenticated != true)
         {
             return FromRequest;
+        }
+        if (ApiKeyAuthenticationHandler.UserIdOf(context.User) is { } keyUser)
+        {
+            return new Caller(keyUser);
         }
         var claim = context.RequestServices.GetRequiredService<IOptions<UserClaimOptions>>().Value.SubjectClaim;
         // The token was refused at validation when it did not name its user (see UserAuthenticationExtensions).

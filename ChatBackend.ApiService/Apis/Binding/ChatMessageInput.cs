@@ -7,7 +7,8 @@ namespace ChatBackend.ApiService.Apis;
 /// <summary>The fields of POST /chat-message and POST /chat-message/stream, from JSON, a form or the query string.</summary>
 public sealed partial class ChatMessageInput
 {
-    private static readonly string[] Fields = [FieldNames.Message, FieldNames.UserId, FieldNames.MessageId, FieldNames.MessageCount, FieldNames.ConversationId];
+    private static readonly string[] Fields =
+        [FieldNames.Message, FieldNames.UserId, FieldNames.MessageId, FieldNames.MessageCount, FieldNames.ConversationId, FieldNames.Model];
 
     private readonly RequestFields _fields;
     private readonly string[] _idempotencyKeys;
@@ -30,7 +31,8 @@ public sealed partial class ChatMessageInput
     /// <summary>The user_id the request names, if any.</summary>
     public string? RequestedUserId => _fields.RequestedUserId;
 
-    public bool TryValidate(Caller caller, int maxMessageLength, out TurnRequest request, out Dictionary<string, string[]> errors)
+    public bool TryValidate(
+        Caller caller, int maxMessageLength, ModelCatalog models, out TurnRequest request, out Dictionary<string, string[]> errors)
     {
         request = null!;
         errors = _fields.InitialErrors();
@@ -64,6 +66,12 @@ public sealed partial class ChatMessageInput
 
         var idempotencyKey = IdempotencyKey(errors);
 
+        var model = _fields[FieldNames.Model];
+        if (!errors.ContainsKey(FieldNames.Model) && !string.IsNullOrEmpty(model) && !models.Allows(model))
+        {
+            errors[FieldNames.Model] = [$"The model '{model}' is not offered here (Chat:Models: {string.Join(", ", models.Models)})."];
+        }
+
         if (errors.Count > 0)
         {
             return false;
@@ -75,7 +83,8 @@ public sealed partial class ChatMessageInput
             userId,
             messageId,
             string.IsNullOrWhiteSpace(conversationId) ? null : conversationId.Trim(),
-            IdempotencyKey: idempotencyKey);
+            IdempotencyKey: idempotencyKey,
+            Settings: string.IsNullOrEmpty(model) ? null : new TurnSettings(Model: model));
         return true;
     }
 

@@ -11,6 +11,9 @@ public static class FieldNames
     public const string ChatName = "chat_name";
     public const string Rating = "rating";
     public const string Comment = "comment";
+    public const string Model = "model";
+    public const string Id = "id";
+    public const string Name = "name";
 
     /// <summary>The IETF httpapi draft's header: the same key from the same user within 24 hours is the same turn.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";

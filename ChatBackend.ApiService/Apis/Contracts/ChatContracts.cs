@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
 
 namespace ChatBackend.ApiService.Apis;
@@ -11,7 +12,8 @@ public sealed record ChatMessageBody(
     [property: JsonPropertyName("user_id")] long UserId,
     [property: JsonPropertyName("message_id")] string? MessageId,
     [property: JsonPropertyName("message_count")] int? MessageCount,
-    [property: JsonPropertyName("conversation_id")] string? ConversationId);
+    [property: JsonPropertyName("conversation_id")] string? ConversationId,
+    [property: JsonPropertyName("model")] string? Model);
 
 public sealed record ChatMessageResponse(
     [property: JsonPropertyName("message")] string Message,
@@ -24,12 +26,15 @@ public sealed record ChatMessageResponse(
     [property: JsonPropertyName("finish_reason")] string? FinishReason,
     [property: JsonPropertyName("usage")] TokenUsage? Usage,
     [property: JsonPropertyName("time_to_first_token_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    int? TimeToFirstTokenMs)
+    int? TimeToFirstTokenMs,
+    [property: JsonPropertyName("tool_calls"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    IReadOnlyList<ToolCall>? ToolCalls = null)
 {
     public static ChatMessageResponse From(AnsweredTurn answered) => new(
         answered.Reply.Text, answered.ConversationId, answered.MessageId, answered.Reply.MessageId, answered.MessageCount,
         answered.Reply.ElapsedMs, answered.Reply.Model, answered.Reply.FinishReason,
-        TokenUsage.From(answered.Reply.InputTokens, answered.Reply.OutputTokens), answered.Reply.TimeToFirstTokenMs);
+        TokenUsage.From(answered.Reply.InputTokens, answered.Reply.OutputTokens), answered.Reply.TimeToFirstTokenMs,
+        answered.Reply.ToolCalls is null ? null : ToolCall.Parse(answered.Reply.ToolCalls));
 }
 
 /// <summary>The tokens a reply cost, as the provider counted them.</summary>

@@ -13,11 +13,13 @@ public sealed record StreamDone(
     [property: JsonPropertyName("finish_reason")] string? FinishReason,
     [property: JsonPropertyName("usage")] TokenUsage? Usage,
     [property: JsonPropertyName("elapsed_ms")] int ElapsedMs,
-    [property: JsonPropertyName("time_to_first_token_ms")] int? TimeToFirstTokenMs)
+    [property: JsonPropertyName("time_to_first_token_ms")] int? TimeToFirstTokenMs,
+    [property: JsonPropertyName("tool_calls"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    IReadOnlyList<ChatBackend.ApiService.Chat.ToolCall>? ToolCalls)
 {
     public static StreamDone From(ChatMessageResponse response) => new(
         response.ConversationId, response.MessageId, response.ReplyMessageId, response.MessageCount, response.Model,
-        response.FinishReason, response.Usage, response.ElapsedMs, response.TimeToFirstTokenMs);
+        response.FinishReason, response.Usage, response.ElapsedMs, response.TimeToFirstTokenMs, response.ToolCalls);
 }
 
 /// <summary>The first event of a reply stream.</summary>

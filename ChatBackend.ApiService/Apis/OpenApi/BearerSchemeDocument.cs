@@ -5,8 +5,8 @@ using Microsoft.OpenApi;
 namespace ChatBackend.ApiService.Apis;
 
 /// <summary>
-/// With a bearer scheme configured, the OpenAPI document declares it (HTTP bearer, JWT) and marks every operation
-/// that requires it, so that clients and the interactive page send the token.
+/// With a bearer scheme configured, the OpenAPI document declares it (HTTP bearer: a JWT, or an API key) and marks
+/// every operation that requires it, so that clients and the interactive page send the token.
 /// </summary>
 public static class BearerSchemeDocument
 {
@@ -21,7 +21,7 @@ public static class BearerSchemeDocument
             Type = SecuritySchemeType.Http,
             Scheme = "bearer",
             BearerFormat = "JWT",
-            Description = "A token of the issuer configured in Authentication:Schemes:Bearer.",
+            Description = "A token of the issuer configured in Authentication:Schemes:Bearer, or an API key (cbk_..., from POST /api-keys).",
         };
         return Task.CompletedTask;
     }

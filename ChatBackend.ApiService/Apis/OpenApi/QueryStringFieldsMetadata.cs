@@ -10,10 +10,10 @@ namespace ChatBackend.ApiService.Apis;
 /// </summary>
 public sealed class QueryStringFieldsMetadata(params string[] fields)
 {
-    /// <summary>The fields of a send: message, user_id, message_id, message_count, conversation_id.</summary>
+    /// <summary>The fields of a send: message, user_id, message_id, message_count, conversation_id, model.</summary>
     public static QueryStringFieldsMetadata Send { get; } = new(
         FieldNames.Message, FieldNames.UserId, FieldNames.MessageId,
-        FieldNames.MessageCount, FieldNames.ConversationId);
+        FieldNames.MessageCount, FieldNames.ConversationId, FieldNames.Model);
 
     private static readonly Dictionary<string, (JsonSchemaType Type, string Description)> Descriptions = new()
     {
@@ -22,6 +22,7 @@ public sealed class QueryStringFieldsMetadata(params string[] fields)
         [FieldNames.MessageId] = (JsonSchemaType.String, "The client's id for this message: 1-64 of [A-Za-z0-9._:-]; the idempotency key."),
         [FieldNames.MessageCount] = (JsonSchemaType.Integer, "Accepted for compatibility with old clients; not used for numbering."),
         [FieldNames.ConversationId] = (JsonSchemaType.String, "Empty to start a conversation; otherwise one of this user's."),
+        [FieldNames.Model] = (JsonSchemaType.String, "One of Chat:Models (GET /v1/models); left out, the configured model."),
     };
 
     public static Task AddQueryParameters(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)

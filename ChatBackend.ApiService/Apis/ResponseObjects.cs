@@ -1,0 +1,84 @@
+using System.Text.Json;
+using ChatBackend.ApiService.Chat;
+using ChatBackend.ApiService.Data;
+
+namespace ChatBackend.ApiService.Apis;
+
+/// <summary>A response as every read of it starts: its id, conversation and what its request asked.</summary>
+public sealed record ResponseHead(string Id, string ConversationId, ResponseRequestRecord Request)
+{
+    /// <summary>The id of its output message (one per response: its reply).</summary>
+    public string OutputItemId => $"msg_{Id[Ids.ResponsePrefix.Length..]}";
+
+    /// <summary>The id of its output's function call number <paramref name="index"/>.</summary>
+    public string FunctionCallId(int index) => $"fc_{Id[Ids.ResponsePrefix.Length..]}_{index}";
+
+    public static ResponseHead From(ResponseRow row) =>
+        new(row.Id, row.ConversationId, JsonSerializer.Deserialize<ResponseRequestRecord>(row.Request)
+            ?? throw new InvalidOperationException($"Response {row.Id} has no request."));
+}
+
+/// <summary>
+/// The response object of a turn, from its head and how the turn stands: running (with the text so far), answered,
+/// cut at max_output_tokens, cancelled or failed. The same turn gives the same object wherever it is read.
+/// </summary>
+public static class ResponseObjects
+{
+    public const string Queued = "queued";
+    public const string InProgress = "in_progress";
+    public const string Completed = "completed";
+    public const string Incomplete = "incomplete";
+    public const string Cancelled = "cancelled";
+    public const string Failed = "failed";
+
+    private static readonly JsonElement NoTools = JsonDocument.Parse("[]").RootElement;
+
+    /// <summary>A turn still running (no <paramref name="outcome"/>), or ended as <paramref name="outcome"/> says.</summary>
+    public static ResponseObject For(ResponseHead head, TurnOutcome? outcome, string? textSoFar = null, string running = InProgress)
+    {
+        var request = head.Request;
+        var (status, text, reply, error) = outcome switch
+        {
+            null or TurnOutcome.TakenOver or TurnOutcome.StillInProgress => (running, textSoFar, null, null),
+            TurnOutcome.Answered(var answered) =>
+                (answered.Reply.FinishReason == "length" ? Incomplete : Completed, answered.Reply.Text, answered.Reply, (ResponseErrorObject?)null),
+            TurnOutcome.Cancelled(_, _, var partial) => (Cancelled, partial, null, null),
+            TurnOutcome.ModelFailed(_, _, var reason) => (Failed, null, null, new ResponseErrorObject("server_error", reason)),
+            TurnOutcome.ModelTimedOut => (Failed, null, null, new ResponseErrorObject("timeout", "The model did not answer within the turn's time (Chat:Timeout).")),
+            TurnOutcome.ServerStopping => (Failed, null, null, new ResponseErrorObject("server_error", "The server stopped before the reply was finished.")),
+            _ => (Failed, null, null, new ResponseErrorObject("server_error", "The response's conversation was deleted before its reply was stored.")),
+        };
+        var calls = ToolCall.Parse(reply?.ToolCalls);
+        List<object> output = text is { Length: > 0 } || calls.Count > 0
+            ? [new OutputMessageItem(head.OutputItemId, status == Completed ? Completed : status == InProgress ? InProgress : Incomplete, [new OutputTextContent(text ?? "")])]
+            : [];
+        output.AddRange(calls.Select((call, index) => new FunctionCallItem(head.FunctionCallId(index), call.CallId, call.Name!, call.Arguments!, Completed)));
+        return new ResponseObject(
+            Id: head.Id,
+            CreatedAt: request.CreatedAt,
+            Status: status,
+            Background: request.Background,
+            Error: error,
+            IncompleteDetails: status == Incomplete ? new IncompleteDetails("max_output_tokens") : null,
+            Instructions: request.Instructions,
+            MaxOutputTokens: request.MaxOutputTokens,
+            Model: reply?.Model ?? request.Model,
+            Output: output,
+            ParallelToolCalls: request.ParallelToolCalls,
+            PreviousResponseId: request.PreviousResponseId,
+            Conversation: request.Conversation is { } conversation ? new ConversationReference(conversation) : null,
+            Store: request.Store,
+            Temperature: request.Temperature,
+            Text: request.Text,
+            ToolChoice: request.ToolChoice,
+            TopP: request.TopP,
+            Usage: reply is null ? null : new ResponseUsage(reply.InputTokens ?? 0, reply.OutputTokens ?? 0),
+            Metadata: request.Metadata,
+            Tools: request.Tools ?? NoTools);
+    }
+
+    /// <summary>A response as the database has it: running, with the text its instance wrote so far, or ended.</summary>
+    public static ResponseObject For(ResponseHead head, ReplyState state) => state.Status == MessageStatus.Pending
+        ? For(head, null, state.ProgressText)
+        : For(head, TurnOutcome.Stored(state));
+}

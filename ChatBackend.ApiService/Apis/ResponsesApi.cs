@@ -1,0 +1,287 @@
+using System.Text.Json;
+using ChatBackend.ApiService.Chat;
+using ChatBackend.ApiService.Data;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace ChatBackend.ApiService.Apis;
+
+/// <summary>
+/// The OpenAI Responses API over this server's turns: a response is a turn of a conversation (the native API's, same
+/// id), stored, streamed, resumed and cancelled on any instance as a native turn is. Errors come in OpenAI's shape
+/// (<see cref="OpenAIErrorWriter"/>); the user is always the bearer credential's.
+/// </summary>
+public static partial class ResponsesApi
+{
+    private static readonly int[] CreateProblems =
+    [
+        StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict,
+        StatusCodes.Status429TooManyRequests, StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable,
+        StatusCodes.Status504GatewayTimeout,
+    ];
+
+    private static readonly int[] ReadProblems = [StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable];
+
+    public static IEndpointRouteBuilder MapResponsesApi(this IEndpointRouteBuilder routes)
+    {
+        var v1 = routes.MapGroup(OpenAIErrorWriter.PathPrefix).WithTags("OpenAI Responses");
+        v1.MapPost("/responses", CreateAsync)
+            .WithName("CreateResponse")
+            .WithSummary("Create a model response (OpenAI Responses API)")
+            .WithDescription(
+                "A turn of a conversation: a new one, the one `conversation` names, or the one `previous_response_id` " +
+                "ends (it must be that conversation's latest response). `stream: true` answers server-sent events; " +
+                "`background: true` answers at once and the reply goes on (read, resume or cancel it on any instance).")
+            .Accepts<JsonElement>("application/json")
+            // One 200 of both kinds (the stream's own metadata would otherwise replace the object's).
+            .Produces<ResponseObject>(StatusCodes.Status200OK, "application/json", ChatEventStream.ContentType)
+            .ProducesProblems([StatusCodes.Status400BadRequest, .. CreateProblems]);
+        v1.MapGet("/responses/{response_id}", GetAsync)
+            .WithName("GetResponse")
+            .WithSummary("Retrieve a response; with stream=true, its events from starting_after on, following it while it runs")
+            .Produces<ResponseObject>(StatusCodes.Status200OK, "application/json", ChatEventStream.ContentType)
+            .ProducesProblems([StatusCodes.Status400BadRequest, .. ReadProblems]);
+        v1.MapPost("/responses/{response_id}/cancel", CancelAsync)
+            .WithName("CancelResponse")
+            .WithSummary("Cancel a running response, on whichever instance generates it")
+            .ProducesProblems(ReadProblems);
+        v1.MapDelete("/responses/{response_id}", DeleteAsync)
+            .WithName("DeleteResponse")
+            .WithSummary("Delete a response that ended: its message and reply leave its conversation")
+            .ProducesProblems([StatusCodes.Status409Conflict, .. ReadProblems]);
+        v1.MapGet("/responses/{response_id}/input_items", ListInputItemsAsync)
+            .WithName("ListResponseInputItems")
+            .WithSummary("The input items of a response")
+            .ProducesProblems([StatusCodes.Status400BadRequest, .. ReadProblems]);
+        v1.MapGet("/models", ListModels)
+            .WithName("ListModels")
+            .WithSummary("The models a request may name (Chat:Models)");
+        return routes;
+    }
+
+    public static async Task<Results<Ok<ResponseObject>, ChatEventStream, ProblemHttpResult>> CreateAsync(
+        [FromBody] JsonElement body, Caller caller, ChatTurnService chat, ReplyFollower follower, ResponseQueries responses,
+        ModelCatalog models, IOptions<ChatTurnOptions> options, TimeProvider clock, ILogger<ResponseObject> logger,
+        CancellationToken cancellationToken)
+    {
+        if (caller.TokenUserId is not { } userId)
+        {
+            return CredentialRequired();
+        }
+        var settings = options.Value;
+        if (!ResponseCreateInput.TryRead(body, models, settings.MaxMessageLength, out var input, out var errors))
+        {
+            return Problems.Invalid(errors);
+        }
+        var conversationId = input!.Conversation;
+        if (input.ToolOutputs is not null && input.PreviousResponseId is null && conversationId is null)
+        {
+            return Problems.Invalid(new() { ["input"] = ["function_call_output items continue a response: give previous_response_id or conversation."] });
+        }
+        if (input.PreviousResponseId is { } previousId)
+        {
+            switch (await responses.FindAsync(previousId, userId, cancellationToken))
+            {
+                case null:
+                    return NotFound("previous_response_id", $"No response '{previousId}' exists for this user.");
+                case { Latest: false }:
+                    return Problems.Invalid(new() { ["previous_response_id"] = ["Continuing from a response that is not its conversation's latest (a branch) is not supported yet."] });
+                case var previous:
+                    conversationId = previous.ConversationId;
+                    break;
+            }
+        }
+
+        var responseId = Ids.NewResponseId();
+        var record = new ResponseRequestRecord(
+            clock.GetUtcNow().ToUnixTimeSeconds(), input.Model, input.Instructions, input.PreviousResponseId, input.Conversation,
+            input.Store, input.Background, input.MaxOutputTokens, input.Temperature ?? settings.Temperature, input.TopP ?? 1,
+            input.Metadata, input.ToolChoice, input.ParallelToolCalls, input.Text, input.ToolsJson,
+            [.. input.InputMessages.Select((message, index) => new InputMessageItem(
+                $"msg_{responseId[Ids.ResponsePrefix.Length..]}_in{index}", message.Role, [new InputTextContent(message.Text)]))]);
+        var request = new TurnRequest(
+            input.Message, userId, responseId, conversationId,
+            Response: new ResponseStart(responseId, JsonSerializer.Serialize(record)), Settings: input.Settings(),
+            Kind: input.ToolOutputs is { } outputs ? new MessageKind("tool", outputs) : null);
+        var outcome = await chat.BeginAsync(request, streaming: input.Stream || input.Background, cancellationToken);
+        if (outcome is not TurnStarted(var run))
+        {
+            return outcome is TurnOutcome.ConversationNotFound && input.Conversation is not null
+                ? NotFound("conversation", $"No conversation '{input.Conversation}' exists for this user.")
+                : Problems.For(outcome);
+        }
+        var head = new ResponseHead(responseId, run.Turn.ConversationId, record);
+        if (!input.Store)
+        {
+            ForgetWhenEnded(run, responseId, userId, responses, logger);
+        }
+        if (input.Stream)
+        {
+            return new ChatEventStream(
+                head.ConversationId, new ResponseStreamFormat(head, startingAfter: -1, queued: false),
+                follower.FollowAsync(run, StreamPosition.Start, CancellationToken.None), settings.HeartbeatInterval);
+        }
+        if (input.Background)
+        {
+            return TypedResults.Ok(ResponseObjects.For(head, null, running: ResponseObjects.Queued));
+        }
+        // Not the request's token: the turn ends on its own terms, and this request waits for it.
+        return await run.Completion switch
+        {
+            var ended and (TurnOutcome.Answered or TurnOutcome.Cancelled) => TypedResults.Ok(ResponseObjects.For(head, ended)),
+            var failed => Problems.For(failed),
+        };
+    }
+
+    public static async Task<Results<Ok<ResponseObject>, ChatEventStream, ProblemHttpResult>> GetAsync(
+        [FromRoute(Name = "response_id")] string responseId,
+        [FromQuery(Name = "stream")] bool? stream,
+        [FromQuery(Name = "starting_after")] long? startingAfter,
+        Caller caller, ResponseQueries responses, ReplyProgressStore progress, ReplyFollower follower,
+        IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
+    {
+        if (caller.TokenUserId is not { } userId)
+        {
+            return CredentialRequired();
+        }
+        if (await responses.FindAsync(responseId, userId, cancellationToken) is not { } row
+            || await progress.GetReplyStateAsync(row.ConversationId, userId, responseId, cancellationToken) is not { } state)
+        {
+            return ResponseNotFound(responseId);
+        }
+        var head = ResponseHead.From(row);
+        if (stream != true)
+        {
+            return TypedResults.Ok(ResponseObjects.For(head, state));
+        }
+        var after = Math.Max(startingAfter ?? -1, -1);
+        // The text the client had: up to the offset its last delta's number stands for (ResponseStreamFormat).
+        var from = new StreamPosition(state.Attempt, (int)Math.Clamp(after - 3, 0, int.MaxValue));
+        return new ChatEventStream(
+            row.ConversationId, new ResponseStreamFormat(head, after, queued: false),
+            follower.FollowAsync(userId, row.ConversationId, responseId, from, CancellationToken.None),
+            options.Value.HeartbeatInterval);
+    }
+
+    public static async Task<Results<Ok<ResponseObject>, ProblemHttpResult>> CancelAsync(
+        [FromRoute(Name = "response_id")] string responseId, Caller caller, ResponseQueries responses,
+        ReplyProgressStore progress, ChatTurnService chat, CancellationToken cancellationToken)
+    {
+        if (caller.TokenUserId is not { } userId)
+        {
+            return CredentialRequired();
+        }
+        if (await responses.FindAsync(responseId, userId, cancellationToken) is not { } row)
+        {
+            return ResponseNotFound(responseId);
+        }
+        var head = ResponseHead.From(row);
+        switch (await chat.CancelAsync(userId, row.ConversationId, responseId, cancellationToken))
+        {
+            case CancelOutcome.Stopped(var outcome):
+                return TypedResults.Ok(ResponseObjects.For(head, outcome));
+            case CancelOutcome.NotRunning:
+                // It ended before the cancel came: as it ended.
+                return await progress.GetReplyStateAsync(row.ConversationId, userId, responseId, cancellationToken) is { } state
+                    ? TypedResults.Ok(ResponseObjects.For(head, state))
+                    : ResponseNotFound(responseId);
+            default:
+                return ResponseNotFound(responseId);
+        }
+    }
+
+    public static async Task<Results<Ok<DeletedObject>, ProblemHttpResult>> DeleteAsync(
+        [FromRoute(Name = "response_id")] string responseId, Caller caller, ResponseQueries responses,
+        CancellationToken cancellationToken)
+    {
+        if (caller.TokenUserId is not { } userId)
+        {
+            return CredentialRequired();
+        }
+        return await responses.DeleteAsync(responseId, userId, dropEmptyConversation: false, cancellationToken) switch
+        {
+            ResponseDeletion.Deleted => TypedResults.Ok(new DeletedObject(responseId, "response.deleted")),
+            ResponseDeletion.Running => TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict, title: "The response is running",
+                detail: "Its reply is still being generated: cancel it first (POST /v1/responses/{id}/cancel)."),
+            _ => ResponseNotFound(responseId),
+        };
+    }
+
+    public static async Task<Results<Ok<ListObject<InputMessageItem>>, ProblemHttpResult>> ListInputItemsAsync(
+        [FromRoute(Name = "response_id")] string responseId,
+        [FromQuery(Name = "after")] string? after,
+        [FromQuery(Name = "limit")] int? limit,
+        [FromQuery(Name = "order")] string? order,
+        Caller caller, ResponseQueries responses, CancellationToken cancellationToken)
+    {
+        if (caller.TokenUserId is not { } userId)
+        {
+            return CredentialRequired();
+        }
+        if (InvalidPage(limit, order) is { } invalid)
+        {
+            return invalid;
+        }
+        if (await responses.FindAsync(responseId, userId, cancellationToken) is not { } row)
+        {
+            return ResponseNotFound(responseId);
+        }
+        return TypedResults.Ok(Page(ResponseHead.From(row).Request.Input, item => item.Id, after, limit, order));
+    }
+
+    /// <summary>A list's paging that is not valid (limit 1-100, order asc or desc), or null.</summary>
+    internal static ProblemHttpResult? InvalidPage(int? limit, string? order) =>
+        limit is < 1 or > 100 ? Problems.Invalid(new() { ["limit"] = ["limit must be from 1 to 100."] })
+        : order is not (null or "asc" or "desc") ? Problems.Invalid(new() { ["order"] = ["order must be asc or desc."] })
+        : null;
+
+    /// <summary>
+    /// A page of <paramref name="oldestFirst"/> as OpenAI lists items: newest first unless <paramref name="order"/> is
+    /// asc, after the item <paramref name="after"/> names, <paramref name="limit"/> of them (20 by default).
+    /// </summary>
+    internal static ListObject<T> Page<T>(IEnumerable<T> oldestFirst, Func<T, string> idOf, string? after, int? limit, string? order)
+    {
+        var items = order == "asc" ? oldestFirst : oldestFirst.Reverse();
+        var rest = items.SkipWhile(item => after is not null && idOf(item) != after).Skip(after is null ? 0 : 1).ToList();
+        var page = rest.Take(limit ?? 20).ToList();
+        return new ListObject<T>(page, page.Count > 0 ? idOf(page[0]) : null, page.Count > 0 ? idOf(page[^1]) : null, rest.Count > page.Count);
+    }
+
+    public static Ok<ListObject<ModelObject>> ListModels(ModelCatalog models)
+    {
+        var data = models.Models.Select(model => new ModelObject(model)).ToList();
+        return TypedResults.Ok(new ListObject<ModelObject>(data, data[0].Id, data[^1].Id, HasMore: false));
+    }
+
+    // A response asked not to be stored leaves nothing once its turn ends: its conversation too when it was new.
+    private static void ForgetWhenEnded(TurnRun run, string responseId, long userId, ResponseQueries responses, ILogger logger) =>
+        _ = run.Completion.ContinueWith(async _ =>
+        {
+            try
+            {
+                await responses.DeleteAsync(responseId, userId, dropEmptyConversation: true, CancellationToken.None);
+            }
+            catch (Exception exception)
+            {
+                LogNotForgotten(logger, responseId, exception.GetType().Name);
+            }
+        }, TaskScheduler.Default).Unwrap();
+
+    /// <summary>/v1 without a bearer credential: a 401 (OpenAI's invalid_api_key).</summary>
+    internal static ProblemHttpResult CredentialRequired() => TypedResults.Problem(
+        statusCode: StatusCodes.Status401Unauthorized,
+        title: "A bearer credential is required",
+        detail: "/v1 takes its user from Authorization: Bearer: an API key (POST /api-keys) or a token of the configured issuer.");
+
+    private static ProblemHttpResult ResponseNotFound(string responseId) =>
+        NotFound("response_id", $"No response '{responseId}' exists for this user.");
+
+    private static ProblemHttpResult NotFound(string param, string detail) => TypedResults.Problem(
+        statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: detail,
+        extensions: new Dictionary<string, object?> { ["field"] = param });
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Response {ResponseId} was asked not to be stored, but deleting it failed: {ExceptionType}.")]
+    private static partial void LogNotForgotten(ILogger logger, string responseId, string exceptionType);
+}

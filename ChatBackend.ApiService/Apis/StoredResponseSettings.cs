@@ -1,0 +1,32 @@
+using System.Text.Json;
+using ChatBackend.ApiService.Chat;
+using ChatBackend.ApiService.Data;
+
+namespace ChatBackend.ApiService.Apis;
+
+/// <summary>
+/// A response's settings as its request gave them (the response table's JSON), for the instance that takes its turn
+/// over: the same model, instructions, sampling, format, tools and earlier input items as the first attempt had.
+/// </summary>
+public sealed class StoredResponseSettings(ResponseQueries responses) : IStoredTurnSettings
+{
+    public async Task<TurnSettings?> FindAsync(long userId, string conversationId, string messageId, CancellationToken cancellationToken)
+    {
+        if (!ResponseQueries.IsResponseId(messageId) || await responses.FindAsync(messageId, userId, cancellationToken) is not { } row)
+        {
+            return null;
+        }
+        var request = ResponseHead.From(row).Request;
+        // Read as the request was: it was valid then, so nothing here reports an error.
+        static void Ignore(string param, string message)
+        {
+        }
+        var tools = ResponseCreateInput.ReadTools(JsonSerializer.SerializeToElement(new { tools = request.Tools }), Ignore);
+        var (_, toolMode) = ResponseCreateInput.ReadToolChoice(JsonSerializer.SerializeToElement(new { tool_choice = request.ToolChoice }), tools.Count, Ignore);
+        var (_, format) = ResponseCreateInput.TextFormat(JsonSerializer.SerializeToElement(new { text = request.Text }), Ignore);
+        return new TurnSettings(
+            request.Model, request.Instructions, request.Temperature, request.TopP, request.MaxOutputTokens, format,
+            ResponseCreateInput.PrecedingOf([.. request.Input.Select(item => (item.Role, string.Join("\n", item.Content.Select(part => part.Text))))]),
+            tools.Count > 0 ? tools : null, toolMode, request.ParallelToolCalls);
+    }
+}

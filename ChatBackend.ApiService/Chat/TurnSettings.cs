@@ -1,0 +1,35 @@
+using Microsoft.Extensions.AI;
+
+namespace ChatBackend.ApiService.Chat;
+
+/// <summary>
+/// What a request of /v1/responses asks of its model call beyond the message: a model of <c>Chat:Models</c>, its
+/// instructions (a system message after the configured prompt), sampling, a cap on the output (never above
+/// <c>Chat:MaxOutputTokens</c>), a response format, the input items sent before the message in this turn, and the
+/// function tools the model may call (their calls end the turn; the client runs them).
+/// </summary>
+public sealed record TurnSettings(
+    string? Model = null,
+    string? Instructions = null,
+    float? Temperature = null,
+    float? TopP = null,
+    int? MaxOutputTokens = null,
+    ChatResponseFormat? ResponseFormat = null,
+    IReadOnlyList<ChatMessage>? Preceding = null,
+    IList<AITool>? Tools = null,
+    ChatToolMode? ToolMode = null,
+    bool? AllowMultipleToolCalls = null)
+{
+    /// <summary>The messages this turn adds to the prompt besides its own (their tokens count towards its size).</summary>
+    public IEnumerable<ChatMessage> ExtraMessages()
+    {
+        if (Instructions is { Length: > 0 } instructions)
+        {
+            yield return new ChatMessage(ChatRole.System, instructions);
+        }
+        foreach (var message in Preceding ?? [])
+        {
+            yield return message;
+        }
+    }
+}

@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Text;
+using MySqlConnector;
+
+namespace ChatBackend.ApiService.Data;
+
+/// <summary>A message given as an item of /v1/conversations, stored as it is, without a turn.</summary>
+public sealed record NewItem(string Role, string Text, int TokenCount);
+
+/// <summary>A conversation as /v1/conversations shows it: when it began and its metadata (JSON, or null).</summary>
+public sealed record ConversationHead(string ConversationId, DateTime CreatedAt, string? Metadata);
+
+/// <summary>
+/// The SQL of /v1/conversations beside the native reads (<see cref="ConversationQueries"/>): a conversation made with
+/// its first items, its metadata, and items added to it. Items are message rows like a turn's, numbered after every
+/// number handed out so far under the conversation's lock (the protocol of <see cref="TurnStore"/>), stored as
+/// Success; a user item followed by an assistant one is a turn of the later context.
+/// </summary>
+public sealed class ConversationItems(MySqlDataSource dataSource)
+{
+    /// <summary>A new conversation of the user's holding <paramref name="items"/>; its head, and the items' ids.</summary>
+    public async Task<(ConversationHead Head, IReadOnlyList<string> ItemIds)> CreateAsync(
+        long userId, string? metadata, IReadOnlyList<NewItem> items, CancellationToken cancellationToken)
+    {
+        return await dataSource.RunAsync(async connection =>
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var conversationId = Ids.NewConversationId();
+                await using var command = new MySqlCommand { Connection = connection };
+                var sql = new StringBuilder("""
+                    START TRANSACTION;
+                    INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no, metadata, created_at, updated_at)
+                    VALUES (@conv, @user, @count, @count, @metadata, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+
+                    """);
+                command.Parameters.AddWithValue("@conv", conversationId);
+                command.Parameters.AddWithValue("@user", userId);
+                command.Parameters.AddWithValue("@count", items.Count);
+                command.Parameters.AddWithValue("@metadata", metadata);
+                var ids = AppendInserts(sql, command, items, "0");
+                sql.Append("SELECT created_at FROM conversation_store WHERE conv_id = @conv;\nCOMMIT;");
+                command.CommandText = sql.ToString();
+                try
+                {
+                    DateTime createdAt;
+                    await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                    {
+                        await reader.ReadAsync(cancellationToken);
+                        createdAt = DateTime.SpecifyKind(reader.GetDateTime(0), DateTimeKind.Utc);
+                        await reader.ReadToEndAsync(cancellationToken);
+                    }
+                    return (new ConversationHead(conversationId, createdAt, metadata), ids);
+                }
+                // A fresh id colliding with an existing one (1 in 10^18): another id.
+                catch (MySqlException exception) when (exception.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && attempt < 3)
+                {
+                    await connection.RollbackAsync();
+                }
+            }
+        }, cancellationToken);
+    }
+
+    /// <summary>A conversation of the user's, or null (another user's answers as a missing one).</summary>
+    public async Task<ConversationHead?> GetAsync(string conversationId, long userId, CancellationToken cancellationToken)
+    {
+        if (!Ids.IsConversationId(conversationId))
+        {
+            return null;
+        }
+        const string sql = "SELECT created_at, metadata FROM conversation_store WHERE conv_id = @conv AND user_id = @user";
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@user", userId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken)
+                ? new ConversationHead(conversationId, DateTime.SpecifyKind(reader.GetDateTime(0), DateTimeKind.Utc),
+                    reader.IsDBNull(1) ? null : reader.GetString(1))
+                : null;
+        }, cancellationToken);
+    }
+
+    /// <summary>Replaces a conversation's metadata; false when it is not the user's.</summary>
+    public async Task<bool> SetMetadataAsync(string conversationId, long userId, string? metadata, CancellationToken cancellationToken)
+    {
+        if (!Ids.IsConversationId(conversationId))
+        {
+            return false;
+        }
+        // Found, not changed, counts as found (CLIENT_FOUND_ROWS is not set: ROW_COUNT() alone would not say).
+        const string sql = """
+            UPDATE conversation_store SET metadata = @metadata WHERE conv_id = @conv AND user_id = @user;
+            SELECT COUNT(*) FROM conversation_store WHERE conv_id = @conv AND user_id = @user;
+            """;
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@user", userId);
+            command.Parameters.AddWithValue("@metadata", metadata);
+            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) > 0;
+        }, cancellationToken);
+    }
+
+    /// <summary>Adds <paramref name="items"/> at the end of a conversation of the user's: their ids, or null when it is not.</summary>
+    public async Task<IReadOnlyList<string>?> AddAsync(
+        string conversationId, long userId, IReadOnlyList<NewItem> items, CancellationToken cancellationToken)
+    {
+        if (!Ids.IsConversationId(conversationId))
+        {
+            return null;
+        }
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand { Connection = connection };
+            var sql = new StringBuilder("""
+                START TRANSACTION;
+                SET @items_base = NULL;
+                SELECT last_message_no INTO @items_base FROM conversation_store WHERE conv_id = @conv AND user_id = @user FOR UPDATE;
+
+                """);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@user", userId);
+            command.Parameters.AddWithValue("@count", items.Count);
+            var ids = AppendInserts(sql, command, items, "@items_base", onlyWhen: "@items_base IS NOT NULL");
+            sql.Append("""
+                UPDATE conversation_store
+                SET last_message_no = last_message_no + @count, message_count = message_count + @count, updated_at = UTC_TIMESTAMP(6)
+                WHERE conv_id = @conv AND @items_base IS NOT NULL;
+                SELECT @items_base IS NOT NULL;
+                COMMIT;
+                """);
+            command.CommandText = sql.ToString();
+            bool found;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                await reader.ReadAsync(cancellationToken);
+                found = reader.GetBoolean(0);
+                await reader.ReadToEndAsync(cancellationToken);
+            }
+            return found ? ids : null;
+        }, cancellationToken);
+    }
+
+    // One INSERT of the items, numbered from base + 1, with ids made here: the ids.
+    private static List<string> AppendInserts(StringBuilder sql, MySqlCommand command, IReadOnlyList<NewItem> items, string numberBase, string? onlyWhen = null)
+    {
+        var ids = new List<string>(items.Count);
+        if (items.Count == 0)
+        {
+            return ids;
+        }
+        sql.Append("INSERT INTO message_store (role, conv_id, message_no, message_id, message, token_count, Status, created_at, updated_at)\n");
+        for (var index = 0; index < items.Count; index++)
+        {
+            var (role, text, tokens) = items[index];
+            var id = Ids.NewItemId();
+            ids.Add(id);
+            var n = index.ToString(CultureInfo.InvariantCulture);
+            command.Parameters.AddWithValue($"@role{n}", role);
+            command.Parameters.AddWithValue($"@id{n}", id);
+            command.Parameters.AddWithValue($"@text{n}", text);
+            command.Parameters.AddWithValue($"@tokens{n}", tokens);
+            sql.Append(index == 0 ? "SELECT " : "UNION ALL SELECT ")
+                .Append($"@role{n}, @conv, {numberBase} + {index + 1}, @id{n}, @text{n}, @tokens{n}, 'Success', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)")
+                .Append(onlyWhen is null ? "\n" : $" FROM DUAL WHERE {onlyWhen}\n");
+        }
+        sql.Append(";\n");
+        return ids;
+    }
+}

@@ -1,0 +1,97 @@
+using MySqlConnector;
+
+namespace ChatBackend.ApiService.Data;
+
+/// <summary>
+/// A response's own row (V8): its conversation, what its request asked (JSON), and whether it is still its
+/// conversation's latest turn (what a new turn continues from).
+/// </summary>
+public sealed record ResponseRow(string Id, string ConversationId, string Request, bool Latest);
+
+/// <summary>How deleting a response went.</summary>
+public enum ResponseDeletion
+{
+    Deleted,
+    NotFound,
+
+    /// <summary>Its reply is still being generated: cancel it first.</summary>
+    Running,
+}
+
+/// <summary>The SQL of /v1/responses beside the turn's own (<see cref="TurnStore"/>): a response found by its id, deleted.</summary>
+public sealed class ResponseQueries(MySqlDataSource dataSource)
+{
+    /// <summary>Whether <paramref name="id"/> could name a response: what <see cref="Ids.NewResponseId"/> makes.</summary>
+    public static bool IsResponseId(string id) => id.StartsWith(Ids.ResponsePrefix, StringComparison.Ordinal) && Ids.IsMessageId(id);
+
+    /// <summary>A response of the user's, or null (another user's answers as a missing one).</summary>
+    public async Task<ResponseRow?> FindAsync(string id, long userId, CancellationToken cancellationToken)
+    {
+        if (!IsResponseId(id))
+        {
+            return null;
+        }
+        const string sql = """
+            SELECT r.conv_id, r.request, NOT EXISTS (
+                SELECT 1 FROM message_store u JOIN message_store n ON n.conv_id = u.conv_id AND n.message_no > u.message_no AND n.role <> 'assistant'
+                WHERE u.conv_id = r.conv_id AND u.message_id = r.id) AS latest
+            FROM response r
+            JOIN conversation_store c ON c.conv_id = r.conv_id AND c.user_id = @user
+            WHERE r.id = @id
+            """;
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@id", id);
+            command.Parameters.AddWithValue("@user", userId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken)
+                ? new ResponseRow(id, reader.GetString(0), reader.GetString(1), reader.GetBoolean(2))
+                : null;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes a response that ended: its message, its reply and its row, in one batch under its conversation's lock
+    /// (the protocol of <see cref="TurnStore"/>); the conversation keeps its other turns, and goes with the last one when
+    /// <paramref name="dropEmptyConversation"/> (a response that was not to be stored, in a conversation of its own).
+    /// </summary>
+    public async Task<ResponseDeletion> DeleteAsync(string id, long userId, bool dropEmptyConversation, CancellationToken cancellationToken)
+    {
+        if (!IsResponseId(id))
+        {
+            return ResponseDeletion.NotFound;
+        }
+        const string sql = """
+            START TRANSACTION;
+            SET @resp_conv = NULL;
+            SELECT c.conv_id INTO @resp_conv FROM response r JOIN conversation_store c ON c.conv_id = r.conv_id
+            WHERE r.id = @id AND c.user_id = @user FOR UPDATE;
+            DELETE m FROM message_store u
+            JOIN message_store m ON m.conv_id = u.conv_id
+              AND (m.message_no = u.message_no OR (m.message_no = u.message_no + 1 AND m.role = 'assistant'))
+            WHERE u.conv_id = @resp_conv AND u.message_id = @id AND u.Status <> 'Pending';
+            SET @resp_deleted = ROW_COUNT();
+            UPDATE conversation_store SET message_count = message_count - @resp_deleted WHERE conv_id = @resp_conv;
+            DELETE FROM response WHERE id = @id AND @resp_deleted > 0;
+            DELETE FROM conversation_store WHERE conv_id = @resp_conv AND @drop_empty AND @resp_deleted > 0 AND message_count = 0;
+            SELECT @resp_conv IS NOT NULL AS found, @resp_deleted AS deleted;
+            COMMIT;
+            """;
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@id", id);
+            command.Parameters.AddWithValue("@user", userId);
+            command.Parameters.AddWithValue("@drop_empty", dropEmptyConversation);
+            ResponseDeletion deletion;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                await reader.ReadAsync(cancellationToken);
+                deletion = reader.GetBoolean(0) ? reader.GetInt64(1) > 0 ? ResponseDeletion.Deleted : ResponseDeletion.Running : ResponseDeletion.NotFound;
+                await reader.ReadToEndAsync(cancellationToken);
+            }
+            return deletion;
+        }, cancellationToken);
+    }
+}

@@ -1,0 +1,521 @@
+using System.ClientModel;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ChatBackend.Tests.Infrastructure;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
+using OpenAI.Responses;
+
+namespace ChatBackend.Tests.Api;
+
+/// <summary>
+/// The OpenAI Responses API as its clients use it: the official OpenAI .NET SDK's ResponsesClient and
+/// Microsoft.Extensions.AI's IChatClient over it, against the API on loopback with real bearer tokens, the model behind
+/// it the fake OpenAI-compatible server. A response is a turn of a native conversation, read through both surfaces.
+/// </summary>
+[Trait("Category", "Api")]
+public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeModelTest(fixture), IClassFixture<ResponsesApiTests.Fixture>
+{
+    public sealed class Fixture(DatabaseFixture database) : FakeModelFixture(database, "responses");
+
+    private static readonly SymmetricTokens Issuer = new();
+
+    private static readonly Dictionary<string, string?> Settings = Issuer.Settings(new()
+    {
+        ["Chat:Models:0"] = "gpt-4o-mini",
+        ["Chat:Models:1"] = "gpt-4.1-mini",
+        ["RateLimits:SendsPerMinute"] = "10000",
+        ["RateLimits:ConcurrentTurnsPerUser"] = "1000",
+    });
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    // A client of the given API as a user of its own (a token of a new subject), as the SDK is made for any server.
+    private static (ResponsesClient Sdk, HttpClient Http) ClientsOf(HttpClient api, string? subject = null)
+    {
+        var token = Issuer.Create(subject ?? $"user-{Guid.NewGuid():n}");
+        var sdk = new ResponsesClient(new ApiKeyCredential(token), new ResponsesClientOptions { Endpoint = new Uri(api.BaseAddress!, "/v1") });
+        var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return (sdk, http);
+    }
+
+    private (ResponsesClient Sdk, HttpClient Http) NewUser() => ClientsOf(StartApi(Settings));
+
+    [Fact]
+    public async Task AResponseCreatedWithTheSdkIsAnsweredStoredAndReadBackAsItWasAnswered()
+    {
+        var (sdk, http) = NewUser();
+        Fake.Enqueue(FakeReply.Say("Hello ", "there"));
+
+        var ask = Ask(ResponseItem.CreateUserMessageItem("Hi!"));
+        ask.Metadata["topic"] = "greeting";
+        ResponseResult created = await sdk.CreateResponseAsync(ask, Cancellation);
+
+        Assert.Equal(ResponseStatus.Completed, created.Status);
+        Assert.Equal("Hello there", created.GetOutputText());
+        Assert.StartsWith("resp_", created.Id, StringComparison.Ordinal);
+        Assert.Equal("greeting", created.Metadata["topic"]);
+        Assert.Equal(FakeOpenAIServer.PromptTokens, created.Usage.InputTokenCount);
+        Assert.Equal(FakeOpenAIServer.CompletionTokens, created.Usage.OutputTokenCount);
+        ResponseResult read = await sdk.GetResponseAsync(created.Id, Cancellation);
+        Assert.Equal(Json(created), Json(read));
+        Assert.Equal("Hi!", Fake.Requests[^1].Messages[^1].Content);
+    }
+
+    [Fact]
+    public async Task AStreamedResponseSendsTheDocumentedEventsInOrderAndEndsWithTheObjectGetReturns()
+    {
+        var (sdk, _) = NewUser();
+        Fake.Enqueue(FakeReply.Say("One, ", "two, ", "three"));
+
+        var ask = Ask(ResponseItem.CreateUserMessageItem("Count to three"));
+        ask.StreamingEnabled = true;
+        var updates = new List<StreamingResponseUpdate>();
+        await foreach (var update in sdk.CreateResponseStreamingAsync(ask, Cancellation))
+        {
+            updates.Add(update);
+        }
+
+        Assert.Equal(
+            ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+             "response.output_text.delta", "response.output_text.delta", "response.output_text.delta",
+             "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"],
+            updates.Select(EventName));
+        var numbers = updates.Select(update => update.SequenceNumber).ToList();
+        Assert.Equal(numbers.Order(), numbers);
+        Assert.Equal(numbers.Count, numbers.Distinct().Count());
+        Assert.Equal("One, two, three", string.Concat(updates.OfType<StreamingResponseOutputTextDeltaUpdate>().Select(delta => delta.Delta)));
+        var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
+        Assert.Equal(Json(completed), Json((ResponseResult)await sdk.GetResponseAsync(completed.Id, Cancellation)));
+    }
+
+    [Fact]
+    public async Task APreviousResponseIdChainGivesTheModelTheEarlierTurnsAndThisResponsesInstructions()
+    {
+        var (sdk, _) = NewUser();
+        ResponseResult first = await sdk.CreateResponseAsync("gpt-4o-mini", "My name is Ada.", previousResponseId: null, Cancellation);
+        var ask = Ask(ResponseItem.CreateUserMessageItem("What is my name?"));
+        (ask.PreviousResponseId, ask.Instructions, ask.Model) = (first.Id, "Answer in French.", "gpt-4.1-mini");
+        ResponseResult second = await sdk.CreateResponseAsync(ask, Cancellation);
+
+        Assert.Equal(ResponseStatus.Completed, second.Status);
+        Assert.Equal(first.Id, second.PreviousResponseId);
+        var request = Fake.Requests[^1];
+        Assert.Equal("gpt-4.1-mini", request.Model);
+        Assert.Equal(
+            [("system", "Answer in French."), ("user", "My name is Ada."), ("assistant", "echo: My name is Ada."), ("user", "What is my name?")],
+            request.Messages.Skip(1));
+    }
+
+    [Fact]
+    public async Task ContinuingFromAResponseThatIsNotItsConversationsLatestIsRefusedNamingPreviousResponseId()
+    {
+        var (sdk, http) = NewUser();
+        ResponseResult first = await sdk.CreateResponseAsync("gpt-4o-mini", "one", previousResponseId: null, Cancellation);
+        await sdk.CreateResponseAsync("gpt-4o-mini", "two", first.Id, Cancellation);
+
+        using var response = await http.PostAsJsonAsync("/v1/responses", new { input = "three", previous_response_id = first.Id }, Cancellation);
+
+        var error = await ExpectOpenAIErrorAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("previous_response_id", error.Str("param"));
+    }
+
+    [Fact]
+    public async Task AResponsesConversationIsANativeConversationWithTheSameId()
+    {
+        var (sdk, http) = NewUser();
+        ResponseResult first = await sdk.CreateResponseAsync("gpt-4o-mini", "Remember 42.", previousResponseId: null, Cancellation);
+        var conversations = await (await http.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK);
+        var conversationId = conversations.GetProperty("data")[0].Str("conversation_id");
+
+        // A native send into it, then a response that continues from the native turn through `conversation`.
+        using (var native = await http.PostAsJsonAsync("/chat-message", new { message = "And 43.", conversation_id = conversationId }, Cancellation))
+        {
+            await native.ExpectAsync(HttpStatusCode.OK);
+        }
+        using var next = await http.PostAsJsonAsync("/v1/responses", new { input = "Which numbers?", conversation = conversationId }, Cancellation);
+        var body = await next.ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(conversationId, body.GetProperty("conversation").Str("id"));
+        var history = await http.HistoryAsync(conversationId);
+        Assert.Equal(
+            ["Remember 42.", "echo: Remember 42.", "And 43.", "echo: And 43.", "Which numbers?", "echo: Which numbers?"],
+            history.GetProperty("messages").EnumerateArray().Select(message => message.Str("message")));
+        Assert.Equal(first.Id, history.GetProperty("messages")[0].Str("message_id"));
+    }
+
+    [Fact]
+    public async Task ABackgroundResponseIsResumedFromStartingAfterAndCancelledOnASecondInstance()
+    {
+        var token = Issuer.Create($"user-{Guid.NewGuid():n}");
+        var hold = new TaskCompletionSource();
+        Fake.Enqueue(new FakeReply.Text(["Once ", "upon ", "a time"], HoldAfterFirstPiece: hold.Task));
+        var (sdkA, httpA) = ClientsOfToken(StartOwnApi(Settings), token);
+        var (sdkB, httpB) = ClientsOfToken(StartOwnApi(Settings), token);
+
+        var ask = Ask(ResponseItem.CreateUserMessageItem("A story"));
+        ask.BackgroundModeEnabled = true;
+        ResponseResult queued = await sdkA.CreateResponseAsync(ask, Cancellation);
+        Assert.Equal(ResponseStatus.Queued, queued.Status);
+
+        // B follows it from after its first delta (number 3 + 5 characters): it gets the rest only.
+        var resumed = new List<StreamingResponseUpdate>();
+        await using var stream = sdkB.GetResponseStreamingAsync(new GetResponseOptions(queued.Id) { StartingAfter = 8, StreamingEnabled = true }, Cancellation)
+            .GetAsyncEnumerator(Cancellation);
+        await Eventually.WaitForAsync(async () =>
+        {
+            ResponseResult running = await sdkB.GetResponseAsync(queued.Id, Cancellation);
+            return running.GetOutputText() == "Once ";
+        }, "the first piece, written by A, read on B");
+        ResponseResult cancelled = await sdkB.CancelResponseAsync(queued.Id, Cancellation);
+        hold.SetResult();
+        while (await stream.MoveNextAsync())
+        {
+            resumed.Add(stream.Current);
+        }
+
+        Assert.Equal(ResponseStatus.Cancelled, cancelled.Status);
+        Assert.Equal("Once ", cancelled.GetOutputText());
+        Assert.DoesNotContain(resumed, update => update is StreamingResponseOutputTextDeltaUpdate { Delta: "Once " });
+        Assert.All(resumed, update => Assert.True(update.SequenceNumber > 8));
+        Assert.Equal("response.incomplete", EventName(resumed[^1]));
+        Assert.Equal(ResponseStatus.Cancelled, ((ResponseResult)await sdkA.GetResponseAsync(queued.Id, Cancellation)).Status);
+        httpA.Dispose();
+        httpB.Dispose();
+    }
+
+    [Fact]
+    public async Task AJsonSchemaFormatReachesTheModelAsItsResponseFormat()
+    {
+        var (_, http) = NewUser();
+        var schema = new { type = "object", properties = new { answer = new { type = "string" } }, required = new[] { "answer" }, additionalProperties = false };
+
+        using var response = await http.PostAsJsonAsync("/v1/responses", new
+        {
+            input = "Answer as JSON.",
+            text = new { format = new { type = "json_schema", name = "answer", schema, strict = true } },
+        }, Cancellation);
+
+        var body = await response.ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("json_schema", body.GetProperty("text").GetProperty("format").Str("type"));
+        var format = Fake.Requests[^1].Body["response_format"]!;
+        Assert.Equal("json_schema", format["type"]!.GetValue<string>());
+        Assert.Equal("answer", format["json_schema"]!["name"]!.GetValue<string>());
+        Assert.Equal("string", format["json_schema"]!["schema"]!["properties"]!["answer"]!["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AResponseNotToBeStoredLeavesNoRowOnceItIsAnswered()
+    {
+        var (_, http) = NewUser();
+
+        using var response = await http.PostAsJsonAsync("/v1/responses", new { input = "Forget me.", store = false }, Cancellation);
+
+        var body = await response.ExpectAsync(HttpStatusCode.OK);
+        var id = body.Str("id");
+        Assert.False(body.GetProperty("store").GetBoolean());
+        await Eventually.WaitForAsync(async () =>
+            await ScalarAsync("SELECT COUNT(*) FROM message_store WHERE message_id = @mid", id) == 0
+            && await ScalarAsync("SELECT COUNT(*) FROM response WHERE id = @mid", id) == 0, "the response's rows gone");
+        using var read = await http.GetAsync($"/v1/responses/{id}", Cancellation);
+        await ExpectOpenAIErrorAsync(read, HttpStatusCode.NotFound);
+        var conversations = await (await http.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(0, conversations.GetProperty("data").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task DeletingAResponseTakesItsTurnOutOfItsConversationAndItsInputItemsAreListed()
+    {
+        var (sdk, http) = NewUser();
+        ResponseResult first = await sdk.CreateResponseAsync(
+            Ask(ResponseItem.CreateSystemMessageItem("Be brief."), ResponseItem.CreateUserMessageItem("first")), Cancellation);
+        ResponseResult second = await sdk.CreateResponseAsync("gpt-4o-mini", "second", first.Id, Cancellation);
+
+        var items = new List<ResponseItem>();
+        await foreach (var item in sdk.GetResponseInputItemsAsync(first.Id, Cancellation))
+        {
+            items.Add(item);
+        }
+        var deleted = await sdk.DeleteResponseAsync(second.Id, Cancellation);
+
+        Assert.Equal(["first", "Be brief."], items.Cast<MessageResponseItem>().Select(item => item.Content[0].Text));
+        Assert.True(deleted.Value.Deleted);
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => sdk.GetResponseAsync(second.Id, Cancellation));
+        Assert.Equal(404, error.Status);
+        var history = await (await http.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(2, history.GetProperty("data")[0].Int("message_count"));
+    }
+
+    [Fact]
+    public async Task ErrorsComeInOpenAIsShapeWithTheirStatusAndParam()
+    {
+        var (sdk, http) = NewUser();
+        using var anonymous = new HttpClient { BaseAddress = http.BaseAddress };
+
+        using (var response = await http.PostAsJsonAsync("/v1/responses", new { input = "hi", model = "gpt-2" }, Cancellation))
+        {
+            Assert.Equal("model", (await ExpectOpenAIErrorAsync(response, HttpStatusCode.BadRequest)).Str("param"));
+        }
+        using (var response = await http.PostAsJsonAsync("/v1/responses", new { input = "hi", tools = new[] { new { type = "web_search" } } }, Cancellation))
+        {
+            Assert.Equal("tools[0].type", (await ExpectOpenAIErrorAsync(response, HttpStatusCode.BadRequest)).Str("param"));
+        }
+        using (var response = await http.PostAsJsonAsync("/v1/responses", new { input = new[] { new { role = "robot", content = "hi" } } }, Cancellation))
+        {
+            Assert.Equal("input[0].role", (await ExpectOpenAIErrorAsync(response, HttpStatusCode.BadRequest)).Str("param"));
+        }
+        using (var response = await anonymous.PostAsJsonAsync("/v1/responses", new { input = "hi" }, Cancellation))
+        {
+            Assert.Equal("invalid_api_key", (await ExpectOpenAIErrorAsync(response, HttpStatusCode.Unauthorized)).Str("code"));
+        }
+        using (var response = await http.GetAsync("/v1/nothing-here", Cancellation))
+        {
+            await ExpectOpenAIErrorAsync(response, HttpStatusCode.NotFound);
+        }
+        var missing = await Assert.ThrowsAsync<ClientResultException>(() => sdk.GetResponseAsync("resp_doesnotexist", Cancellation));
+        Assert.Equal(404, missing.Status);
+        Assert.Contains("resp_doesnotexist", missing.Message, StringComparison.Ordinal);
+        Assert.Empty(Fake.Requests);
+    }
+
+    [Fact]
+    public async Task AnotherUsersResponseIsNotFoundForEveryVerb()
+    {
+        var (owner, _) = NewUser();
+        var (stranger, _) = NewUser();
+        ResponseResult mine = await owner.CreateResponseAsync("gpt-4o-mini", "mine", previousResponseId: null, Cancellation);
+
+        Assert.Equal(404, (await Assert.ThrowsAsync<ClientResultException>(() => stranger.GetResponseAsync(mine.Id, Cancellation))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<ClientResultException>(() => stranger.CancelResponseAsync(mine.Id, Cancellation))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<ClientResultException>(() => stranger.DeleteResponseAsync(mine.Id, Cancellation))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<ClientResultException>(() =>
+            stranger.CreateResponseAsync("gpt-4o-mini", "continue", mine.Id, Cancellation))).Status);
+        Assert.Equal(ResponseStatus.Completed, ((ResponseResult)await owner.GetResponseAsync(mine.Id, Cancellation)).Status);
+    }
+
+    [Fact]
+    public async Task MicrosoftExtensionsAIsChatClientOverTheSdkHoldsAConversationThroughResponseIds()
+    {
+        var (sdk, _) = NewUser();
+        IChatClient chat = sdk.AsIChatClient("gpt-4o-mini");
+
+        var first = await chat.GetResponseAsync("Hello from M.E.AI", cancellationToken: Cancellation);
+        var second = await chat.GetResponseAsync("And again", new ChatOptions { ConversationId = first.ConversationId }, Cancellation);
+
+        Assert.Equal("echo: Hello from M.E.AI", first.Text);
+        Assert.StartsWith("resp_", first.ResponseId, StringComparison.Ordinal);
+        Assert.Equal("echo: And again", second.Text);
+        Assert.Equal(
+            ["Hello from M.E.AI", "echo: Hello from M.E.AI", "And again"],
+            Fake.Requests[^1].Messages.Skip(1).Select(message => message.Content));
+    }
+
+    [Fact]
+    public async Task TheNativeSendTakesAModelOfChatModelsAndRefusesAnotherNamingTheField()
+    {
+        var (_, http) = NewUser();
+
+        using var chosen = await http.PostAsJsonAsync("/chat-message", new { message = "hi", model = "gpt-4.1-mini" }, Cancellation);
+        using var refused = await http.PostAsJsonAsync("/chat-message", new { message = "hi", model = "gpt-2" }, Cancellation);
+
+        Assert.Equal("gpt-4.1-mini", (await chosen.ExpectAsync(HttpStatusCode.OK)).Str("model"));
+        Assert.Equal("gpt-4.1-mini", Fake.Requests[^1].Model);
+        var problem = await refused.ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("model", out _));
+        Assert.Single(Fake.Requests);
+    }
+
+    [Fact]
+    public async Task TheChatTurnSpanOfAResponseCarriesItsResponseAndConversationIds()
+    {
+        var spans = new List<System.Diagnostics.Activity>();
+        var api = StartApiFactory(Settings, services => services.AddOpenTelemetry().WithTracing(tracing => tracing.AddInMemoryExporter(spans)));
+        var (sdk, http) = ClientsOf(api.CreateHttpClient());
+
+        ResponseResult response = await sdk.CreateResponseAsync("gpt-4o-mini", "Trace me.", previousResponseId: null, Cancellation);
+
+        System.Diagnostics.Activity? turn = null;
+        await Eventually.WaitForAsync(() =>
+        {
+            lock (spans)
+            {
+                turn = spans.FirstOrDefault(span => span.DisplayName == "chat turn" && span.GetTagItem("gen_ai.response.id") as string == response.Id);
+            }
+            return turn is not null;
+        }, "the response's chat turn span");
+        var conversations = await (await http.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(conversations.GetProperty("data")[0].Str("conversation_id"), turn!.GetTagItem("gen_ai.conversation.id"));
+    }
+
+    [Fact]
+    public async Task AnApiKeyMadeWithoutABearerSchemeIsTheSdksKeyOnEveryInstanceUntilItIsRevoked()
+    {
+        // The original's mode: no bearer scheme, a key made for the user_id the request names.
+        var a = StartOwnApi();
+        var b = StartOwnApi();
+        var user = ChatCalls.NewUserId();
+        using var created = await a.PostAsJsonAsync("/api-keys", new { name = "sdk", user_id = user }, Cancellation);
+        var key = await created.ExpectAsync(HttpStatusCode.Created);
+        var (sdkA, httpA) = ClientsOfToken(a, key.Str("key"));
+        var (sdkB, httpB) = ClientsOfToken(b, key.Str("key"));
+
+        ResponseResult made = await sdkA.CreateResponseAsync("gpt-4o-mini", "Keyed hello", previousResponseId: null, Cancellation);
+        ResponseResult read = await sdkB.GetResponseAsync(made.Id, Cancellation);
+        var history = await a.HistoryAsync(await ConversationOfAsync(httpB), user);
+        using (var revoked = await a.DeleteAsync($"/api-keys/{key.GetProperty("id")}?user_id={user}", Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+        }
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => sdkB.GetResponseAsync(made.Id, Cancellation));
+
+        Assert.Equal("echo: Keyed hello", read.GetOutputText());
+        Assert.Equal(["Keyed hello", "echo: Keyed hello"], history.GetProperty("messages").EnumerateArray().Select(message => message.Str("message")));
+        Assert.Equal(401, refused.Status);
+        using var anonymous = await a.PostAsJsonAsync("/v1/responses", new { input = "no key" }, Cancellation);
+        Assert.Equal("invalid_api_key", (await ExpectOpenAIErrorAsync(anonymous, HttpStatusCode.Unauthorized)).Str("code"));
+        httpA.Dispose();
+        httpB.Dispose();
+    }
+
+    private static async Task<string> ConversationOfAsync(HttpClient user) =>
+        (await (await user.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK)).GetProperty("data")[0].Str("conversation_id");
+
+    [Fact]
+    public async Task AConversationMadeWithTheSdksConversationsClientIsReadAndContinuedThroughBothSurfaces()
+    {
+        var api = StartApi(Settings);
+        var token = Issuer.Create($"user-{Guid.NewGuid():n}");
+        var (sdk, http) = ClientsOfToken(api, token);
+        var conversations = new OpenAI.Conversations.ConversationClient(
+            new ApiKeyCredential(token), new OpenAI.OpenAIClientOptions { Endpoint = new Uri(api.BaseAddress!, "/v1") });
+
+        var created = Parse(await conversations.CreateConversationAsync(BinaryContent.Create(BinaryData.FromObjectAsJson(new
+        {
+            items = new object[] { new { type = "message", role = "user", content = "I like green tea." }, new { role = "assistant", content = "Noted." } },
+            metadata = new { topic = "tea" },
+        }))));
+        var id = created.Str("id");
+        var ask = Ask(ResponseItem.CreateUserMessageItem("What do I like?"));
+        ask.ConversationOptions = new ResponseConversationOptions(id);
+        ResponseResult answered = await sdk.CreateResponseAsync(ask, Cancellation);
+        var updated = Parse(await conversations.UpdateConversationAsync(id, BinaryContent.Create(BinaryData.FromObjectAsJson(new { metadata = new { topic = "drinks" } }))));
+        var items = new List<JsonElement>();
+        await foreach (var page in conversations.GetConversationItemsAsync(id, limit: 2, order: "asc", after: null, include: null, options: null).GetRawPagesAsync())
+        {
+            items.AddRange(JsonDocument.Parse(page.GetRawResponse().Content).RootElement.GetProperty("data").EnumerateArray().Select(item => item.Clone()));
+        }
+        var second = Parse(await conversations.GetConversationItemAsync(id, items[1].Str("id"), include: null, options: null));
+        var native = await http.HistoryAsync(id);
+        var deleted = Parse(await conversations.DeleteConversationAsync(id, options: null));
+
+        Assert.Equal("conversation", created.Str("object"));
+        Assert.Equal("tea", created.GetProperty("metadata").Str("topic"));
+        Assert.Equal("drinks", updated.GetProperty("metadata").Str("topic"));
+        Assert.Equal(id, answered.ConversationOptions.ConversationId);
+        // The model saw the items as the conversation's first turn.
+        Assert.Equal([("user", "I like green tea."), ("assistant", "Noted."), ("user", "What do I like?")], Fake.Requests[^1].Messages.Skip(1));
+        Assert.Equal(["I like green tea.", "Noted.", "What do I like?", "echo: What do I like?"],
+            items.Select(item => item.GetProperty("content")[0].Str("text")));
+        Assert.Equal(["input_text", "output_text", "input_text", "output_text"], items.Select(item => item.GetProperty("content")[0].Str("type")));
+        Assert.Equal("Noted.", second.GetProperty("content")[0].Str("text"));
+        Assert.Equal(4, native.Int("message_count"));
+        Assert.True(deleted.GetProperty("deleted").GetBoolean());
+        using var gone = await http.GetAsync($"/get-conversation-history/{id}", Cancellation);
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        http.Dispose();
+    }
+
+    private static JsonElement Parse(ClientResult result) => JsonDocument.Parse(result.GetRawResponse().Content).RootElement.Clone();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AFunctionToolsCallComesBackAsAFunctionCallItemAndItsOutputContinuesTheTurnAsContext(bool streamed)
+    {
+        var (sdk, _) = NewUser();
+        Fake.Enqueue(new FakeReply.Calls([("call_1", "get_weather", """{"city":"Paris"}""")]), FakeReply.Say("Sunny in Paris."));
+        var ask = Ask(ResponseItem.CreateUserMessageItem("Weather in Paris?"));
+        ask.Tools.Add(ResponseTool.CreateFunctionTool("get_weather", BinaryData.FromString(
+            """{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""), strictModeEnabled: false, "The weather of a city"));
+
+        ResponseResult called;
+        if (streamed)
+        {
+            ask.StreamingEnabled = true;
+            var updates = new List<StreamingResponseUpdate>();
+            await foreach (var update in sdk.CreateResponseStreamingAsync(ask, Cancellation))
+            {
+                updates.Add(update);
+            }
+            Assert.Contains("response.function_call_arguments.done", updates.Select(EventName));
+            called = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
+            Assert.Equal(Json(called), Json((ResponseResult)await sdk.GetResponseAsync(called.Id, Cancellation)));
+        }
+        else
+        {
+            called = await sdk.CreateResponseAsync(ask, Cancellation);
+        }
+        var call = Assert.Single(called.OutputItems.OfType<FunctionCallResponseItem>());
+        var next = Ask(ResponseItem.CreateFunctionCallOutputItem(call.CallId, """{"sky":"clear"}"""));
+        next.PreviousResponseId = called.Id;
+        ResponseResult answered = await sdk.CreateResponseAsync(next, Cancellation);
+
+        Assert.Equal(("get_weather", "call_1"), (call.FunctionName, call.CallId));
+        Assert.Equal("Paris", JsonDocument.Parse(call.FunctionArguments).RootElement.Str("city"));
+        Assert.Equal("get_weather", Fake.Requests[^2].Body["tools"]![0]!["function"]!["name"]!.GetValue<string>());
+        Assert.Equal("Sunny in Paris.", answered.GetOutputText());
+        // The second call saw the question, the call and its output, in order.
+        var messages = Fake.Requests[^1].Body["messages"]!.AsArray();
+        Assert.Equal(["system", "user", "assistant", "tool"], messages.Select(message => message!["role"]!.GetValue<string>()));
+        Assert.Equal("call_1", messages[2]!["tool_calls"]![0]!["id"]!.GetValue<string>());
+        Assert.Equal("call_1", messages[3]!["tool_call_id"]!.GetValue<string>());
+        Assert.Contains("clear", messages[3]!["content"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheModelsListIsChatModels()
+    {
+        var (_, http) = NewUser();
+
+        var models = await (await http.GetAsync("/v1/models", Cancellation)).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(["gpt-4o-mini", "gpt-4.1-mini"], models.GetProperty("data").EnumerateArray().Select(model => model.Str("id")));
+    }
+
+    // A request of input items that names no model: the server's first of Chat:Models.
+    private static CreateResponseOptions Ask(params ResponseItem[] items)
+    {
+        var options = new CreateResponseOptions();
+        foreach (var item in items)
+        {
+            options.InputItems.Add(item);
+        }
+        return options;
+    }
+
+    private static (ResponsesClient Sdk, HttpClient Http) ClientsOfToken(HttpClient api, string token)
+    {
+        var sdk = new ResponsesClient(new ApiKeyCredential(token), new ResponsesClientOptions { Endpoint = new Uri(api.BaseAddress!, "/v1") });
+        var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return (sdk, http);
+    }
+
+    private static async Task<JsonElement> ExpectOpenAIErrorAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        var body = await response.ExpectAsync(status);
+        var error = body.GetProperty("error");
+        Assert.False(string.IsNullOrEmpty(error.Str("message")));
+        Assert.False(string.IsNullOrEmpty(error.Str("type")));
+        return error;
+    }
+
+    private static string EventName(StreamingResponseUpdate update) =>
+        JsonDocument.Parse(System.ClientModel.Primitives.ModelReaderWriter.Write(update)).RootElement.Str("type");
+
+    private static string Json(ResponseResult response) => System.ClientModel.Primitives.ModelReaderWriter.Write(response).ToString();
+}
