@@ -68,8 +68,9 @@ start_private_dockerd() { # DATA_ROOT RUN_DIR BRIDGE SUBNET_PREFIX
   die "dockerd did not answer on $DOCKER_HOST within 30 s (log above)."
 }
 
-# Removes every container and volume of the private engine, then stops it by its pid (a clean stop unmounts what it
-# mounted), and removes its bridge.
+# Removes every container, volume and network of the private engine and the images no tag names any more (the last
+# run's builds), then stops it by its pid (a clean stop unmounts what it mounted), and removes its bridge. The tagged
+# images stay: they are the cache.
 stop_private_dockerd() {
   [ -n "${DOCKERD_PID:-}" ] || return 0
   if kill -0 "$DOCKERD_PID" 2>/dev/null; then
@@ -78,6 +79,7 @@ stop_private_dockerd() {
     [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
     docker volume prune -f >/dev/null 2>&1 || true
     docker network prune -f >/dev/null 2>&1 || true
+    docker image prune -f >/dev/null 2>&1 || true
     kill -TERM "$DOCKERD_PID" 2>/dev/null || true
     local i
     for i in $(seq 40); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
