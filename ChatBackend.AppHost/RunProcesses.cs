@@ -33,7 +33,17 @@ internal static class RunProcesses
         }
         HashSet<(int Pid, long Started)>? processes = null;
         app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => processes = Family(Environment.ProcessId));
-        app.Run();
+        try
+        {
+            app.Run();
+        }
+        catch (AggregateException failure) when (failure.InnerExceptions is [DistributedApplicationException cannotStart])
+        {
+            // A start that cannot be (no way to run MySQL, an image that cannot be had): its message alone, exit code 1,
+            // not an unhandled exception's stack trace after it.
+            Console.Error.WriteLine($"error: {cannotStart.Message}");
+            Environment.ExitCode = 1;
+        }
 
         var waited = Stopwatch.StartNew();
         while (processes is not null && waited.Elapsed < Bound)

@@ -87,3 +87,18 @@ start_mysql_server() { # SERVER DATADIR PORT [SERVER ARGUMENTS...]
   "$server" --no-defaults --datadir="$datadir" --port="$port" --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" \
     --character-set-server=utf8mb4 --log-error="$dir/mysqld.log" --tmpdir="$dir/tmp" "$@" $(mysql_user_flag) &
 }
+
+# The plain closing line of a `dotnet test` run whose console output is in FILE: "N passed, N failed". Fails (exit 1)
+# when the run succeeded but no test ran; else exits with the run's STATUS.
+closing_line() { # FILE STATUS
+  local passed failed
+  count() { { grep -E "^ +$1: +[0-9]+ *$" "$2" || true; } | awk '{ n += $2 } END { print n + 0 }'; }
+  passed=$(count Passed "$1")
+  failed=$(count Failed "$1")
+  echo "$passed passed, $failed failed"
+  if [ "$2" -eq 0 ] && [ "$passed" -eq 0 ]; then
+    echo "No test ran." >&2
+    exit 1
+  fi
+  exit "$2"
+}

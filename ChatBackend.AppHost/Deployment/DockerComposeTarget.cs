@@ -20,7 +20,7 @@ internal static class DockerComposeTarget
 
         foreach (var server in model.Servers)
         {
-            services[server.Name] = await MySqlServiceAsync(model, server, volumes, cancellationToken);
+            services[server.Name] = await MySqlServiceAsync(model, server, volumes, variables, cancellationToken);
         }
         foreach (var project in model.Projects)
         {
@@ -51,11 +51,14 @@ internal static class DockerComposeTarget
     private static string Parameter(ParameterResource parameter) => $"${{{DeploymentModel.VariableName(parameter.Name)}}}";
 
     private static async Task<Dictionary<string, object>> MySqlServiceAsync(DeploymentModel model, MySqlServerResource server,
-        Dictionary<string, object> volumes, CancellationToken cancellationToken)
+        Dictionary<string, object> volumes, List<(string Name, string Value, string Comment)> variables, CancellationToken cancellationToken)
     {
+        // The image is a variable too: any image with the official images' contract (MYSQL_ROOT_PASSWORD, /var/lib/mysql).
+        var imageVariable = DeploymentModel.ImageVariable(server);
+        variables.Add((imageVariable, server.Image, $"Container image of {server.Name} (the official mysql image's contract; the AppHost's {MySqlContainerImageTags.ImageSetting})"));
         var service = new Dictionary<string, object>
         {
-            ["image"] = MySqlContainerImageTags.FullName,
+            ["image"] = $"${{{imageVariable}}}",
             ["environment"] = (await model.EnvironmentAsync(server, Parameter, cancellationToken)).ToDictionary(v => v.Key, v => (object)v.Value),
             // Internal: reachable by the other services on the network, not published on the host.
             ["expose"] = new List<object> { MySqlContainerImageTags.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) },

@@ -62,7 +62,7 @@ internal static class KubernetesTarget
     private static async Task<List<object>> MySqlAsync(DeploymentModel model, MySqlServerResource server, CancellationToken cancellationToken)
     {
         var labels = Labels(server.Name);
-        var container = await ContainerAsync(model, server, MySqlContainerImageTags.FullName, cancellationToken);
+        var container = await ContainerAsync(model, server, server.Image, cancellationToken);
         container["ports"] = new List<object> { new Dictionary<string, object> { ["name"] = "tcp", ["containerPort"] = MySqlContainerImageTags.Port } };
         container["readinessProbe"] = new Dictionary<string, object>
         {

@@ -22,7 +22,8 @@ public static class MySqlBuilderExtensions
         var mode = builder.ExecutionContext.IsPublishMode ? MySqlServerMode.Published
             : runtime is not null ? MySqlServerMode.Container
             : MySqlServerMode.LocalBinary;
-        var server = new MySqlServerResource(name, passwordParameter, mode, runtime ?? binary ?? "mysqld", builder.AppHostDirectory);
+        var image = builder.Configuration[MySqlContainerImageTags.ImageSetting] is { Length: > 0 } configured ? configured : MySqlContainerImageTags.FullName;
+        var server = new MySqlServerResource(name, passwordParameter, mode, runtime ?? binary ?? "mysqld", builder.AppHostDirectory) { Image = image };
 
         var resource = builder.AddResource(server)
             .WithIconName("DatabaseMultiple")

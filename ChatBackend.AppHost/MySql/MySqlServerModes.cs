@@ -27,6 +27,16 @@ internal static class MySqlServerModes
     {
         var server = builder.Resource;
         var container = $"{server.Name}-{Guid.NewGuid().ToString("N")[..8]}";
+        var application = builder.ApplicationBuilder;
+        var pullTimeout = application.Configuration[ContainerImage.PullTimeoutSetting] is { Length: > 0 } setting
+            ? TimeSpan.Parse(setting, System.Globalization.CultureInfo.InvariantCulture)
+            : ContainerImage.DefaultPullTimeout;
+
+        // The image before anything starts: one that cannot be had stops the AppHost with one message.
+        application.Eventing.Subscribe<BeforeStartEvent>(async (@event, ct) =>
+            await ContainerImage.EnsureAsync(server.Command, server.Image, pullTimeout,
+                @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ContainerImage)), ct));
+
         return builder
             .WithEndpoint(port: port, targetPort: port, name: MySqlServerResource.PrimaryEndpointName, scheme: "tcp", isProxied: false)
             // The password travels in the environment, not on a command line that any process list shows.
@@ -43,7 +53,7 @@ internal static class MySqlServerModes
                 {
                     context.Args.Add($"--volume={volume.Name}:/var/lib/mysql");
                 }
-                context.Args.Add(MySqlContainerImageTags.FullName);
+                context.Args.Add(server.Image);
             });
     }
 
@@ -107,7 +117,7 @@ internal static class MySqlServerModes
     {
         context.Writer.WriteString("type", "container.v0");
         context.WriteConnectionString(server);
-        context.Writer.WriteString("image", MySqlContainerImageTags.FullName);
+        context.Writer.WriteString("image", server.Image);
         if (server.DataVolume is { } volume)
         {
             context.Writer.WriteStartArray("volumes");

@@ -31,6 +31,13 @@ public sealed class MySqlServerResource : ExecutableResource, IResourceWithConne
     /// <summary>Its data volume (WithDataVolume), or none.</summary>
     public MySqlDataVolumeAnnotation? DataVolume => Annotations.OfType<MySqlDataVolumeAnnotation>().LastOrDefault();
 
+    /// <summary>
+    /// The image a container of this server runs, and a deployment writes: <c>AppHost:MySqlImage</c>, else Aspire's
+    /// (<see cref="MySqlContainerImageTags.FullName"/>). Any image with the official images' contract will do
+    /// (MYSQL_ROOT_PASSWORD, data in /var/lib/mysql).
+    /// </summary>
+    public string Image { get; init; } = MySqlContainerImageTags.FullName;
+
     /// <summary>How this server runs: a local binary, a container, or (publish mode) a container to be deployed.</summary>
     public MySqlServerMode Mode { get; }
 

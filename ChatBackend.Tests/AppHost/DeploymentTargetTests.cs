@@ -22,7 +22,7 @@ public sealed partial class DeploymentTargetTests : IDisposable
         Assert.Equal(["mysql", "migrator", "apiservice"], services.Children.Keys.Select(key => key.ToString()));
 
         var mysql = Map(services, "mysql");
-        Assert.Equal("docker.io/library/mysql:9.7", Text(mysql, "image"));
+        Assert.Equal("${MYSQL_IMAGE}", Text(mysql, "image"));
         Assert.Contains("mysqladmin ping", Seq(Map(mysql, "healthcheck"), "test").Children.Last().ToString());
         var volume = Seq(mysql, "volumes").Children.Single().ToString().Split(':')[0];
         Assert.True(Map(compose, "volumes").Children.ContainsKey(new YamlScalarNode(volume)), $"{volume} is not declared.");
@@ -67,6 +67,7 @@ public sealed partial class DeploymentTargetTests : IDisposable
         Assert.Equal("", declared["MYSQL_PASSWORD"]);
         Assert.Equal("", declared["OPENAI"]);
         Assert.Equal("chatbackend-apiservice:latest", declared["APISERVICE_IMAGE"]);
+        Assert.Equal("docker.io/library/mysql:9.7", declared["MYSQL_IMAGE"]);
         for (var i = 0; i < lines.Length; i += 2)
         {
             Assert.StartsWith("# ", lines[i]);
@@ -149,6 +150,23 @@ public sealed partial class DeploymentTargetTests : IDisposable
         Assert.True(process.ExitCode == 0, await output + await errors);
         Assert.True(File.Exists(Path.Combine(_output, "docker-compose", "docker-compose.yaml")));
         Assert.True(File.Exists(Path.Combine(_output, "kubernetes", "kustomization.yaml")));
+    }
+
+    [Fact]
+    public async Task TheMySqlImageIsASettingThatComposeKubernetesAndTheManifestWrite()
+    {
+        const string image = "registry.example.com/library/mariadb:11.8";
+        string[] setting = [$"--AppHost:MySqlImage={image}"];
+        await AppHostPublisher.PublishAsync("docker-compose", Path.Combine(_output, "compose"), setting);
+        await AppHostPublisher.PublishAsync("kubernetes", Path.Combine(_output, "k8s"), setting);
+        await AppHostPublisher.PublishAsync("manifest", Path.Combine(_output, "aspire-manifest.json"), setting);
+
+        var env = await File.ReadAllLinesAsync(Path.Combine(_output, "compose", ".env"), TestContext.Current.CancellationToken);
+        Assert.Contains($"MYSQL_IMAGE={image}", env);
+        var statefulSet = LoadAll(Path.Combine(_output, "k8s", "mysql.yaml")).Single(document => Text(document, "kind") == "StatefulSet");
+        Assert.Equal(image, Text((YamlMappingNode)Seq(Map(Map(Map(statefulSet, "spec"), "template"), "spec"), "containers").Children.Single(), "image"));
+        using var manifest = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_output, "aspire-manifest.json"), TestContext.Current.CancellationToken));
+        Assert.Equal(image, manifest.RootElement.GetProperty("resources").GetProperty("mysql").GetProperty("image").GetString());
     }
 
     [Theory]

@@ -25,10 +25,10 @@ public static class AppHostPublisher
         ["Authentication__Schemes__Bearer__SigningKeys__0__Value"] = SigningKey,
     };
 
-    public static async Task<string> PublishAsync(string publisher, string outputPath)
+    public static async Task<string> PublishAsync(string publisher, string outputPath, params string[] extraArguments)
     {
         var start = AppHostProcess.StartInfo();
-        foreach (var argument in new[] { "--publisher", publisher, "--output-path", outputPath })
+        foreach (var argument in new[] { "--publisher", publisher, "--output-path", outputPath }.Concat(extraArguments))
         {
             start.ArgumentList.Add(argument);
         }
