@@ -7,6 +7,7 @@
 responses_run() {
   local user key line responses_url="http://127.0.0.1:$((db_port + 42))"
   log "responses: /v1/responses with an API key, and /chat-message, alternately"
+  stop_apis  # an API of an earlier scenario (the streams' one) would share the cores
   start_api "$((db_port + 42))" RateLimits__SendsPerMinute=10000000 RateLimits__ConcurrentTurnsPerUser=100000
   for user in $(seq 900001 900256); do
     key=$(curl -sf -H 'Content-Type: application/json' -d "{\"name\":\"bench\",\"user_id\":$user}" "$responses_url/api-keys" | sed -E 's/.*"key":"([^"]+)".*/\1/')
