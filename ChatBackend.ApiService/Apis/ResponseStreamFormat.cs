@@ -18,6 +18,11 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
 
     private bool _ended;
 
+    // The number of the last event written (the SDKs read sequence numbers as 32-bit integers).
+    private long _last = startingAfter;
+
+    private readonly long _startingAfter = startingAfter;
+
     public override void WriteStart(ChatEventStream.EventWriter writer)
     {
         var running = ResponseObjects.For(head, null, running: queued ? ResponseObjects.Queued : ResponseObjects.InProgress);
@@ -69,8 +74,7 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
     public override void WriteFailure(ChatEventStream.EventWriter writer, ProblemDetails problem)
     {
         var error = OpenAIErrorWriter.ErrorOf(problem);
-        // Not a point of the reply: numbered past any the client could have had, and not a place to resume from.
-        Write(writer, long.MaxValue, "error", new { type = "error", sequence_number = long.MaxValue, code = error.Code, message = error.Message, param = error.Param });
+        WriteError(writer, _last + 1, error.Code ?? "server_error", error.Message);
     }
 
     private void WriteEnd(ChatEventStream.EventWriter writer, ResponseObject response, int length)
@@ -128,16 +132,18 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
     // Always sent, whatever the client had: it ends this stream, and is no point of the reply to resume from.
     private void WriteError(ChatEventStream.EventWriter writer, long number, string code, string message)
     {
-        number = Math.Max(number, startingAfter + 1);
+        number = Math.Max(number, _last + 1);
         writer.Write("error", new { type = "error", sequence_number = number, code, message, param = (string?)null }, id: null);
+        _last = number;
         _ended = true;
     }
 
     private void Write<T>(ChatEventStream.EventWriter writer, long number, string name, T data)
     {
-        if (number > startingAfter)
+        if (number > _startingAfter)
         {
-            writer.Write(name, data, id: number == long.MaxValue ? null : number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            writer.Write(name, data, id: number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            _last = number;
         }
     }
 }

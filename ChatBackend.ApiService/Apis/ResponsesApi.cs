@@ -157,7 +157,9 @@ public static partial class ResponsesApi
         }
         var after = Math.Max(startingAfter ?? -1, -1);
         // The text the client had: up to the offset its last delta's number stands for (ResponseStreamFormat).
-        var from = new StreamPosition(state.Attempt, (int)Math.Clamp(after - 3, 0, int.MaxValue));
+        // An ended reply's closing events come after its text: past it, the client had the whole text.
+        var textLength = state.Status == MessageStatus.Pending ? int.MaxValue : state.Reply?.Text.Length ?? 0;
+        var from = new StreamPosition(state.Attempt, (int)Math.Clamp(after - 3, 0, textLength));
         return new ChatEventStream(
             row.ConversationId, new ResponseStreamFormat(head, after, queued: false),
             follower.FollowAsync(userId, row.ConversationId, responseId, from, CancellationToken.None),

@@ -22,7 +22,8 @@ public sealed class StoredResponseSettings(ResponseQueries responses) : IStoredT
         {
         }
         var tools = ResponseCreateInput.ReadTools(JsonSerializer.SerializeToElement(new { tools = request.Tools }), Ignore);
-        var (_, toolMode) = ResponseCreateInput.ReadToolChoice(JsonSerializer.SerializeToElement(new { tool_choice = request.ToolChoice }), tools.Count, Ignore);
+        var (_, toolMode) = ResponseCreateInput.ReadToolChoice(
+            JsonSerializer.SerializeToElement(new { tool_choice = request.ToolChoice }), [.. tools.Select(tool => tool.Name)], Ignore);
         var (_, format) = ResponseCreateInput.TextFormat(JsonSerializer.SerializeToElement(new { text = request.Text }), Ignore);
         return new TurnSettings(
             request.Model, request.Instructions, request.Temperature, request.TopP, request.MaxOutputTokens, format,

@@ -45,8 +45,10 @@ public sealed class ChatTurnService(
         {
             return new TurnOutcome.ConversationNotFound();
         }
-        // The instructions and earlier input items of a response are part of what this turn sends.
-        var tokens = prompts.Count(request.Message) + (request.Settings?.ExtraMessages().Sum(extra => prompts.Count(extra.Text)) ?? 0);
+        // The instructions and earlier input items of a response are part of what this turn sends, not of its message
+        // as later turns replay it.
+        var messageTokens = prompts.Count(request.Message);
+        var tokens = messageTokens + (request.Settings?.ExtraMessages().Sum(extra => prompts.Count(extra.Text)) ?? 0);
         if (!prompts.Fits(tokens))
         {
             return new MessageTooLong(tokens, prompts.SystemPromptTokens, prompts.Budget);
@@ -63,7 +65,7 @@ public sealed class ChatTurnService(
         {
             var settings = options.Value;
             var begun = await store.BeginTurnAsync(
-                request.UserId, request.ConversationId, request.MessageId ?? Ids.NewMessageId(), request.Message, tokens,
+                request.UserId, request.ConversationId, request.MessageId ?? Ids.NewMessageId(), request.Message, messageTokens,
                 settings.AbandonedAfter, request.Idempotency(), request.Response, cancellationToken, request.Kind);
             if (begun is not TurnOutcome.Begun(var turn))
             {

@@ -87,6 +87,7 @@ public sealed partial class ReplyGenerator(
             chatOptions.TopP = asked.TopP;
             chatOptions.ResponseFormat = asked.ResponseFormat;
         }
+        ToolCall.KeepAnsweredCalls(prompt);
         var attempts = ProviderAttempts.Begin();
         int? timeToFirstTokenMs = null;
         ChatResponse response;

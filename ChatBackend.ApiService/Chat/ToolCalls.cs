@@ -23,6 +23,43 @@ public sealed record ToolCall(
     public static ToolCall From(FunctionCallContent call) =>
         new(call.CallId, call.Name, JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>()));
 
+    /// <summary>
+    /// Keeps a prompt's calls and outputs only where a provider takes them: an assistant's calls answered by the tool
+    /// message right after it, with the same call ids. Calls that were never answered (a user wrote instead, the turn
+    /// that answered them failed or was deleted, the budget cut between them) leave their message's text; outputs
+    /// whose calls are not right before them become the user's words.
+    /// </summary>
+    public static void KeepAnsweredCalls(List<ChatMessage> prompt)
+    {
+        for (var i = 0; i < prompt.Count; i++)
+        {
+            var message = prompt[i];
+            if (message.Role == ChatRole.Assistant && message.Contents.OfType<FunctionCallContent>().Any())
+            {
+                var calls = message.Contents.OfType<FunctionCallContent>().Select(call => call.CallId).ToHashSet(StringComparer.Ordinal);
+                if (i + 1 < prompt.Count && prompt[i + 1].Role == ChatRole.Tool
+                    && calls.SetEquals(prompt[i + 1].Contents.OfType<FunctionResultContent>().Select(result => result.CallId)))
+                {
+                    i++;
+                    continue;
+                }
+                if (message.Text.Length > 0)
+                {
+                    prompt[i] = new ChatMessage(ChatRole.Assistant, message.Text);
+                }
+                else
+                {
+                    prompt.RemoveAt(i--);
+                }
+            }
+            else if (message.Role == ChatRole.Tool)
+            {
+                prompt[i] = new ChatMessage(ChatRole.User,
+                    string.Join("\n", message.Contents.OfType<FunctionResultContent>().Select(result => result.Result?.ToString())));
+            }
+        }
+    }
+
     /// <summary>A stored message as the model sees it: text, calls it made (assistant), outputs of calls (tool).</summary>
     public static ChatMessage MessageOf(string role, string text, string? toolCalls)
     {

@@ -52,9 +52,10 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Deletes a response that ended: its message, its reply and its row, in one batch under its conversation's lock
-    /// (the protocol of <see cref="TurnStore"/>); the conversation keeps its other turns, and goes with the last one when
-    /// <paramref name="dropEmptyConversation"/> (a response that was not to be stored, in a conversation of its own).
+    /// Deletes a response that ended: its message, its reply and its row, in one batch under its conversation's lock,
+    /// taken first (the protocol of <see cref="TurnStore"/>; the response's row is only read before it, unlocked). The
+    /// conversation keeps its other turns, and goes with the last one when <paramref name="dropEmptyConversation"/> (a
+    /// response that was not to be stored, in a conversation of its own).
     /// </summary>
     public async Task<ResponseDeletion> DeleteAsync(string id, long userId, bool dropEmptyConversation, CancellationToken cancellationToken)
     {
@@ -64,18 +65,19 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
         }
         const string sql = """
             START TRANSACTION;
-            SET @resp_conv = NULL;
-            SELECT c.conv_id INTO @resp_conv FROM response r JOIN conversation_store c ON c.conv_id = r.conv_id
-            WHERE r.id = @id AND c.user_id = @user FOR UPDATE;
+            SET @turn_resp_conv = NULL;
+            SELECT c.conv_id INTO @turn_resp_conv FROM conversation_store c
+            WHERE c.conv_id = (SELECT r.conv_id FROM response r WHERE r.id = @id) AND c.user_id = @user FOR UPDATE;
             DELETE m FROM message_store u
             JOIN message_store m ON m.conv_id = u.conv_id
               AND (m.message_no = u.message_no OR (m.message_no = u.message_no + 1 AND m.role = 'assistant'))
-            WHERE u.conv_id = @resp_conv AND u.message_id = @id AND u.Status <> 'Pending';
-            SET @resp_deleted = ROW_COUNT();
-            UPDATE conversation_store SET message_count = message_count - @resp_deleted WHERE conv_id = @resp_conv;
-            DELETE FROM response WHERE id = @id AND @resp_deleted > 0;
-            DELETE FROM conversation_store WHERE conv_id = @resp_conv AND @drop_empty AND @resp_deleted > 0 AND message_count = 0;
-            SELECT @resp_conv IS NOT NULL AS found, @resp_deleted AS deleted;
+            WHERE u.conv_id = @turn_resp_conv AND u.message_id = @id AND u.Status <> 'Pending';
+            SET @turn_resp_deleted = ROW_COUNT();
+            UPDATE conversation_store SET message_count = message_count - @turn_resp_deleted WHERE conv_id = @turn_resp_conv;
+            DELETE FROM response WHERE id = @id AND @turn_resp_deleted > 0;
+            DELETE FROM conversation_store
+            WHERE conv_id = @turn_resp_conv AND @drop_empty AND @turn_resp_deleted > 0 AND message_count = 0;
+            SELECT @turn_resp_conv IS NOT NULL AS found, @turn_resp_deleted AS deleted;
             COMMIT;
             """;
         return await dataSource.RunAsync(async connection =>

@@ -14,6 +14,33 @@ public sealed class PromptBuilderTests
     private const int Cost = 10;
 
     [Fact]
+    public void ToolCallsStayOnlyWhereTheirOutputsFollowThemAndOrphanOutputsBecomeTheUsersWords()
+    {
+        const string Calls = """[{"call_id":"c1","name":"f","arguments":"{}"}]""";
+        List<ChatMessage> prompt =
+        [
+            new(ChatRole.System, "Be brief."),
+            new(ChatRole.User, "q1"),
+            ToolCall.MessageOf("assistant", "", Calls),
+            ToolCall.MessageOf("tool", "out1", """[{"call_id":"c1","output":"out1"}]"""),
+            new(ChatRole.Assistant, "a1"),
+            ToolCall.MessageOf("assistant", "thinking", Calls),
+            new(ChatRole.User, "q2 instead of an output"),
+            ToolCall.MessageOf("tool", "lost", """[{"call_id":"gone","output":"lost"}]"""),
+        ];
+
+        ToolCall.KeepAnsweredCalls(prompt);
+
+        Assert.Equal(
+            [ChatRole.System, ChatRole.User, ChatRole.Assistant, ChatRole.Tool, ChatRole.Assistant, ChatRole.Assistant, ChatRole.User, ChatRole.User],
+            prompt.Select(message => message.Role));
+        Assert.Single(prompt[2].Contents.OfType<FunctionCallContent>());
+        Assert.Equal("thinking", prompt[5].Text);
+        Assert.Empty(prompt[5].Contents.OfType<FunctionCallContent>());
+        Assert.Equal("lost", prompt[7].Text);
+    }
+
+    [Fact]
     public void TheSystemPromptComesFirstThenTheEarlierTurnsOldestFirstThenTheNewMessage()
     {
         var builder = Builder(budget: 10_000);

@@ -93,9 +93,11 @@ public sealed class ResponseCreateInput
         var topP = Number(body, "top_p", 0, 1, Error);
         var metadata = ReadMetadata(body, Error);
         var tools = ReadTools(body, Error);
-        var (toolChoice, toolMode) = ReadToolChoice(body, tools.Count, Error);
+        var (toolChoice, toolMode) = ReadToolChoice(body, [.. tools.Select(tool => tool.Name)], Error);
         var parallel = Bool(body, "parallel_tool_calls", Error) ?? true;
         var (text, format) = TextFormat(body, Error);
+        var instructions = String(body, "instructions", Error);
+        var stream = Bool(body, "stream", Error) ?? false;
 
         if (errors.Count > 0)
         {
@@ -111,11 +113,11 @@ public sealed class ResponseCreateInput
             ToolMode = toolMode,
             Preceding = PrecedingOf(messages),
             InputMessages = messages,
-            Instructions = String(body, "instructions", Error),
+            Instructions = instructions,
             PreviousResponseId = previous,
             Conversation = conversation,
             Store = store,
-            Stream = Bool(body, "stream", Error) ?? false,
+            Stream = stream,
             Background = background,
             MaxOutputTokens = (int?)maxOutputTokens,
             Temperature = (float?)temperature,
@@ -377,7 +379,7 @@ public sealed class ResponseCreateInput
     }
 
     // auto, none, required, or {"type": "function", "name": ...} when there are tools; auto or none when there are not.
-    internal static (JsonElement? Choice, ChatToolMode? Mode) ReadToolChoice(JsonElement body, int tools, Action<string, string> error)
+    internal static (JsonElement? Choice, ChatToolMode? Mode) ReadToolChoice(JsonElement body, IReadOnlyList<string> tools, Action<string, string> error)
     {
         var choice = Field(body, "tool_choice");
         ChatToolMode? mode = choice switch
@@ -387,11 +389,11 @@ public sealed class ResponseCreateInput
             {
                 "auto" => ChatToolMode.Auto,
                 "none" => ChatToolMode.None,
-                "required" when tools > 0 => ChatToolMode.RequireAny,
+                "required" when tools.Count > 0 => ChatToolMode.RequireAny,
                 _ => null,
             },
-            { ValueKind: JsonValueKind.Object } value when tools > 0 && String(value, "type", error) == "function"
-                && String(value, "name", error) is { Length: > 0 } name => ChatToolMode.RequireSpecific(name),
+            { ValueKind: JsonValueKind.Object } value when String(value, "type", error) == "function"
+                && String(value, "name", error) is { Length: > 0 } name && tools.Contains(name) => ChatToolMode.RequireSpecific(name),
             _ => null,
         };
         if (choice is not null && mode is null)
