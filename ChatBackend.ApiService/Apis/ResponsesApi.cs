@@ -153,6 +153,11 @@ public static partial class ResponsesApi
         var head = ResponseHead.From(row);
         if (stream != true)
         {
+            // A client that polls a background response whose instance died gets it finished here.
+            if (follower.TakesOver(state))
+            {
+                await follower.TakeOverAsync(state, cancellationToken);
+            }
             return TypedResults.Ok(ResponseObjects.For(head, state));
         }
         var after = Math.Max(startingAfter ?? -1, -1);

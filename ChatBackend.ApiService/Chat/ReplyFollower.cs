@@ -93,13 +93,10 @@ public sealed class ReplyFollower(
                 }
                 yield break;
             }
-            if (state.Silence > settings.AbandonedAfter)
+            if (TakesOver(state))
             {
-                // Its instance died: a new attempt here, as it was asked, which the next round follows as a local run.
-                var asked = await storedSettings.FindAsync(userId, conversationId, messageId, cancellationToken);
-                var taken = await chat.BeginAsync(
-                    new TurnRequest(state.Message, userId, messageId, conversationId, Settings: asked, Kind: state.Kind),
-                    streaming: true, cancellationToken);
+                // Its instance died: a new attempt here, which the next round follows as a local run.
+                var taken = await TakeOverAsync(state, cancellationToken);
                 if (taken is not (TurnStarted or TurnOutcome.StillInProgress or TurnOutcome.Answered))
                 {
                     yield return new ReplyEvent.Ended(taken, position);
@@ -115,6 +112,21 @@ public sealed class ReplyFollower(
             }
             await Task.Delay(settings.ProgressEnabled ? settings.ProgressInterval : TimeSpan.FromSeconds(1), cancellationToken);
         }
+    }
+
+    /// <summary>Whether a turn read from the database is Pending on an instance that fell silent: one to take over.</summary>
+    public bool TakesOver(ReplyState state) => state.Status == MessageStatus.Pending && state.Silence > options.Value.AbandonedAfter;
+
+    /// <summary>
+    /// A new attempt here of a turn whose instance died, as it was asked (its settings read back, its message's kind):
+    /// <see cref="TurnStarted"/>, or how it stands when another instance was quicker.
+    /// </summary>
+    public async Task<TurnOutcome> TakeOverAsync(ReplyState state, CancellationToken cancellationToken)
+    {
+        var asked = await storedSettings.FindAsync(state.UserId, state.ConversationId, state.MessageId, cancellationToken);
+        return await chat.BeginAsync(
+            new TurnRequest(state.Message, state.UserId, state.MessageId, state.ConversationId, Settings: asked, Kind: state.Kind),
+            streaming: true, cancellationToken);
     }
 
     // The end of a reply: what of an answered reply's text the stream has not had yet, then the outcome.

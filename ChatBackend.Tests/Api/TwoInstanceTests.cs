@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using ChatBackend.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using MySqlConnector;
@@ -189,6 +190,35 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
         Assert.Equal(2, Fake.Requests.Count);
         Assert.Equal(("system", "Answer in French."), Fake.Requests[1].Messages[1]);
         Assert.Equal(Fake.Requests[0].Messages, Fake.Requests[1].Messages);
+    }
+
+    [Fact]
+    public async Task ABackgroundResponseWhoseInstanceIsKilledIsFinishedForAClientThatOnlyPollsTheOther()
+    {
+        using var api = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString());
+        using var b = StartOwnApi();
+        Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
+        using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
+        using var created = await client.PostAsJsonAsync("/api-keys", new { user_id = ChatCalls.NewUserId() }, TestContext.Current.CancellationToken);
+        var key = (await created.ExpectAsync(HttpStatusCode.Created)).Str("key");
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        b.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+
+        using var queued = await client.PostAsJsonAsync("/v1/responses", new { input = "survive this", background = true }, TestContext.Current.CancellationToken);
+        var responseId = (await queued.ExpectAsync(HttpStatusCode.OK)).Str("id");
+        await WaitForProgressAsync(await ScalarTextAsync("SELECT conv_id FROM response WHERE id = @p", responseId) ?? "", "lost ");
+        api.Kill();
+
+        // Only plain GETs, as an SDK polls a background response: the one after the instance counts as dead takes it over.
+        JsonElement last = default;
+        await Eventually.WaitForAsync(async () =>
+        {
+            using var read = await b.GetAsync($"/v1/responses/{responseId}", TestContext.Current.CancellationToken);
+            last = await read.ExpectAsync(HttpStatusCode.OK);
+            return last.Str("status") == "completed";
+        }, "the background response completed by B");
+        Assert.Equal("echo: survive this", last.GetProperty("output")[0].GetProperty("content")[0].Str("text"));
+        Assert.Equal(2, Fake.Requests.Count);
     }
 
     [Fact]
