@@ -155,10 +155,7 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
         using var b = StartOwnApi();
         Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
         using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
-        using var created = await client.PostAsJsonAsync("/api-keys", new { user_id = ChatCalls.NewUserId() }, TestContext.Current.CancellationToken);
-        var key = (await created.ExpectAsync(HttpStatusCode.Created)).Str("key");
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
-        b.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        await OneKeyForBothAsync(client, b);
 
         string responseId;
         using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
@@ -199,10 +196,7 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
         using var b = StartOwnApi();
         Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
         using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
-        using var created = await client.PostAsJsonAsync("/api-keys", new { user_id = ChatCalls.NewUserId() }, TestContext.Current.CancellationToken);
-        var key = (await created.ExpectAsync(HttpStatusCode.Created)).Str("key");
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
-        b.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        await OneKeyForBothAsync(client, b);
 
         using var queued = await client.PostAsJsonAsync("/v1/responses", new { input = "survive this", background = true }, TestContext.Current.CancellationToken);
         var responseId = (await queued.ExpectAsync(HttpStatusCode.OK)).Str("id");
@@ -276,6 +270,15 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
             CancellationToken.None);
 
         Assert.Equal([key], cancels);
+    }
+
+    // An API key of a new user, made on the first instance, on both clients (the /v1 surface takes its user from it).
+    private static async Task OneKeyForBothAsync(HttpClient a, HttpClient b)
+    {
+        using var created = await a.PostAsJsonAsync("/api-keys", new { user_id = ChatCalls.NewUserId() }, TestContext.Current.CancellationToken);
+        var key = (await created.ExpectAsync(HttpStatusCode.Created)).Str("key");
+        a.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        b.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
     }
 
     private static Task<HttpResponseMessage> ResumeAsync(HttpClient client, string conversationId, string messageId, long user, string lastId)
