@@ -62,8 +62,8 @@ public static partial class ResponsesApi
 
     public static async Task<Results<Ok<ResponseObject>, ChatEventStream, ProblemHttpResult>> CreateAsync(
         [FromBody] JsonElement body, Caller caller, ChatTurnService chat, ReplyFollower follower, ResponseQueries responses,
-        ModelCatalog models, IOptions<ChatTurnOptions> options, TimeProvider clock, ILogger<ResponseObject> logger,
-        CancellationToken cancellationToken)
+        ReplyProgressStore progress, ModelCatalog models, IOptions<ChatTurnOptions> options, TimeProvider clock,
+        ILogger<ResponseObject> logger, CancellationToken cancellationToken)
     {
         if (caller.TokenUserId is not { } userId)
         {
@@ -89,6 +89,20 @@ public static partial class ResponsesApi
                     return Problems.Invalid(new() { ["previous_response_id"] = ["Continuing from a response that is not its conversation's latest (a branch) is not supported yet."] });
                 case var previous:
                     conversationId = previous.ConversationId;
+                    // Outputs answer exactly the calls that response made; any other reaches the model as an error.
+                    var made = await progress.GetReplyStateAsync(previous.ConversationId, userId, previousId, cancellationToken) is { } ended
+                        ? ToolCall.Parse(ended.Reply?.ToolCalls).Select(call => call.CallId).ToHashSet(StringComparer.Ordinal)
+                        : [];
+                    var given = ToolCall.Parse(input.ToolOutputs).Select(call => call.CallId);
+                    if (input.ToolOutputs is not null ? !made.SetEquals(given) : made.Count > 0)
+                    {
+                        return Problems.Invalid(new()
+                        {
+                            ["input"] = [made.Count == 0
+                                ? "The previous response made no function calls: there is no output to give."
+                                : $"The previous response's function calls ({string.Join(", ", made)}) each need their function_call_output, and no other."],
+                        });
+                    }
                     break;
             }
         }

@@ -496,6 +496,12 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
             called = await sdk.CreateResponseAsync(ask, Cancellation);
         }
         var call = Assert.Single(called.OutputItems.OfType<FunctionCallResponseItem>());
+        // An output for another call, and a plain message instead of the output, are refused before the model.
+        var wrong = Ask(ResponseItem.CreateFunctionCallOutputItem("call_other", "{}"));
+        wrong.PreviousResponseId = called.Id;
+        Assert.Equal(400, (await Assert.ThrowsAsync<ClientResultException>(() => sdk.CreateResponseAsync(wrong, Cancellation))).Status);
+        Assert.Equal(400, (await Assert.ThrowsAsync<ClientResultException>(() =>
+            sdk.CreateResponseAsync("gpt-4o-mini", "never mind", called.Id, Cancellation))).Status);
         var next = Ask(ResponseItem.CreateFunctionCallOutputItem(call.CallId, """{"sky":"clear"}"""));
         next.PreviousResponseId = called.Id;
         ResponseResult answered = await sdk.CreateResponseAsync(next, Cancellation);
