@@ -2,7 +2,6 @@ using ChatBackend.ApiService.Apis;
 using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 
 namespace ChatBackend.ApiService.Extensions;
@@ -24,14 +23,6 @@ public static partial class UserAuthenticationExtensions
     /// </summary>
     public const string BearerOrApiKeyScheme = "BearerOrApiKey";
 
-    // Without a bearer scheme a request needs no credential (it names its user), but one that carries an API key must
-    // carry a valid one: an invalid key is challenged (a 401), never a request that falls back to its user_id.
-    private static readonly AuthorizationPolicy NoKeyOrAValidKey = new AuthorizationPolicyBuilder()
-        .RequireAssertion(context => context.User.Identity?.IsAuthenticated == true
-            || context.Resource is not HttpContext http
-            || ApiKeyAuthenticationHandler.PresentedKey(http.Request) is null)
-        .Build();
-
     public static bool HasBearerScheme(this IConfiguration configuration) => configuration.GetSection(BearerSection).Exists();
 
     public static IHostApplicationBuilder AddUserAuthentication(this IHostApplicationBuilder builder)
@@ -45,13 +36,7 @@ public static partial class UserAuthenticationExtensions
             .AddAuthentication(bearer ? BearerOrApiKeyScheme : ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, configureOptions: null);
         builder.Services.AddSingleton<ApiKeys>();
-        builder.Services.AddAuthorization(options =>
-        {
-            if (!bearer)
-            {
-                options.DefaultPolicy = NoKeyOrAValidKey;
-            }
-        });
+        builder.Services.AddAuthorization();
         if (bearer)
         {
             authentication.AddPolicyScheme(BearerOrApiKeyScheme, "A bearer token or an API key", options =>
@@ -87,16 +72,24 @@ public static partial class UserAuthenticationExtensions
         return builder;
     }
 
-    /// <summary>Authentication and authorization, and one warning at start when requests name their own user.</summary>
+    /// <summary>
+    /// Authentication and authorization, and one warning at start when requests name their own user. Without a bearer
+    /// scheme only a request that carries an API key is authenticated, and it must carry a valid one (an invalid key is
+    /// challenged, a 401, never a request that falls back to its user_id); the others, the original's, pass through
+    /// untouched: no handler and no policy runs on the hot path of the send.
+    /// </summary>
     public static WebApplication UseUserAuthentication(this WebApplication app)
     {
-        app.UseAuthentication();
-        app.UseAuthorization();
         if (!app.Configuration.HasBearerScheme())
         {
+            app.Use(static (context, next) =>
+                ApiKeyAuthenticationHandler.PresentedKey(context.Request) is null ? next(context) : AuthenticateKeyAsync(context, next));
             LogNoScheme(app.Logger, BearerSection);
+            return app;
         }
-        else if (app.Services.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>().Get(JwtBearerDefaults.AuthenticationScheme)
+        app.UseAuthentication();
+        app.UseAuthorization();
+        if (app.Services.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>().Get(JwtBearerDefaults.AuthenticationScheme)
                  .TokenValidationParameters.ValidAudiences?.Any() != true)
         {
             LogNoAudience(app.Logger, BearerSection);
@@ -106,15 +99,31 @@ public static partial class UserAuthenticationExtensions
 
     /// <summary>
     /// The chat, conversation and API key endpoints: a valid token or API key is required when a bearer scheme is
-    /// configured; without one, a request may name its user, but an API key it carries must be valid.
+    /// configured; without one, a request may name its user, but an API key it carries must be valid
+    /// (<see cref="UseUserAuthentication"/>).
     /// </summary>
     public static RouteGroupBuilder MapUserEndpoints(this WebApplication app)
     {
         var group = app.MapGroup("");
-        group.RequireAuthorization()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
+        if (app.Configuration.HasBearerScheme())
+        {
+            group.RequireAuthorization();
+        }
+        group.ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
         return group;
+    }
+
+    private static async Task AuthenticateKeyAsync(HttpContext context, RequestDelegate next)
+    {
+        var result = await context.AuthenticateAsync(ApiKeyAuthenticationHandler.SchemeName);
+        if (!result.Succeeded)
+        {
+            await context.ChallengeAsync(ApiKeyAuthenticationHandler.SchemeName);
+            return;
+        }
+        context.User = result.Principal;
+        await next(context);
     }
 
     // A token that does not say who its user is (or says it at a length the user table cannot keep) is refused as
