@@ -52,6 +52,17 @@ public static class ChatApi
             .ProducesValidationProblem()
             .ProducesProblems(RouteMetadata.ReadProblems);
 
+        app.MapPost("/conversations/{conversation_id}/messages/{message_id}/regenerate", RegenerateAsync)
+            .WithName("RegenerateReply")
+            .WithSummary("Generate another reply to a message, beside the one it has (a branch)")
+            .WithDescription(
+                "message_id names a message or its reply. A new turn with the same message follows what that turn " +
+                "follows, so the conversation gets a sibling turn; the history then shows the new branch, each message " +
+                "with its siblings' ids. The streaming form is /chat-message/stream with follows naming the message " +
+                "and the same text. user_id and model come in the query string.")
+            .ProducesValidationProblem()
+            .ProducesProblems([.. TurnProblems, StatusCodes.Status502BadGateway, StatusCodes.Status504GatewayTimeout]);
+
         app.MapPost("/chat-message/cancel", CancelMessageAsync)
             .WithName("CancelChatMessage")
             .WithSummary("Stop the reply being generated for a message")
@@ -72,7 +83,9 @@ public static class ChatApi
                 "With user_id, a conversation of another user answers 404 like an unknown one. Without it, the " +
                 "unguessable conversation id is the key, as in the original. Without limit, the whole conversation " +
                 "(up to Chat:HistoryMaxPage, 10,000 messages); with limit (1-500), the newest that many before " +
-                "message number before (when given), still oldest first, and has_more when older ones remain.")
+                "message number before (when given), still oldest first, and has_more when older ones remain. A " +
+                "conversation with branches (edits, regenerations) shows its newest branch, or with branch (a message " +
+                "id) the newest branch through that message; each message then carries its siblings' ids.")
             .ProducesValidationProblem()
             .ProducesProblems(RouteMetadata.ReadProblems);
 
@@ -155,6 +168,47 @@ public static class ChatApi
             options.Value.HeartbeatInterval);
     }
 
+    public static async Task<Results<Ok<ChatMessageResponse>, ValidationProblem, ProblemHttpResult>> RegenerateAsync(
+        [FromRoute(Name = "conversation_id")] string conversationId,
+        [FromRoute(Name = "message_id")] string messageId,
+        [FromQuery(Name = "user_id")] string? userId,
+        [FromQuery(Name = "model")] string? model,
+        Caller caller, ConversationQueries conversations, ChatTurnService chat, ModelCatalog models,
+        CancellationToken cancellationToken)
+    {
+        if (caller.Resolve(userId, out var owner) is { } refused)
+        {
+            return refused;
+        }
+        if (!string.IsNullOrEmpty(model) && !models.Allows(model))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [FieldNames.Model] = [$"The model '{model}' is not offered here (Chat:Models: {string.Join(", ", models.Models)})."],
+            });
+        }
+        switch (await conversations.GetTurnMessageAsync(conversationId, owner, messageId, cancellationToken))
+        {
+            case null:
+                return Problems.MessageNotFound();
+            case ("user", var text):
+                var request = new TurnRequest(
+                    text, owner, MessageId: null, conversationId,
+                    Settings: string.IsNullOrEmpty(model) ? null : new TurnSettings(Model: model),
+                    Follows: new BranchPoint(messageId, BranchMode.Beside));
+                return await chat.SendAsync(request, cancellationToken) switch
+                {
+                    TurnOutcome.Answered(var answered) => TypedResults.Ok(ChatMessageResponse.From(answered)),
+                    var other => Problems.For(other),
+                };
+            default:
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    [FieldNames.MessageId] = ["Only a turn that a user's message began can be regenerated (not one of tool outputs)."],
+                });
+        }
+    }
+
     private static ValidationProblem InvalidLastEventId() => TypedResults.ValidationProblem(new Dictionary<string, string[]>
     {
         [LastEventIdHeader] = ["Last-Event-ID must be the id of an event of this stream (attempt.offset, e.g. 0.42)."],
@@ -189,6 +243,7 @@ public static class ChatApi
         [FromQuery(Name = "user_id")] string? userId,
         [FromQuery(Name = "limit")] string? limit,
         [FromQuery(Name = "before")] string? before,
+        [FromQuery(Name = "branch")] string? branch,
         Caller caller,
         ConversationQueries conversations,
         IOptions<ChatTurnOptions> options,
@@ -207,10 +262,18 @@ public static class ChatApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        var conversation = await conversations.GetConversationAsync(conversationId, owner, pageSize!.Value, beforeNo, cancellationToken);
+        var conversation = await conversations.GetConversationAsync(
+            conversationId, owner, pageSize!.Value, beforeNo, cancellationToken, string.IsNullOrEmpty(branch) ? null : branch);
         if (conversation is null)
         {
             return Problems.ConversationNotFound();
+        }
+        if (conversation.BranchNotFound)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status404NotFound, title: "Message not found",
+                detail: "The branch names no message of this conversation.",
+                extensions: new Dictionary<string, object?> { ["field"] = "branch" });
         }
         return TypedResults.Ok(ConversationHistoryResponse.From(conversation));
     }

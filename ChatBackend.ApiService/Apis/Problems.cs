@@ -46,6 +46,11 @@ public static class Problems
             title: "Idempotency-Key already used",
             detail: "This Idempotency-Key was used in the last 24 hours for a different request; use a new key for a new request.",
             extensions: new Dictionary<string, object?> { ["field"] = FieldNames.IdempotencyKeyHeader }),
+        TurnOutcome.BranchPointNotFound(var messageId) => TypedResults.Problem(
+            statusCode: StatusCodes.Status404NotFound,
+            title: "Message to follow not found",
+            detail: $"The conversation has no message '{messageId}' to follow, or its turn has no answer to continue from; nothing was stored.",
+            extensions: new Dictionary<string, object?> { ["field"] = FieldNames.Follows }),
         TurnOutcome.ModelFailed(var conversationId, var messageId, var reason) => Turn(
             StatusCodes.Status502BadGateway, "The model provider failed",
             $"{reason} {StoredForRetry}",

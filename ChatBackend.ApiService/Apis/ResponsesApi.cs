@@ -85,8 +85,6 @@ public static partial class ResponsesApi
             {
                 case null:
                     return NotFound("previous_response_id", $"No response '{previousId}' exists for this user.");
-                case { Latest: false }:
-                    return Problems.Invalid(new() { ["previous_response_id"] = ["Continuing from a response that is not its conversation's latest (a branch) is not supported yet."] });
                 case var previous:
                     conversationId = previous.ConversationId;
                     // Outputs answer exactly the calls that response made; any other reaches the model as an error.
@@ -117,13 +115,22 @@ public static partial class ResponsesApi
         var request = new TurnRequest(
             input.Message, userId, responseId, conversationId,
             Response: new ResponseStart(responseId, JsonSerializer.Serialize(record)), Settings: input.Settings(),
-            Kind: input.ToolOutputs is { } outputs ? new MessageKind("tool", outputs) : null);
+            Kind: input.ToolOutputs is { } outputs ? new MessageKind("tool", outputs) : null,
+            // Any earlier response may be continued: one that is not its conversation's newest starts a branch there.
+            Follows: input.PreviousResponseId is { } followed ? new BranchPoint(followed, BranchMode.After) : null);
         var outcome = await chat.BeginAsync(request, streaming: input.Stream || input.Background, cancellationToken);
         if (outcome is not TurnStarted(var run))
         {
-            return outcome is TurnOutcome.ConversationNotFound && input.Conversation is not null
-                ? NotFound("conversation", $"No conversation '{input.Conversation}' exists for this user.")
-                : Problems.For(outcome);
+            return outcome switch
+            {
+                TurnOutcome.ConversationNotFound when input.Conversation is not null =>
+                    NotFound("conversation", $"No conversation '{input.Conversation}' exists for this user."),
+                TurnOutcome.BranchPointNotFound => Problems.Invalid(new()
+                {
+                    ["previous_response_id"] = ["The previous response has not completed (or was deleted): there is no output to continue from."],
+                }),
+                _ => Problems.For(outcome),
+            };
         }
         var head = new ResponseHead(responseId, run.Turn.ConversationId, record);
         if (!input.Store)

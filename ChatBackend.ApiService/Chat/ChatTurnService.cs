@@ -66,7 +66,8 @@ public sealed class ChatTurnService(
             var settings = options.Value;
             var begun = await store.BeginTurnAsync(
                 request.UserId, request.ConversationId, request.MessageId ?? Ids.NewMessageId(), request.Message, messageTokens,
-                settings.AbandonedAfter, request.Idempotency(), request.Response, cancellationToken, request.Kind);
+                settings.AbandonedAfter, request.Idempotency(), request.Response, cancellationToken, request.Kind,
+                request.Follows);
             if (begun is not TurnOutcome.Begun(var turn))
             {
                 return begun;

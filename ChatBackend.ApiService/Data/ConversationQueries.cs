@@ -24,7 +24,7 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
     // sort (a LEFT JOIN, which would also answer for a page with no messages, makes MariaDB sort them in a temporary
     // table). Internal for the test that EXPLAINs it.
     internal const string HistorySql = """
-        SELECT c.user_id, c.message_count,
+        SELECT c.user_id, c.message_count, c.branched,
                m.role, m.message, m.message_no, m.message_id, m.Status, m.elapsed_time, m.created_at,
                m.model, m.input_tokens, m.output_tokens, m.finish_reason, m.time_to_first_token, m.error_code,
                m.feedback_rating, m.feedback_comment
@@ -36,14 +36,16 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
 
     /// <summary>
     /// A conversation's messages, oldest first, or null when it does not exist or is not the given user's: the
-    /// <paramref name="limit"/> newest before message number <paramref name="before"/> (when given).
+    /// <paramref name="limit"/> newest before message number <paramref name="before"/> (when given), of the newest
+    /// branch, or of the newest branch through <paramref name="branch"/> (a message id) when given.
     /// </summary>
     /// <remarks>
     /// The history is the API's most frequent read, so it is a server-side prepared statement (prepared once per
     /// pooled connection, then only executed): the server skips parsing it, and the rows travel in the binary protocol.
+    /// A branched conversation is read as a tree (<see cref="ReadBranchAsync"/>) instead.
     /// </remarks>
     public async Task<Conversation?> GetConversationAsync(
-        string conversationId, long? userId, int limit, int? before, CancellationToken cancellationToken)
+        string conversationId, long? userId, int limit, int? before, CancellationToken cancellationToken, string? branch = null)
     {
         if (!Ids.IsConversationId(conversationId))
         {
@@ -52,20 +54,78 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         return await dataSource.RunAsync(async connection =>
         {
             // A page with no messages (none before the one asked for) has no row to say whose the conversation is.
-            var page = await ReadPageAsync(connection, conversationId, limit, before, cancellationToken)
-                ?? await ReadConversationAsync(connection, conversationId, cancellationToken);
+            var page = branch is null ? await ReadPageAsync(connection, conversationId, limit, before, cancellationToken) : null;
+            page ??= await ReadConversationAsync(connection, conversationId, cancellationToken);
             if (page is not { } found || (userId is { } user && found.Owner != user))
             {
                 return null;
             }
-            var (_, messageCount, messages) = found;
+            if (found.Branched || branch is not null)
+            {
+                return await ReadBranchAsync(connection, conversationId, found.MessageCount, branch, limit, before, cancellationToken);
+            }
+            var messages = found.Messages;
             var hasMore = TrimPage(messages, limit);
             messages.Reverse();
-            return new Conversation(conversationId, messageCount, messages, hasMore);
+            return new Conversation(conversationId, found.MessageCount, messages, hasMore);
         }, cancellationToken);
     }
 
-    private static async Task<(long Owner, int MessageCount, List<StoredMessage> Messages)?> ReadPageAsync(
+    // A page of one branch: the tree's rows (numbers and ids only), the branch's numbers, then the page's messages.
+    private static async Task<Conversation> ReadBranchAsync(
+        MySqlConnection connection, string conversationId, int messageCount, string? branch, int limit, int? before,
+        CancellationToken cancellationToken)
+    {
+        var tree = await ReadTreeAsync(connection, conversationId, cancellationToken);
+        var through = 0;
+        if (branch is not null)
+        {
+            if (tree.Find(branch) is not { } row)
+            {
+                return new Conversation(conversationId, messageCount, [], HasMore: false, BranchNotFound: true);
+            }
+            through = row.MessageNo;
+        }
+        var numbers = tree.NewestBranchThrough(through).Where(number => number < (before ?? int.MaxValue)).ToList();
+        var hasMore = numbers.Count > limit;
+        numbers = numbers[Math.Max(0, numbers.Count - limit)..];
+        if (numbers is [])
+        {
+            return new Conversation(conversationId, messageCount, [], hasMore);
+        }
+        var sql = $"""
+            SELECT role, message, message_no, message_id, Status, elapsed_time, created_at, model, input_tokens, output_tokens,
+                   finish_reason, time_to_first_token, error_code, feedback_rating, feedback_comment
+            FROM message_store WHERE conv_id = @conv AND message_no IN ({string.Join(',', numbers)})
+            ORDER BY message_no
+            """;
+        await using var command = new MySqlCommand(sql, connection);
+        command.Parameters.AddWithValue("@conv", conversationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var messages = await reader.ReadAsync(cancellationToken) ? await ReadMessagesAsync(reader, cancellationToken) : [];
+        return new Conversation(
+            conversationId, messageCount,
+            [.. messages.Select(message => message with { Siblings = tree.SiblingsOf(tree.Find(message.MessageId)!.Value) })],
+            hasMore);
+    }
+
+    /// <summary>A conversation's rows as its tree needs them: numbers, roles, ids and stored parents.</summary>
+    public static async Task<ConversationTree> ReadTreeAsync(
+        MySqlConnection connection, string conversationId, CancellationToken cancellationToken)
+    {
+        const string sql = "SELECT message_no, role, message_id, parent_no FROM message_store WHERE conv_id = @conv ORDER BY message_no";
+        await using var command = new MySqlCommand(sql, connection);
+        command.Parameters.AddWithValue("@conv", conversationId);
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
+        var rows = new List<TreeRow>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new TreeRow(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt32(3)));
+        }
+        return new ConversationTree(rows);
+    }
+
+    private static async Task<(long Owner, int MessageCount, bool Branched, List<StoredMessage> Messages)?> ReadPageAsync(
         MySqlConnection connection, string conversationId, int limit, int? before, CancellationToken cancellationToken)
     {
         await using var command = new MySqlCommand(HistorySql, connection);
@@ -76,19 +136,48 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         await command.PrepareAsync(cancellationToken);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? (reader.GetInt64(0), reader.GetInt32(1), await ReadMessagesAsync(reader, cancellationToken))
+            ? (reader.GetInt64(0), reader.GetInt32(1), reader.GetBoolean(2), await ReadMessagesAsync(reader, cancellationToken))
             : null;
     }
 
     // The conversation alone, with no messages, or null when it does not exist.
-    private static async Task<(long Owner, int MessageCount, List<StoredMessage> Messages)?> ReadConversationAsync(
+    private static async Task<(long Owner, int MessageCount, bool Branched, List<StoredMessage> Messages)?> ReadConversationAsync(
         MySqlConnection connection, string conversationId, CancellationToken cancellationToken)
     {
-        const string sql = "SELECT user_id, message_count FROM conversation_store WHERE conv_id = @conv";
+        const string sql = "SELECT user_id, message_count, branched FROM conversation_store WHERE conv_id = @conv";
         await using var command = new MySqlCommand(sql, connection);
         command.Parameters.AddWithValue("@conv", conversationId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetInt32(1), []) : null;
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetInt32(1), reader.GetBoolean(2), []) : null;
+    }
+
+    /// <summary>
+    /// The message that began the turn of <paramref name="messageId"/> (itself, or the message a reply answers) in a
+    /// conversation of the user's: its role and text; null when there is none.
+    /// </summary>
+    public async Task<(string Role, string Text)?> GetTurnMessageAsync(
+        string conversationId, long userId, string messageId, CancellationToken cancellationToken)
+    {
+        if (!Ids.CanExist(conversationId, messageId))
+        {
+            return null;
+        }
+        const string sql = """
+            SELECT u.role, u.message
+            FROM message_store f
+            JOIN conversation_store c ON c.conv_id = f.conv_id AND c.user_id = @user
+            JOIN message_store u ON u.conv_id = f.conv_id AND u.message_no = IF(f.role = 'assistant', f.message_no - 1, f.message_no)
+            WHERE f.conv_id = @conv AND f.message_id = @mid
+            """;
+        return await dataSource.RunAsync<(string, string)?>(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@user", userId);
+            command.Parameters.AddWithValue("@mid", messageId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? (reader.GetString(0), reader.GetString(1)) : null;
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -349,34 +438,72 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         string? NullableString(int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
     }
 
-    /// <summary>The answered turns before <paramref name="beforeMessageNo"/>, newest first, at most <paramref name="limit"/> messages.</summary>
+    /// <summary>
+    /// The answered turns the turn of row <paramref name="messageNo"/> follows, newest first, at most
+    /// <paramref name="limit"/> messages: in a branched conversation the path to its branch point, never a sibling.
+    /// </summary>
     public async Task<IReadOnlyList<ContextMessage>> GetContextAsync(
-        string conversationId, int beforeMessageNo, int limit, CancellationToken cancellationToken)
+        string conversationId, int messageNo, int limit, CancellationToken cancellationToken)
     {
         // A user message counts only once answered, and only an answer is a Success assistant row, so a failed,
-        // cancelled or unfinished turn is never replayed as context.
+        // cancelled or unfinished turn is never replayed as context. The first statement says whether the rows of
+        // the second (a linear conversation's) are the context, or the tree's path must be read instead.
         const string sql = """
+            SELECT branched FROM conversation_store WHERE conv_id = @conv;
             SELECT role, message, message_no, token_count, tool_calls
             FROM message_store
             WHERE conv_id = @conv AND message_no < @before AND Status = 'Success'
             ORDER BY message_no DESC
-            LIMIT @limit
+            LIMIT @limit;
             """;
         return await dataSource.RunAsync<IReadOnlyList<ContextMessage>>(async connection =>
         {
-            await using var command = new MySqlCommand(sql, connection);
-            command.Parameters.AddWithValue("@conv", conversationId);
-            command.Parameters.AddWithValue("@before", beforeMessageNo);
-            command.Parameters.AddWithValue("@limit", limit);
-            await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
-            var messages = new List<ContextMessage>();
-            while (await reader.ReadAsync(cancellationToken))
+            bool branched;
+            List<ContextMessage> messages;
+            await using (var command = new MySqlCommand(sql, connection))
             {
-                messages.Add(new ContextMessage(
-                    reader.GetString("role"), reader.GetString("message"), reader.GetInt32("message_no"),
-                    reader.GetNullableInt32("token_count"), reader.GetNullableString("tool_calls")));
+                command.Parameters.AddWithValue("@conv", conversationId);
+                command.Parameters.AddWithValue("@before", messageNo);
+                command.Parameters.AddWithValue("@limit", limit);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                branched = await reader.ReadAsync(cancellationToken) && reader.GetBoolean(0);
+                await reader.NextResultAsync(cancellationToken);
+                messages = await ReadContextAsync(reader, cancellationToken);
             }
-            return messages;
+            if (!branched)
+            {
+                return messages;
+            }
+            var tree = await ReadTreeAsync(connection, conversationId, cancellationToken);
+            var path = tree.PathTo(tree.PredecessorOfRow(messageNo));
+            if (path is [])
+            {
+                return [];
+            }
+            var onPath = $"""
+                SELECT role, message, message_no, token_count, tool_calls
+                FROM message_store
+                WHERE conv_id = @conv AND message_no IN ({string.Join(',', path)}) AND Status = 'Success'
+                ORDER BY message_no DESC
+                LIMIT @limit
+                """;
+            await using var pathCommand = new MySqlCommand(onPath, connection);
+            pathCommand.Parameters.AddWithValue("@conv", conversationId);
+            pathCommand.Parameters.AddWithValue("@limit", limit);
+            await using var pathReader = await pathCommand.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
+            return await ReadContextAsync(pathReader, cancellationToken);
         }, cancellationToken);
+    }
+
+    private static async Task<List<ContextMessage>> ReadContextAsync(MySqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var messages = new List<ContextMessage>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            messages.Add(new ContextMessage(
+                reader.GetString("role"), reader.GetString("message"), reader.GetInt32("message_no"),
+                reader.GetNullableInt32("token_count"), reader.GetNullableString("tool_calls")));
+        }
+        return messages;
     }
 }

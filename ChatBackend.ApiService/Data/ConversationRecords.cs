@@ -3,13 +3,19 @@ namespace ChatBackend.ApiService.Data;
 public sealed record StoredMessage(
     string Role, string Message, int MessageNo, string MessageId, MessageStatus Status, int? ElapsedMs, DateTime CreatedAt,
     string? Model, int? InputTokens, int? OutputTokens, string? FinishReason, int? TimeToFirstTokenMs, string? ErrorCode,
-    string? FeedbackRating, string? FeedbackComment);
+    string? FeedbackRating, string? FeedbackComment)
+{
+    /// <summary>In a branched conversation, the ids of the messages beside this one, itself included, oldest first.</summary>
+    public IReadOnlyList<string>? Siblings { get; init; }
+}
 
 /// <summary>
-/// A conversation's messages, oldest first: all of them, or a page that ends before a message number, with whether
-/// older ones remain.
+/// A conversation's messages, oldest first: all of them (of one branch, when it has branches), or a page that ends
+/// before a message number, with whether older ones remain. <see cref="BranchNotFound"/>: the branch asked for is not
+/// the conversation's (no messages then).
 /// </summary>
-public sealed record Conversation(string ConversationId, int MessageCount, IReadOnlyList<StoredMessage> Messages, bool HasMore);
+public sealed record Conversation(
+    string ConversationId, int MessageCount, IReadOnlyList<StoredMessage> Messages, bool HasMore, bool BranchNotFound = false);
 
 /// <summary>A conversation as a list shows it; found by a search, with its best matching message.</summary>
 public sealed record ConversationSummary(

@@ -3,10 +3,9 @@ using MySqlConnector;
 namespace ChatBackend.ApiService.Data;
 
 /// <summary>
-/// A response's own row (V8): its conversation, what its request asked (JSON), and whether it is still its
-/// conversation's latest turn (what a new turn continues from).
+/// A response's own row (V8): its conversation and what its request asked (JSON).
 /// </summary>
-public sealed record ResponseRow(string Id, string ConversationId, string Request, bool Latest);
+public sealed record ResponseRow(string Id, string ConversationId, string Request);
 
 /// <summary>How deleting a response went.</summary>
 public enum ResponseDeletion
@@ -32,9 +31,7 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
             return null;
         }
         const string sql = """
-            SELECT r.conv_id, r.request, NOT EXISTS (
-                SELECT 1 FROM message_store u JOIN message_store n ON n.conv_id = u.conv_id AND n.message_no > u.message_no AND n.role <> 'assistant'
-                WHERE u.conv_id = r.conv_id AND u.message_id = r.id) AS latest
+            SELECT r.conv_id, r.request
             FROM response r
             JOIN conversation_store c ON c.conv_id = r.conv_id AND c.user_id = @user
             WHERE r.id = @id
@@ -46,7 +43,7 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
             command.Parameters.AddWithValue("@user", userId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             return await reader.ReadAsync(cancellationToken)
-                ? new ResponseRow(id, reader.GetString(0), reader.GetString(1), reader.GetBoolean(2))
+                ? new ResponseRow(id, reader.GetString(0), reader.GetString(1))
                 : null;
         }, cancellationToken);
     }

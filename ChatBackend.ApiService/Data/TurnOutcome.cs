@@ -13,6 +13,9 @@ public abstract record TurnOutcome
     public sealed record StillInProgress(string ConversationId, string MessageId) : TurnOutcome;
     public sealed record MessageIdReused(string ConversationId, string MessageId) : TurnOutcome;
     public sealed record IdempotencyKeyReused : TurnOutcome;
+
+    /// <summary>The message a branching send named to follow is not in the conversation, or its turn has no answer.</summary>
+    public sealed record BranchPointNotFound(string MessageId) : TurnOutcome;
     public sealed record ModelFailed(string ConversationId, string MessageId, string Reason) : TurnOutcome;
     public sealed record ModelTimedOut(string ConversationId, string MessageId) : TurnOutcome;
     public sealed record ServerStopping(string ConversationId, string MessageId) : TurnOutcome;

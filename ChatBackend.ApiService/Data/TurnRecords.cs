@@ -53,3 +53,17 @@ public sealed record IdempotencyKey(string Key, byte[] Fingerprint);
 
 /// <summary>An answered message of a conversation as the prompt needs it (a tool row's or call's JSON in ToolCalls).</summary>
 public sealed record ContextMessage(string Role, string Message, int MessageNo, int? TokenCount, string? ToolCalls = null);
+
+/// <summary>
+/// Where a new turn joins its conversation's tree (V11) when it does not simply follow the newest row: after the turn of
+/// <see cref="MessageId"/> (its answered reply), or beside it (following what that turn follows: an edit, a
+/// regeneration); <see cref="BranchMode.ByRole"/> is after a reply and beside a message.
+/// </summary>
+public sealed record BranchPoint(string MessageId, BranchMode Mode);
+
+public enum BranchMode
+{
+    After,
+    Beside,
+    ByRole,
+}

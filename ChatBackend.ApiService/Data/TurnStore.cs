@@ -17,6 +17,9 @@ namespace ChatBackend.ApiService.Data;
 /// grows, so a reply always directly follows its message.</item>
 /// <item>attempt: each retake of a message adds one; only the latest attempt may end the turn (every end is
 /// <c>WHERE ... Status = 'Pending' AND attempt = @attempt</c>), so an attempt that was taken over stores nothing.</item>
+/// <item>parent_no (V11): only a row that begins a turn has one, and only when it does not follow the row right before
+/// it (a branch); the row it follows is read under the conversation's lock, in the same batch. Reads of a conversation
+/// whose <c>branched</c> is set walk its tree (<see cref="ConversationTree"/>); others read rows in number order.</item>
 /// <item>ROW_COUNT(): read only by the statement right after the one it counts, or kept in a user variable named
 /// <c>@turn_…</c> by a SET right after it; no statement may be put between the two.</item>
 /// <item>Every result of a batch is read to its end (<see cref="UnitOfWork.ReadToEndAsync"/>): a COMMIT that fails
@@ -35,9 +38,10 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     /// <remarks>A <paramref name="response"/> (a send of /v1/responses) is stored with the message it begins.</remarks>
     public async Task<TurnOutcome> BeginTurnAsync(
         long userId, string? conversationId, string messageId, string message, int tokenCount, TimeSpan abandonedAfter,
-        IdempotencyKey? idempotencyKey, ResponseStart? response, CancellationToken cancellationToken, MessageKind? kind = null)
+        IdempotencyKey? idempotencyKey, ResponseStart? response, CancellationToken cancellationToken, MessageKind? kind = null,
+        BranchPoint? follows = null)
     {
-        var send = new Send(userId, messageId, message, tokenCount, abandonedAfter, response, kind ?? MessageKind.User);
+        var send = new Send(userId, messageId, message, tokenCount, abandonedAfter, response, kind ?? MessageKind.User, follows);
         return await dataSource.RunAsync(async connection =>
         {
             switch (idempotencyKey, conversationId)
@@ -54,7 +58,8 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
 
     /// <summary>What a send stores, whichever way it begins.</summary>
     internal sealed record Send(
-        long UserId, string MessageId, string Message, int TokenCount, TimeSpan AbandonedAfter, ResponseStart? Response, MessageKind Kind);
+        long UserId, string MessageId, string Message, int TokenCount, TimeSpan AbandonedAfter, ResponseStart? Response, MessageKind Kind,
+        BranchPoint? Follows);
 
     /// <summary>A key's claim, the statements a keyed send's transaction opens with (<see cref="IdempotencyKeys"/>).</summary>
     internal sealed record KeyClaim(string Sql, Action<MySqlParameterCollection> AddParameters);
@@ -99,7 +104,9 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     /// <summary>
     /// A send into an existing conversation, in one batch: a retry of an Error, Cancelled or abandoned attempt takes
     /// its message up again in place (same row, same reserved reply number, the next attempt, a partial reply gone); a
-    /// new message_id is stored with the next two numbers; anything else is read back as it stands.
+    /// new message_id is stored with the next two numbers; anything else is read back as it stands. A send that names
+    /// a branch point (<see cref="BranchPoint"/>) stores the row it follows in parent_no (NULL when that is the newest,
+    /// the row right before) and marks the conversation branched; one whose branch point is not there stores nothing.
     /// </summary>
     internal static async Task<TurnOutcome> ContinueConversationAsync(
         MySqlConnection connection, Send send, string conversationId, KeyClaim? claim, CancellationToken cancellationToken)
@@ -122,18 +129,22 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             DELETE r FROM message_store r JOIN message_store u ON u.conv_id = r.conv_id AND r.message_no = u.message_no + 1
             WHERE u.conv_id = @conv AND u.message_id = @mid AND r.role = 'assistant' AND @turn_retaken > 0;
             UPDATE conversation_store SET message_count = message_count - ROW_COUNT() WHERE conv_id = @conv;
-            INSERT INTO message_store (role, conv_id, message_no, message_id, message, tool_calls, token_count, Status, created_at, updated_at)
-            SELECT @role, c.conv_id, c.last_message_no + 1, @mid, @message, @tool_calls, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
+            {FollowedRow(send)}
+            INSERT INTO message_store (role, conv_id, message_no, parent_no, message_id, message, tool_calls, token_count, Status, created_at, updated_at)
+            SELECT @role, c.conv_id, c.last_message_no + 1, NULLIF(@turn_parent, c.last_message_no), @mid, @message, @tool_calls, @tokens,
+                   'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
             FROM conversation_store c
-            WHERE c.conv_id = @conv AND c.user_id = @user
+            WHERE c.conv_id = @conv AND c.user_id = @user AND (@follows IS NULL OR @turn_parent IS NOT NULL)
               AND NOT EXISTS (SELECT 1 FROM message_store e WHERE e.conv_id = @conv AND e.message_id = @mid);
             SET @turn_inserted = ROW_COUNT();
             {ResponseInsert(send, "WHERE @turn_inserted > 0")}
             UPDATE conversation_store
-            SET last_message_no = last_message_no + 2, message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6)
+            SET branched = branched OR COALESCE(@turn_parent <> last_message_no, 0),
+                last_message_no = last_message_no + 2, message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @conv AND @turn_inserted > 0;
             {keyGivenBack}
-            SELECT @turn_inserted AS inserted, @turn_retaken AS retaken, m.role, m.message_no, m.Status, m.attempt,
+            SELECT @turn_inserted AS inserted, @turn_retaken AS retaken, @follows IS NOT NULL AND @turn_parent IS NULL AS unfollowable,
+                   m.role, m.message_no, m.Status, m.attempt,
                    CAST(m.message AS BINARY) = CAST(@message AS BINARY) AS same_message, c.message_count,
                    {ReplyColumns.Silence}, {ReplyColumns.Reply}
             FROM conversation_store c
@@ -144,26 +155,32 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             """;
         await using var command = Batch(connection, claim, sql, send, conversationId);
         command.Parameters.AddWithValue("@abandoned_us", (long)send.AbandonedAfter.TotalMicroseconds);
+        command.Parameters.AddWithValue("@follows", send.Follows?.MessageId);
+        command.Parameters.AddWithValue("@follow_mode", send.Follows?.Mode.ToString());
 
         TurnOutcome outcome;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             // Another user's conversation answers exactly like a missing one: ids are not confirmed to strangers.
             outcome = await reader.ReadAsync(cancellationToken)
-                ? Continued(reader, send.UserId, conversationId, send.MessageId)
+                ? Continued(reader, send, conversationId)
                 : new TurnOutcome.ConversationNotFound();
             await reader.ReadToEndAsync(cancellationToken);
         }
         return outcome;
     }
 
-    private static TurnOutcome Continued(MySqlDataReader reader, long userId, string conversationId, string messageId)
+    private static TurnOutcome Continued(MySqlDataReader reader, Send send, string conversationId)
     {
-        var messageNo = reader.GetInt32("message_no");
-        var attempt = reader.GetInt32("attempt");
+        var messageId = send.MessageId;
         if (reader.GetInt64("inserted") > 0 || reader.GetInt64("retaken") > 0)
         {
-            return new TurnOutcome.Begun(new StartedTurn(userId, conversationId, messageId, messageNo, attempt, IsNewConversation: false));
+            return new TurnOutcome.Begun(new StartedTurn(
+                send.UserId, conversationId, messageId, reader.GetInt32("message_no"), reader.GetInt32("attempt"), IsNewConversation: false));
+        }
+        if (reader.IsDBNull(reader.GetOrdinal("message_no")) && reader.GetBoolean("unfollowable"))
+        {
+            return new TurnOutcome.BranchPointNotFound(send.Follows!.MessageId);
         }
         if (reader.GetString("role") == "assistant" || !reader.GetBoolean("same_message"))
         {
@@ -174,6 +191,19 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             // Pending and not abandoned (an abandoned, Error or Cancelled attempt was retaken above).
             : new TurnOutcome.StillInProgress(conversationId, messageId);
     }
+
+    // The row a branching send follows, into @turn_parent (NULL when its branch point is not there, or when the send
+    // goes after it and it has no answer); NULL for a send that follows the newest row. Read under the conversation's lock.
+    private static string FollowedRow(Send send) => send.Follows is null ? "SET @turn_parent = NULL;" : """
+        SET @turn_parent = (
+            SELECT IF(@follow_mode = 'After' OR (@follow_mode = 'ByRole' AND f.role = 'assistant'),
+                      IF(r.Status = 'Success', r.message_no, NULL),
+                      COALESCE(u.parent_no, u.message_no - 1))
+            FROM message_store f
+            JOIN message_store u ON u.conv_id = f.conv_id AND u.message_no = IF(f.role = 'assistant', f.message_no - 1, f.message_no)
+            LEFT JOIN message_store r ON r.conv_id = f.conv_id AND r.message_no = u.message_no + 1 AND r.role = 'assistant'
+            WHERE f.conv_id = @conv AND f.message_id = @follows);
+        """;
 
     // A response's row, beside its message (V8); nothing for a native send.
     private static string ResponseInsert(Send send, string condition) => send.Response is null ? "" : $"""

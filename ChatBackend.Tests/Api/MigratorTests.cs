@@ -20,8 +20,14 @@ public sealed class MigratorTests(DatabaseFixture database)
         Assert.True(run.ExitCode == 0, run.Output);
         Assert.Equal(["api_key", "conversation_store", "idempotency_key", "message_store", "reply_progress", "response", DatabaseMigrator.HistoryTable, "usage_daily", "user_identity"], await TablesAsync(connectionString));
         Assert.Equal(1, await AppliedMigrationsAsync(connectionString));
-        Assert.Contains("The database schema is at version 10.", run.Output);
+        Assert.Contains($"The database schema is at version {NewestMigration}.", run.Output);
     }
+
+    // The highest V of the migrations the migrator carries (Migrations/V{n}__*.sql, embedded).
+    private static int NewestMigration => typeof(DatabaseMigrator).Assembly.GetManifestResourceNames()
+        .Select(name => System.Text.RegularExpressions.Regex.Match(name, @"\.V(\d+)__[^.]*\.sql$"))
+        .Where(match => match.Success)
+        .Max(match => int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
     public async Task RunningTheMigratorTwiceChangesNothing()

@@ -112,16 +112,28 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
     }
 
     [Fact]
-    public async Task ContinuingFromAResponseThatIsNotItsConversationsLatestIsRefusedNamingPreviousResponseId()
+    public async Task AResponseContinuedFromOneThatIsNotTheNewestIsABranchWhoseContextIsThePathToIt()
     {
         var (sdk, http) = NewUser();
         ResponseResult first = await sdk.CreateResponseAsync("gpt-4o-mini", "one", previousResponseId: null, Cancellation);
-        await sdk.CreateResponseAsync("gpt-4o-mini", "two", first.Id, Cancellation);
+        ResponseResult second = await sdk.CreateResponseAsync("gpt-4o-mini", "two", first.Id, Cancellation);
 
-        using var response = await http.PostAsJsonAsync("/v1/responses", new { input = "three", previous_response_id = first.Id }, Cancellation);
+        ResponseResult branch = await sdk.CreateResponseAsync("gpt-4o-mini", "three", first.Id, Cancellation);
 
-        var error = await ExpectOpenAIErrorAsync(response, HttpStatusCode.BadRequest);
-        Assert.Equal("previous_response_id", error.Str("param"));
+        Assert.Equal(ResponseStatus.Completed, branch.Status);
+        Assert.Equal(first.Id, branch.PreviousResponseId);
+        Assert.Equal([("user", "one"), ("assistant", "echo: one"), ("user", "three")], Fake.Requests[^1].Messages.Skip(1));
+        // The older branch keeps its own context, and becomes the newest when it goes on.
+        await sdk.CreateResponseAsync("gpt-4o-mini", "four", second.Id, Cancellation);
+        Assert.Equal(
+            [("user", "one"), ("assistant", "echo: one"), ("user", "two"), ("assistant", "echo: two"), ("user", "four")],
+            Fake.Requests[^1].Messages.Skip(1));
+        var conversations = await (await http.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK);
+        var history = await (await http.GetAsync(
+            $"/get-conversation-history/{conversations.GetProperty("data")[0].Str("conversation_id")}", Cancellation)).ExpectAsync(HttpStatusCode.OK);
+        var messages = history.GetProperty("messages").EnumerateArray().ToList();
+        Assert.Equal(["one", "echo: one", "two", "echo: two", "four", "echo: four"], messages.Select(m => m.Str("message")));
+        Assert.Equal([second.Id, branch.Id], messages[2].GetProperty("siblings").EnumerateArray().Select(id => id.GetString()));
     }
 
     [Fact]

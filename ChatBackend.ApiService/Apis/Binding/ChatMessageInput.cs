@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using ChatBackend.ApiService.Chat;
+using ChatBackend.ApiService.Data;
 
 namespace ChatBackend.ApiService.Apis;
 
@@ -8,7 +9,10 @@ namespace ChatBackend.ApiService.Apis;
 public sealed partial class ChatMessageInput
 {
     private static readonly string[] Fields =
-        [FieldNames.Message, FieldNames.UserId, FieldNames.MessageId, FieldNames.MessageCount, FieldNames.ConversationId, FieldNames.Model];
+        [
+            FieldNames.Message, FieldNames.UserId, FieldNames.MessageId, FieldNames.MessageCount, FieldNames.ConversationId,
+            FieldNames.Model, FieldNames.Follows,
+        ];
 
     private readonly RequestFields _fields;
     private readonly string[] _idempotencyKeys;
@@ -56,6 +60,12 @@ public sealed partial class ChatMessageInput
 
         var userId = _fields.RequireUserId(caller, errors);
         var messageId = _fields.OptionalMessageId(errors);
+        var follows = _fields.OptionalMessageId(errors, FieldNames.Follows);
+        var conversationId = _fields[FieldNames.ConversationId];
+        if (follows is not null && string.IsNullOrWhiteSpace(conversationId))
+        {
+            errors[FieldNames.Follows] = ["The follows field names a message of the conversation that conversation_id names; give both."];
+        }
 
         var messageCount = _fields[FieldNames.MessageCount];
         if (!errors.ContainsKey(FieldNames.MessageCount) && !string.IsNullOrEmpty(messageCount)
@@ -77,14 +87,14 @@ public sealed partial class ChatMessageInput
             return false;
         }
 
-        var conversationId = _fields[FieldNames.ConversationId];
         request = new TurnRequest(
             message!,
             userId,
             messageId,
             string.IsNullOrWhiteSpace(conversationId) ? null : conversationId.Trim(),
             IdempotencyKey: idempotencyKey,
-            Settings: string.IsNullOrEmpty(model) ? null : new TurnSettings(Model: model));
+            Settings: string.IsNullOrEmpty(model) ? null : new TurnSettings(Model: model),
+            Follows: follows is null ? null : new BranchPoint(follows, BranchMode.ByRole));
         return true;
     }
 

@@ -14,6 +14,7 @@ public static class FieldNames
     public const string Model = "model";
     public const string Id = "id";
     public const string Name = "name";
+    public const string Follows = "follows";
 
     /// <summary>The IETF httpapi draft's header: the same key from the same user within 24 hours is the same turn.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";

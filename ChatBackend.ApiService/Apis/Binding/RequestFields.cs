@@ -108,9 +108,8 @@ public sealed class RequestFields
     public string? RequestedUserId => this[FieldNames.UserId];
 
     /// <summary>A message_id, when given: 1 to 64 characters of [A-Za-z0-9._:-]. Empty counts as absent.</summary>
-    public string? OptionalMessageId(Dictionary<string, string[]> errors)
+    public string? OptionalMessageId(Dictionary<string, string[]> errors, string field = FieldNames.MessageId)
     {
-        const string field = FieldNames.MessageId;
         var messageId = this[field];
         if (errors.ContainsKey(field) || string.IsNullOrEmpty(messageId))
         {
@@ -118,7 +117,7 @@ public sealed class RequestFields
         }
         if (!ChatMessageInput.IsMessageId(messageId))
         {
-            errors[field] = ["The message_id field must be 1 to 64 characters of letters, digits, '.', '_', ':' or '-'."];
+            errors[field] = [$"The {field} field must be 1 to 64 characters of letters, digits, '.', '_', ':' or '-'."];
             return null;
         }
         return messageId;

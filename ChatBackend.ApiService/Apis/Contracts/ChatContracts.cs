@@ -73,7 +73,7 @@ public sealed record ConversationHistoryResponse(
             message.Role, message.Message, message.MessageNo, message.MessageId, message.Status.ToString(),
             message.ElapsedMs, message.CreatedAt, message.Model, message.FinishReason,
             TokenUsage.From(message.InputTokens, message.OutputTokens), message.TimeToFirstTokenMs, message.ErrorCode,
-            message.FeedbackRating is { } rating ? new Feedback(rating, message.FeedbackComment) : null))],
+            message.FeedbackRating is { } rating ? new Feedback(rating, message.FeedbackComment) : null, message.Siblings))],
         conversation.HasMore);
 }
 
@@ -91,6 +91,7 @@ public sealed record HistoryMessage(
     [property: JsonPropertyName("time_to_first_token_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     int? TimeToFirstTokenMs,
     [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error,
-    [property: JsonPropertyName("feedback"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Feedback? Feedback);
+    [property: JsonPropertyName("feedback"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Feedback? Feedback,
+    [property: JsonPropertyName("siblings"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Siblings = null);
 
 public sealed record StatusResponse([property: JsonPropertyName("status")] string Status);
