@@ -1,5 +1,6 @@
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
+using ChatBackend.ApiService.Tools;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -94,13 +95,13 @@ public static class ChatApi
 
     public static async Task<Results<Ok<ChatMessageResponse>, ValidationProblem, ProblemHttpResult>> SendMessageAsync(
         ChatMessageInput input, Caller caller, ChatTurnService chat, ModelCatalog models, IOptions<ChatTurnOptions> options,
-        CancellationToken cancellationToken)
+        IOptions<ToolOptions> tools, CancellationToken cancellationToken)
     {
         if (caller.IsOtherUser(input.RequestedUserId))
         {
             return Problems.OtherUser();
         }
-        if (!input.TryValidate(caller, options.Value.MaxMessageLength, models, out var request, out var errors))
+        if (!input.TryValidate(caller, options.Value.MaxMessageLength, models, out var request, out var errors, tools.Value))
         {
             return TypedResults.ValidationProblem(errors);
         }
@@ -113,13 +114,14 @@ public static class ChatApi
 
     public static async Task<Results<ChatEventStream, ValidationProblem, ProblemHttpResult>> StreamMessageAsync(
         ChatMessageInput input, Caller caller, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, ChatTurnService chat,
-        ReplyFollower follower, ModelCatalog models, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
+        ReplyFollower follower, ModelCatalog models, IOptions<ChatTurnOptions> options, IOptions<ToolOptions> tools,
+        CancellationToken cancellationToken)
     {
         if (caller.IsOtherUser(input.RequestedUserId))
         {
             return Problems.OtherUser();
         }
-        if (!input.TryValidate(caller, options.Value.MaxMessageLength, models, out var request, out var errors))
+        if (!input.TryValidate(caller, options.Value.MaxMessageLength, models, out var request, out var errors, tools.Value))
         {
             return TypedResults.ValidationProblem(errors);
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
 
@@ -12,6 +13,9 @@ public sealed record ResponseHead(string Id, string ConversationId, ResponseRequ
 
     /// <summary>The id of its output's function call number <paramref name="index"/>.</summary>
     public string FunctionCallId(int index) => $"fc_{Id[Ids.ResponsePrefix.Length..]}_{index}";
+
+    /// <summary>The id of its output's MCP item number <paramref name="index"/> (a list of tools, or a call).</summary>
+    public string McpItemId(int index) => $"mcp_{Id[Ids.ResponsePrefix.Length..]}_{index}";
 
     public static ResponseHead From(ResponseRow row) =>
         new(row.Id, row.ConversationId, JsonSerializer.Deserialize<ResponseRequestRecord>(row.Request)
@@ -48,10 +52,17 @@ public static class ResponseObjects
             TurnOutcome.ServerStopping => (Failed, null, null, new ResponseErrorObject("server_error", "The server stopped before the reply was finished.")),
             _ => (Failed, null, null, new ResponseErrorObject("server_error", "The response's conversation was deleted before its reply was stored.")),
         };
-        var calls = ToolCall.Parse(reply?.ToolCalls);
-        List<object> output = text is { Length: > 0 } || calls.Count > 0
-            ? [new OutputMessageItem(head.OutputItemId, status == Completed ? Completed : status == InProgress ? InProgress : Incomplete, [new OutputTextContent(text ?? "")])]
-            : [];
+        var entries = ToolCall.Parse(reply?.ToolCalls);
+        var calls = entries.Where(call => call.IsFunctionCall).ToList();
+        // What the server ran comes first, as it happened: the lists of tools, then the calls.
+        List<object> output = [.. entries.Where(entry => !entry.IsFunctionCall).Select((entry, index) => entry.Type == ToolCall.McpListTools
+            ? (object)new McpListToolsItem(head.McpItemId(index), entry.ServerLabel!, entry.Tools!.Value)
+            : new McpCallItem(head.McpItemId(index), entry.ServerLabel!, entry.Name!, entry.Arguments!, entry.Output, entry.Error,
+                entry.Error is null ? Completed : Failed))];
+        if (text is { Length: > 0 } || calls.Count > 0)
+        {
+            output.Add(new OutputMessageItem(head.OutputItemId, status == Completed ? Completed : status == InProgress ? InProgress : Incomplete, [new OutputTextContent(text ?? "")]));
+        }
         output.AddRange(calls.Select((call, index) => new FunctionCallItem(head.FunctionCallId(index), call.CallId, call.Name!, call.Arguments!, Completed)));
         return new ResponseObject(
             Id: head.Id,
@@ -74,7 +85,25 @@ public static class ResponseObjects
             TopP: request.TopP,
             Usage: reply is null ? null : new ResponseUsage(reply.InputTokens ?? 0, reply.OutputTokens ?? 0),
             Metadata: request.Metadata,
-            Tools: request.Tools ?? NoTools);
+            Tools: request.Tools is { } tools ? WithoutHeaders(tools) : NoTools);
+    }
+
+    // The tools as the request gave them, but an mcp tool's headers and authorization (credentials): kept for the turn,
+    // never answered.
+    private static JsonElement WithoutHeaders(JsonElement tools)
+    {
+        if (tools.ValueKind != JsonValueKind.Array || !tools.EnumerateArray().Any(tool => tool.ValueKind == JsonValueKind.Object
+            && (tool.TryGetProperty("headers", out _) || tool.TryGetProperty("authorization", out _))))
+        {
+            return tools;
+        }
+        var list = JsonNode.Parse(tools.GetRawText())!.AsArray();
+        foreach (var tool in list.OfType<JsonObject>())
+        {
+            tool.Remove("headers");
+            tool.Remove("authorization");
+        }
+        return JsonSerializer.SerializeToElement(list);
     }
 
     /// <summary>A response as the database has it: running, with the text its instance wrote so far, or ended.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
+using ChatBackend.ApiService.Tools;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -62,7 +63,7 @@ public static partial class ResponsesApi
 
     public static async Task<Results<Ok<ResponseObject>, ChatEventStream, ProblemHttpResult>> CreateAsync(
         [FromBody] JsonElement body, Caller caller, ChatTurnService chat, ReplyFollower follower, ResponseQueries responses,
-        ReplyProgressStore progress, ModelCatalog models, IOptions<ChatTurnOptions> options, TimeProvider clock,
+        ReplyProgressStore progress, ModelCatalog models, IOptions<ChatTurnOptions> options, IOptions<ToolOptions> toolOptions, TimeProvider clock,
         ILogger<ResponseObject> logger, CancellationToken cancellationToken)
     {
         if (caller.TokenUserId is not { } userId)
@@ -70,7 +71,7 @@ public static partial class ResponsesApi
             return CredentialRequired();
         }
         var settings = options.Value;
-        if (!ResponseCreateInput.TryRead(body, models, settings.MaxMessageLength, out var input, out var errors))
+        if (!ResponseCreateInput.TryRead(body, models, settings.MaxMessageLength, toolOptions.Value, out var input, out var errors))
         {
             return Problems.Invalid(errors);
         }
@@ -89,7 +90,7 @@ public static partial class ResponsesApi
                     conversationId = previous.ConversationId;
                     // Outputs answer exactly the calls that response made; any other reaches the model as an error.
                     var made = await progress.GetReplyStateAsync(previous.ConversationId, userId, previousId, cancellationToken) is { } ended
-                        ? ToolCall.Parse(ended.Reply?.ToolCalls).Select(call => call.CallId).ToHashSet(StringComparer.Ordinal)
+                        ? ToolCall.Parse(ended.Reply?.ToolCalls).Where(call => call.IsFunctionCall).Select(call => call.CallId).ToHashSet(StringComparer.Ordinal)
                         : [];
                     var given = ToolCall.Parse(input.ToolOutputs).Select(call => call.CallId);
                     if (input.ToolOutputs is not null ? !made.SetEquals(given) : made.Count > 0)

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
+using ChatBackend.ApiService.Tools;
+using Microsoft.Extensions.Options;
 
 namespace ChatBackend.ApiService.Apis;
 
@@ -8,7 +10,7 @@ namespace ChatBackend.ApiService.Apis;
 /// A response's settings as its request gave them (the response table's JSON), for the instance that takes its turn
 /// over: the same model, instructions, sampling, format, tools and earlier input items as the first attempt had.
 /// </summary>
-public sealed class StoredResponseSettings(ResponseQueries responses) : IStoredTurnSettings
+public sealed class StoredResponseSettings(ResponseQueries responses, IOptions<ToolOptions> toolOptions) : IStoredTurnSettings
 {
     public async Task<TurnSettings?> FindAsync(long userId, string conversationId, string messageId, CancellationToken cancellationToken)
     {
@@ -21,13 +23,16 @@ public sealed class StoredResponseSettings(ResponseQueries responses) : IStoredT
         static void Ignore(string param, string message)
         {
         }
-        var tools = ResponseCreateInput.ReadTools(JsonSerializer.SerializeToElement(new { tools = request.Tools }), Ignore);
+        var asked = JsonSerializer.SerializeToElement(new { tools = request.Tools });
+        var tools = ResponseCreateInput.ReadTools(asked, Ignore);
+        var servers = McpToolInput.Read(asked, toolOptions.Value, Ignore);
         var (_, toolMode) = ResponseCreateInput.ReadToolChoice(
             JsonSerializer.SerializeToElement(new { tool_choice = request.ToolChoice }), [.. tools.Select(tool => tool.Name)], Ignore);
         var (_, format) = ResponseCreateInput.TextFormat(JsonSerializer.SerializeToElement(new { text = request.Text }), Ignore);
         return new TurnSettings(
             request.Model, request.Instructions, request.Temperature, request.TopP, request.MaxOutputTokens, format,
             ResponseCreateInput.PrecedingOf([.. request.Input.Select(item => (item.Role, string.Join("\n", item.Content.Select(part => part.Text))))]),
-            tools.Count > 0 ? tools : null, toolMode, request.ParallelToolCalls, ResponseCreateInput.StrictJsonSchema(request.Text));
+            tools.Count > 0 ? tools : null, toolMode, request.ParallelToolCalls, ResponseCreateInput.StrictJsonSchema(request.Text),
+            servers.Count > 0 ? servers : null);
     }
 }

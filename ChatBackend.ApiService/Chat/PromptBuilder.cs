@@ -88,8 +88,9 @@ public sealed class PromptBuilder
                 break;
             }
             remaining -= cost;
-            turns.Add(ToolCall.MessageOf(reply.Role, reply.Message, reply.ToolCalls));
-            turns.Add(ToolCall.MessageOf(earlier.Role, earlier.Message, earlier.ToolCalls));
+            // Newest first here, reversed below.
+            turns.AddRange(ToolCall.MessagesOf(reply.Role, reply.Message, reply.ToolCalls).Reverse());
+            turns.AddRange(ToolCall.MessagesOf(earlier.Role, earlier.Message, earlier.ToolCalls).Reverse());
             reply = null;
         }
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using AiChatOptions = Microsoft.Extensions.AI.ChatOptions;
 using ChatBackend.ApiService.Data;
 using ChatBackend.ApiService.Model;
+using ChatBackend.ApiService.Tools;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -16,6 +17,9 @@ public sealed partial class ReplyGenerator(
     TurnStore store,
     ConversationQueries conversations,
     IChatClient chatClient,
+    McpServers mcpServers,
+    McpCallRunner mcpRunner,
+    IOptions<ToolOptions> toolOptions,
     PromptBuilder prompts,
     ConversationTitler titler,
     IOptions<ChatTurnOptions> options,
@@ -61,9 +65,8 @@ public sealed partial class ReplyGenerator(
         if (request.Kind is { Role: not "user" } kind)
         {
             // The outputs of the previous reply's tool calls, not a user's words.
-            prompt[^1] = ToolCall.MessageOf(kind.Role, message, kind.ToolCalls);
+            prompt[^1] = ToolCall.MessagesOf(kind.Role, message, kind.ToolCalls).Single();
         }
-        List<ToolCall> calls = [];
         var chatOptions = new AiChatOptions { MaxOutputTokens = settings.MaxOutputTokens, Temperature = settings.Temperature };
         if (request.Settings is { } asked)
         {
@@ -88,61 +91,99 @@ public sealed partial class ReplyGenerator(
             chatOptions.ResponseFormat = asked.ResponseFormat;
         }
         ToolCall.KeepAnsweredCalls(prompt);
-        var attempts = ProviderAttempts.Begin();
-        int? timeToFirstTokenMs = null;
-        ChatResponse response;
-        try
+        McpToolset? toolset = null;
+        // The calls the server ran (with the lists of tools it offered), and the rounds of them so far.
+        List<ToolCall> ran = [];
+        var rounds = 0;
+        var maxRounds = toolOptions.Value.MaxRounds;
+        if (request.Settings?.Mcp is { Count: > 0 } servers)
         {
-            if (run.Streaming)
+            try
             {
-                // Only what the stored reply needs is kept of each update (its text is the run's): thousands of
-                // streams at once would otherwise hold every update with its raw provider JSON until their end.
-                ChatFinishReason? finishReason = null;
-                string? modelId = null;
-                UsageDetails? usage = null;
-                await foreach (var update in chatClient.GetStreamingResponseAsync(prompt, chatOptions, run.Token))
+                toolset = await mcpServers.OpenAsync(servers, run.Token);
+                if (turn.Attempt > 0)
                 {
-                    // A stream whose pieces keep coming may be read on from buffers without the token being looked at.
-                    run.Token.ThrowIfCancellationRequested();
-                    finishReason = update.FinishReason ?? finishReason;
-                    modelId ??= update.ModelId;
-                    foreach (var content in update.Contents)
+                    // A turn taken over goes on from the calls its earlier attempts made: none runs twice.
+                    var earlier = await mcpRunner.EarlierAsync(turn, run.Token);
+                    foreach (var round in earlier.GroupBy(entry => entry.Round))
                     {
-                        if (content is UsageContent counted)
-                        {
-                            (usage ??= new UsageDetails()).Add(counted.Details);
-                        }
-                        else if (content is FunctionCallContent call)
-                        {
-                            calls.Add(ToolCall.From(call));
-                        }
-                    }
-                    if (update.Text is { Length: > 0 } piece)
-                    {
-                        timeToFirstTokenMs ??= (int)stopwatch.ElapsedMilliseconds;
-                        run.Append(piece);
+                        AddRound(prompt, "", [.. round.Select(entry => entry.Call)]);
+                        ran.AddRange(round.Select(entry => entry.Call));
+                        rounds++;
                     }
                 }
-                response = new ChatResponse { FinishReason = finishReason, ModelId = modelId, Usage = usage };
             }
-            else
+            catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
             {
-                response = await chatClient.GetResponseAsync(prompt, chatOptions, run.Token);
-                calls.AddRange(response.Messages.SelectMany(reply => reply.Contents).OfType<FunctionCallContent>().Select(ToolCall.From));
+                return await EndEarlyAsync(run, stopwatch, partialReply: "", providerFailure: null, promptTokens);
+            }
+            catch (McpServerUnavailableException exception)
+            {
+                await FailAsync(turn, stopwatch, TurnError.ToolServer, exception);
+                return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId, exception.Message);
+            }
+            ran.InsertRange(0, toolset.Servers.Select(McpCallRunner.Listed));
+            chatOptions.Tools = [.. chatOptions.Tools ?? [], .. toolset.Declarations];
+        }
+        await using var tools = toolset;
+        var attempts = ProviderAttempts.Begin();
+        int? timeToFirstTokenMs = null;
+        ModelAnswer answer;
+        var spoken = new System.Text.StringBuilder();
+        var usage = new UsageDetails();
+        while (true)
+        {
+            if (rounds >= maxRounds)
+            {
+                // The last call after Tools:MaxRounds rounds must answer.
+                chatOptions.ToolMode = ChatToolMode.None;
+            }
+            try
+            {
+                answer = await AskModelAsync(run, prompt, chatOptions, stopwatch, firstToken => timeToFirstTokenMs ??= firstToken);
+            }
+            catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
+            {
+                return await EndEarlyAsync(run, stopwatch, run.Streaming ? run.Text() : spoken.ToString(), attempts.FailureNotRetried, promptTokens);
+            }
+            catch (Exception exception)
+            {
+                await FailAsync(turn, stopwatch, TurnError.ProviderError, exception);
+                // Its last failure, when one was recorded (a retry given up because its Retry-After outlasts the turn).
+                return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId, attempts.FailureNotRetried is { } failure
+                    ? $"The model provider failed to answer ({failure})."
+                    : "The model provider failed to answer.");
+            }
+            spoken.Append(answer.Text);
+            usage.Add(answer.Response.Usage ?? new UsageDetails());
+            var serverCalls = toolset is null || rounds >= maxRounds
+                ? []
+                : answer.Calls.Where(call => toolset.ServerOf(call.Name) is not null).ToList();
+            if (serverCalls.Count == 0 || answer.Response.FinishReason is null)
+            {
+                break;
+            }
+            List<ToolCall> results;
+            try
+            {
+                results = await mcpRunner.RunAsync(turn, toolset!, rounds, ran.Count, serverCalls, run.Token);
+            }
+            catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
+            {
+                return await EndEarlyAsync(run, stopwatch, run.Streaming ? run.Text() : spoken.ToString(), providerFailure: null, promptTokens);
+            }
+            ran.AddRange(results);
+            AddRound(prompt, answer.Text, results);
+            rounds++;
+            // A call the client runs (a function tool) ends the turn; the server's of the same round ran first.
+            if (answer.Calls.Count > serverCalls.Count)
+            {
+                answer = answer with { Calls = [.. answer.Calls.Except(serverCalls)] };
+                break;
             }
         }
-        catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
-        {
-            return await EndEarlyAsync(run, stopwatch, run.Text(), attempts.FailureNotRetried, promptTokens);
-        }
-        catch (Exception exception)
-        {
-            await FailAsync(turn, stopwatch, TurnError.ProviderError, exception);
-            // Its last failure, when one was recorded (a retry given up because its Retry-After outlasts the turn).
-            return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId, attempts.FailureNotRetried is { } failure
-                ? $"The model provider failed to answer ({failure})."
-                : "The model provider failed to answer.");
-        }
+        var response = answer.Response;
+        var calls = answer.Calls.Where(call => toolset?.ServerOf(call.Name) is null).Select(ToolCall.From).ToList();
 
         // The SDKs do not raise for a stream that ends without saying why: an answer cut short is not a success.
         if (response.FinishReason is null)
@@ -152,7 +193,7 @@ public sealed partial class ReplyGenerator(
                 turn.ConversationId, turn.MessageId, "The model provider ended the reply without finishing it.");
         }
         // A stream's stored reply is exactly what its followers were sent.
-        var text = run.Streaming ? run.Text() : response.Text;
+        var text = run.Streaming ? run.Text() : spoken.ToString();
         // A reply may be only calls of the request's tools: the client runs them and sends their outputs.
         if (string.IsNullOrWhiteSpace(text) && calls.Count == 0)
         {
@@ -166,11 +207,11 @@ public sealed partial class ReplyGenerator(
             TokenCount: prompts.Count(text),
             ElapsedMs: (int)stopwatch.ElapsedMilliseconds,
             Model: response.ModelId,
-            InputTokens: (int?)response.Usage?.InputTokenCount,
-            OutputTokens: (int?)response.Usage?.OutputTokenCount,
+            InputTokens: (int?)usage.InputTokenCount,
+            OutputTokens: (int?)usage.OutputTokenCount,
             FinishReason: response.FinishReason.Value.Value,
             TimeToFirstTokenMs: timeToFirstTokenMs,
-            ToolCalls: ToolCall.Serialize(calls));
+            ToolCalls: ToolCall.Serialize([.. ran, .. calls]));
         // The turn's span says what the dashboard shows of a chat: model, tokens, and how long the first token took.
         activity?.SetTag("gen_ai.response.model", reply.Model);
         activity?.SetTag("gen_ai.usage.input_tokens", reply.InputTokens);
@@ -193,6 +234,60 @@ public sealed partial class ReplyGenerator(
         }
         LogTurnAnswered(turn.ConversationId, turn.MessageNo, reply.Model, reply.InputTokens, reply.OutputTokens, reply.ElapsedMs);
         return new TurnOutcome.Answered(new AnsweredTurn(turn.ConversationId, turn.MessageId, reply, completed.MessageCount));
+    }
+
+    /// <summary>One model call's answer: the response (finish, model, usage), the text of this call, the calls it made.</summary>
+    private sealed record ModelAnswer(ChatResponse Response, string Text, IReadOnlyList<FunctionCallContent> Calls);
+
+    // One call of the model, streamed into the run or whole. Only what the stored reply needs is kept of each update
+    // (its text is the run's): thousands of streams at once would otherwise hold every update with its raw provider
+    // JSON until their end.
+    private async Task<ModelAnswer> AskModelAsync(
+        TurnRun run, List<ChatMessage> prompt, AiChatOptions chatOptions, Stopwatch stopwatch, Action<int> firstToken)
+    {
+        if (!run.Streaming)
+        {
+            var whole = await chatClient.GetResponseAsync(prompt, chatOptions, run.Token);
+            return new ModelAnswer(whole, whole.Text, [.. whole.Messages.SelectMany(reply => reply.Contents).OfType<FunctionCallContent>()]);
+        }
+        ChatFinishReason? finishReason = null;
+        string? modelId = null;
+        UsageDetails? usage = null;
+        List<FunctionCallContent> calls = [];
+        var start = run.Length;
+        await foreach (var update in chatClient.GetStreamingResponseAsync(prompt, chatOptions, run.Token))
+        {
+            // A stream whose pieces keep coming may be read on from buffers without the token being looked at.
+            run.Token.ThrowIfCancellationRequested();
+            finishReason = update.FinishReason ?? finishReason;
+            modelId ??= update.ModelId;
+            foreach (var content in update.Contents)
+            {
+                if (content is UsageContent counted)
+                {
+                    (usage ??= new UsageDetails()).Add(counted.Details);
+                }
+                else if (content is FunctionCallContent call)
+                {
+                    calls.Add(call);
+                }
+            }
+            if (update.Text is { Length: > 0 } piece)
+            {
+                firstToken((int)stopwatch.ElapsedMilliseconds);
+                run.Append(piece);
+            }
+        }
+        return new ModelAnswer(
+            new ChatResponse { FinishReason = finishReason, ModelId = modelId, Usage = usage }, run.Text()[start..], calls);
+    }
+
+    // A tool round as the next model call sees it: the model's words and calls, then the calls' results.
+    private static void AddRound(List<ChatMessage> prompt, string text, IReadOnlyList<ToolCall> results)
+    {
+        prompt.Add(new ChatMessage(ChatRole.Assistant,
+            [.. text.Length > 0 ? [new TextContent(text)] : Array.Empty<AIContent>(), .. results.Select(ToolCall.CallContent)]));
+        prompt.Add(new ChatMessage(ChatRole.Tool, [.. results.Select(ToolCall.ResultContent)]));
     }
 
     // The turn's token fired: an explicit cancel, the host stopping, or the turn's time limit. A time limit that

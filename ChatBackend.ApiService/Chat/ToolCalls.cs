@@ -6,14 +6,27 @@ namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
 /// A function call of a reply, or the output a client gave for one, as the <c>tool_calls</c> column keeps them (JSON):
-/// a reply's calls are <c>{call_id, name, arguments}</c>, a tool message's outputs <c>{call_id, output}</c>.
+/// a reply's calls are <c>{call_id, name, arguments}</c>, a tool message's outputs <c>{call_id, output}</c>. A call
+/// the server ran itself has a <see cref="Type"/>: <c>mcp_call</c> (with its server, and its output or error), run
+/// before the reply's text; <c>mcp_list_tools</c> is the list of a server's tools the model was offered.
 /// </summary>
 public sealed record ToolCall(
     [property: JsonPropertyName("call_id")] string CallId,
     [property: JsonPropertyName("name"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name = null,
     [property: JsonPropertyName("arguments"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Arguments = null,
-    [property: JsonPropertyName("output"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Output = null)
+    [property: JsonPropertyName("output"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Output = null,
+    [property: JsonPropertyName("type"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Type = null,
+    [property: JsonPropertyName("server_label"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ServerLabel = null,
+    [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error = null,
+    [property: JsonPropertyName("tools"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Tools = null)
 {
+    public const string McpCall = "mcp_call";
+    public const string McpListTools = "mcp_list_tools";
+
+    /// <summary>A call of a function tool: the client runs it (not one the server ran, nor a list of tools).</summary>
+    [JsonIgnore]
+    public bool IsFunctionCall => Type is null;
+
     public static string? Serialize(IReadOnlyCollection<ToolCall> calls) => calls.Count == 0 ? null : JsonSerializer.Serialize(calls);
 
     public static IReadOnlyList<ToolCall> Parse(string? json) =>
@@ -60,21 +73,36 @@ public sealed record ToolCall(
         }
     }
 
-    /// <summary>A stored message as the model sees it: text, calls it made (assistant), outputs of calls (tool).</summary>
-    public static ChatMessage MessageOf(string role, string text, string? toolCalls)
+    /// <summary>
+    /// A stored message as the model sees it, in order: a reply's calls the server ran with their results, then its
+    /// text with the calls it left to the client (assistant); outputs of calls (tool); a user's words.
+    /// </summary>
+    public static IEnumerable<ChatMessage> MessagesOf(string role, string text, string? toolCalls)
     {
         var calls = Parse(toolCalls);
-        return role switch
+        if (role == "assistant")
         {
-            "tool" => new ChatMessage(ChatRole.Tool, [.. calls.Select(call => (AIContent)new FunctionResultContent(call.CallId, call.Output))]),
-            "assistant" when calls.Count > 0 => new ChatMessage(ChatRole.Assistant,
-            [
-                .. text.Length > 0 ? [new TextContent(text)] : Array.Empty<AIContent>(),
-                .. calls.Select(call => (AIContent)new FunctionCallContent(call.CallId, call.Name!,
-                    JsonSerializer.Deserialize<Dictionary<string, object?>>(call.Arguments ?? "{}"))),
-            ]),
-            "assistant" => new ChatMessage(ChatRole.Assistant, text),
-            _ => new ChatMessage(ChatRole.User, text),
-        };
+            var ran = calls.Where(call => call.Type == McpCall).ToList();
+            if (ran.Count > 0)
+            {
+                yield return new ChatMessage(ChatRole.Assistant, [.. ran.Select(CallContent)]);
+                yield return new ChatMessage(ChatRole.Tool, [.. ran.Select(ResultContent)]);
+            }
+            var left = calls.Where(call => call.IsFunctionCall).ToList();
+            yield return left.Count > 0
+                ? new ChatMessage(ChatRole.Assistant, [.. text.Length > 0 ? [new TextContent(text)] : Array.Empty<AIContent>(), .. left.Select(CallContent)])
+                : new ChatMessage(ChatRole.Assistant, text);
+            yield break;
+        }
+        yield return role == "tool"
+            ? new ChatMessage(ChatRole.Tool, [.. calls.Select(call => (AIContent)new FunctionResultContent(call.CallId, call.Output))])
+            : new ChatMessage(ChatRole.User, text);
     }
+
+    /// <summary>The call as the model made it.</summary>
+    public static AIContent CallContent(ToolCall call) => new FunctionCallContent(
+        call.CallId, call.Name!, JsonSerializer.Deserialize<Dictionary<string, object?>>(call.Arguments ?? "{}"));
+
+    /// <summary>What the model is given back for a call the server ran: its output, or its error.</summary>
+    public static AIContent ResultContent(ToolCall call) => new FunctionResultContent(call.CallId, call.Output ?? $"Error: {call.Error}");
 }

@@ -1,3 +1,4 @@
+using ChatBackend.ApiService.Tools;
 using Microsoft.Extensions.AI;
 
 namespace ChatBackend.ApiService.Chat;
@@ -6,7 +7,8 @@ namespace ChatBackend.ApiService.Chat;
 /// What a request of /v1/responses asks of its model call beyond the message: a model of <c>Chat:Models</c>, its
 /// instructions (a system message after the configured prompt), sampling, a cap on the output (never above
 /// <c>Chat:MaxOutputTokens</c>), a response format, the input items sent before the message in this turn, and the
-/// function tools the model may call (their calls end the turn; the client runs them).
+/// function tools the model may call (their calls end the turn; the client runs them), and the MCP servers whose tools
+/// the server runs during the turn (<see cref="Mcp"/>).
 /// </summary>
 public sealed record TurnSettings(
     string? Model = null,
@@ -19,7 +21,8 @@ public sealed record TurnSettings(
     IList<AITool>? Tools = null,
     ChatToolMode? ToolMode = null,
     bool? AllowMultipleToolCalls = null,
-    bool StrictJsonSchema = false)
+    bool StrictJsonSchema = false,
+    IReadOnlyList<McpToolChoice>? Mcp = null)
 {
     /// <summary>The messages this turn adds to the prompt besides its own (their tokens count towards its size).</summary>
     public IEnumerable<ChatMessage> ExtraMessages()

@@ -27,7 +27,7 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         SELECT c.user_id, c.message_count, c.branched,
                m.role, m.message, m.message_no, m.message_id, m.Status, m.elapsed_time, m.created_at,
                m.model, m.input_tokens, m.output_tokens, m.finish_reason, m.time_to_first_token, m.error_code,
-               m.feedback_rating, m.feedback_comment
+               m.feedback_rating, m.feedback_comment, m.tool_calls
         FROM conversation_store c
         JOIN message_store m ON m.conv_id = c.conv_id AND m.message_no < @before
         WHERE c.conv_id = @conv
@@ -95,7 +95,7 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         }
         var sql = $"""
             SELECT role, message, message_no, message_id, Status, elapsed_time, created_at, model, input_tokens, output_tokens,
-                   finish_reason, time_to_first_token, error_code, feedback_rating, feedback_comment
+                   finish_reason, time_to_first_token, error_code, feedback_rating, feedback_comment, tool_calls
             FROM message_store WHERE conv_id = @conv AND message_no IN ({string.Join(',', numbers)})
             ORDER BY message_no
             """;
@@ -313,6 +313,7 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
             SELECT ROW_COUNT() AS deleted;
             DELETE FROM idempotency_key WHERE user_id = @user AND conv_id = @conv;
             UPDATE reply_progress SET cancel_requested = 1 WHERE conv_id = @conv;
+            DELETE FROM tool_call WHERE conv_id = @conv AND NOT EXISTS (SELECT 1 FROM conversation_store WHERE conv_id = @conv);
             COMMIT;
             """;
         return await dataSource.RunAsync(async connection =>
@@ -410,6 +411,7 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         var errorCode = reader.GetOrdinal("error_code");
         var feedbackRating = reader.GetOrdinal("feedback_rating");
         var feedbackComment = reader.GetOrdinal("feedback_comment");
+        var toolCalls = reader.GetOrdinal("tool_calls");
 
         var messages = new List<StoredMessage>();
         do
@@ -429,7 +431,10 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
                 TimeToFirstTokenMs: NullableInt(timeToFirstToken),
                 ErrorCode: NullableString(errorCode),
                 FeedbackRating: NullableString(feedbackRating),
-                FeedbackComment: NullableString(feedbackComment)));
+                FeedbackComment: NullableString(feedbackComment))
+            {
+                ToolCalls = NullableString(toolCalls),
+            });
         }
         while (await reader.ReadAsync(cancellationToken));
         return messages;

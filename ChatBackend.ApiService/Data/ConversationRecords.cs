@@ -7,6 +7,9 @@ public sealed record StoredMessage(
 {
     /// <summary>In a branched conversation, the ids of the messages beside this one, itself included, oldest first.</summary>
     public IReadOnlyList<string>? Siblings { get; init; }
+
+    /// <summary>A reply's tool calls (those the server ran, and those left to the client), or a tool message's outputs, as JSON.</summary>
+    public string? ToolCalls { get; init; }
 }
 
 /// <summary>

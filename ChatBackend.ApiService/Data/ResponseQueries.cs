@@ -65,6 +65,8 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
             SET @turn_resp_conv = NULL;
             SELECT c.conv_id INTO @turn_resp_conv FROM conversation_store c
             WHERE c.conv_id = (SELECT r.conv_id FROM response r WHERE r.id = @id) AND c.user_id = @user FOR UPDATE;
+            DELETE t FROM message_store u JOIN tool_call t ON t.conv_id = u.conv_id AND t.message_no = u.message_no + 1
+            WHERE u.conv_id = @turn_resp_conv AND u.message_id = @id AND u.Status <> 'Pending';
             DELETE m FROM message_store u
             JOIN message_store m ON m.conv_id = u.conv_id
               AND (m.message_no = u.message_no OR (m.message_no = u.message_no + 1 AND m.role = 'assistant'))

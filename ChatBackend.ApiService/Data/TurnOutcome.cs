@@ -32,6 +32,7 @@ public abstract record TurnOutcome
         { Status: MessageStatus.Cancelled } => new Cancelled(state.ConversationId, state.MessageId, state.Reply?.Text ?? ""),
         { Error: TurnError.Timeout } => new ModelTimedOut(state.ConversationId, state.MessageId),
         { Error: TurnError.ServerStopping } => new ServerStopping(state.ConversationId, state.MessageId),
+        { Error: TurnError.ToolServer } => new ModelFailed(state.ConversationId, state.MessageId, "An MCP server could not be reached to list its tools."),
         _ => new ModelFailed(state.ConversationId, state.MessageId, "The model provider failed to answer."),
     };
 }

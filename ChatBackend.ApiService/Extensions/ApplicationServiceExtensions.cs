@@ -38,6 +38,7 @@ public static class ApplicationServiceExtensions
 
         builder.Services.AddSingleton<PromptBuilder>();
         builder.AddChatModel();
+        builder.AddTools();
         builder.AddUserAuthentication();
         builder.AddTurnLimits();
 

@@ -21,12 +21,12 @@ public sealed class PromptBuilderTests
         [
             new(ChatRole.System, "Be brief."),
             new(ChatRole.User, "q1"),
-            ToolCall.MessageOf("assistant", "", Calls),
-            ToolCall.MessageOf("tool", "out1", """[{"call_id":"c1","output":"out1"}]"""),
+            ToolCall.MessagesOf("assistant", "", Calls).Single(),
+            ToolCall.MessagesOf("tool", "out1", """[{"call_id":"c1","output":"out1"}]""").Single(),
             new(ChatRole.Assistant, "a1"),
-            ToolCall.MessageOf("assistant", "thinking", Calls),
+            ToolCall.MessagesOf("assistant", "thinking", Calls).Single(),
             new(ChatRole.User, "q2 instead of an output"),
-            ToolCall.MessageOf("tool", "lost", """[{"call_id":"gone","output":"lost"}]"""),
+            ToolCall.MessagesOf("tool", "lost", """[{"call_id":"gone","output":"lost"}]""").Single(),
         ];
 
         ToolCall.KeepAnsweredCalls(prompt);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
+using ChatBackend.ApiService.Tools;
 
 namespace ChatBackend.ApiService.Apis;
 
@@ -11,7 +12,7 @@ public sealed partial class ChatMessageInput
     private static readonly string[] Fields =
         [
             FieldNames.Message, FieldNames.UserId, FieldNames.MessageId, FieldNames.MessageCount, FieldNames.ConversationId,
-            FieldNames.Model, FieldNames.Follows,
+            FieldNames.Model, FieldNames.Follows, FieldNames.Tools,
         ];
 
     private readonly RequestFields _fields;
@@ -36,7 +37,8 @@ public sealed partial class ChatMessageInput
     public string? RequestedUserId => _fields.RequestedUserId;
 
     public bool TryValidate(
-        Caller caller, int maxMessageLength, ModelCatalog models, out TurnRequest request, out Dictionary<string, string[]> errors)
+        Caller caller, int maxMessageLength, ModelCatalog models, out TurnRequest request, out Dictionary<string, string[]> errors,
+        ToolOptions? tools = null)
     {
         request = null!;
         errors = _fields.InitialErrors();
@@ -82,6 +84,10 @@ public sealed partial class ChatMessageInput
             errors[FieldNames.Model] = [$"The model '{model}' is not offered here (Chat:Models: {string.Join(", ", models.Models)})."];
         }
 
+        var servers = tools is null || errors.ContainsKey(FieldNames.Tools)
+            ? null
+            : McpToolInput.ReadLabels(_fields[FieldNames.Tools], tools, errors, FieldNames.Tools);
+
         if (errors.Count > 0)
         {
             return false;
@@ -93,10 +99,12 @@ public sealed partial class ChatMessageInput
             messageId,
             string.IsNullOrWhiteSpace(conversationId) ? null : conversationId.Trim(),
             IdempotencyKey: idempotencyKey,
-            Settings: string.IsNullOrEmpty(model) ? null : new TurnSettings(Model: model),
+            Settings: string.IsNullOrEmpty(model) && servers is null ? null : new TurnSettings(Model: NullIfEmpty(model), Mcp: servers),
             Follows: follows is null ? null : new BranchPoint(follows, BranchMode.ByRole));
         return true;
     }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     // One key of 1 to 255 printable ASCII characters, as the draft's quoted string or bare (as most clients send it).
     private string? IdempotencyKey(Dictionary<string, string[]> errors)

@@ -15,6 +15,7 @@ public static class FieldNames
     public const string Id = "id";
     public const string Name = "name";
     public const string Follows = "follows";
+    public const string Tools = "tools";
 
     /// <summary>The IETF httpapi draft's header: the same key from the same user within 24 hours is the same turn.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ChatBackend.ApiService.Chat;
+using ChatBackend.ApiService.Tools;
 using Microsoft.Extensions.AI;
 
 namespace ChatBackend.ApiService.Apis;
@@ -28,6 +29,9 @@ public sealed class ResponseCreateInput
 
     public IList<AITool>? Tools { get; init; }
 
+    /// <summary>The MCP servers whose tools the server runs for this response.</summary>
+    public IReadOnlyList<McpToolChoice>? Servers { get; init; }
+
     /// <summary>The tools as the request gave them, echoed by the response.</summary>
     public JsonElement? ToolsJson { get; init; }
     public ChatToolMode? ToolMode { get; init; }
@@ -48,7 +52,8 @@ public sealed class ResponseCreateInput
     public ChatResponseFormat? ResponseFormat { get; init; }
 
     public static bool TryRead(
-        JsonElement body, ModelCatalog models, int maxMessageLength, out ResponseCreateInput? input, out Dictionary<string, string[]> errors)
+        JsonElement body, ModelCatalog models, int maxMessageLength, ToolOptions toolOptions, out ResponseCreateInput? input,
+        out Dictionary<string, string[]> errors)
     {
         errors = [];
         input = null;
@@ -93,6 +98,7 @@ public sealed class ResponseCreateInput
         var topP = Number(body, "top_p", 0, 1, Error);
         var metadata = ReadMetadata(body, Error);
         var tools = ReadTools(body, Error);
+        var servers = McpToolInput.Read(body, toolOptions, Error);
         var (toolChoice, toolMode) = ReadToolChoice(body, [.. tools.Select(tool => tool.Name)], Error);
         var parallel = Bool(body, "parallel_tool_calls", Error) ?? true;
         var (text, format) = TextFormat(body, Error);
@@ -109,6 +115,7 @@ public sealed class ResponseCreateInput
             Message = outputs.Count > 0 ? string.Join("\n", outputs.Select(output => output.Output)) : messages[lastUser].Text,
             ToolOutputs = outputs.Count > 0 ? ToolCall.Serialize(outputs) : null,
             Tools = tools.Count > 0 ? tools : null,
+            Servers = servers.Count > 0 ? servers : null,
             ToolsJson = Field(body, "tools")?.Clone(),
             ToolMode = toolMode,
             Preceding = PrecedingOf(messages),
@@ -142,7 +149,7 @@ public sealed class ResponseCreateInput
     /// <summary>The settings the turn's model call takes from this request.</summary>
     public TurnSettings Settings() => new(
         Model, Instructions, Temperature, TopP, MaxOutputTokens, ResponseFormat, Preceding, Tools, ToolMode, ParallelToolCalls,
-        StrictJsonSchema(Text));
+        StrictJsonSchema(Text), Servers);
 
     /// <summary>Whether text.format asks for a strict JSON schema.</summary>
     internal static bool StrictJsonSchema(JsonElement? text) =>
@@ -354,9 +361,13 @@ public sealed class ResponseCreateInput
                 {
                     var param = $"tools[{index++}]";
                     var type = tool.ValueKind == JsonValueKind.Object ? String(tool, "type", error) : null;
-                    if (type != "function")
+                    if (type == "mcp")
                     {
-                        error($"{param}.type", $"Tools of type '{type}' are not supported here; function tools are.");
+                        // The server's own tools: McpToolInput reads them.
+                    }
+                    else if (type != "function")
+                    {
+                        error($"{param}.type", $"Tools of type '{type}' are not supported here; function and mcp tools are.");
                     }
                     else if (String(tool, "name", error) is not { Length: > 0 } name)
                     {

@@ -73,7 +73,8 @@ public sealed record ConversationHistoryResponse(
             message.Role, message.Message, message.MessageNo, message.MessageId, message.Status.ToString(),
             message.ElapsedMs, message.CreatedAt, message.Model, message.FinishReason,
             TokenUsage.From(message.InputTokens, message.OutputTokens), message.TimeToFirstTokenMs, message.ErrorCode,
-            message.FeedbackRating is { } rating ? new Feedback(rating, message.FeedbackComment) : null, message.Siblings))],
+            message.FeedbackRating is { } rating ? new Feedback(rating, message.FeedbackComment) : null, message.Siblings,
+            message.ToolCalls is null ? null : ToolCall.Parse(message.ToolCalls)))],
         conversation.HasMore);
 }
 
@@ -92,6 +93,7 @@ public sealed record HistoryMessage(
     int? TimeToFirstTokenMs,
     [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error,
     [property: JsonPropertyName("feedback"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Feedback? Feedback,
-    [property: JsonPropertyName("siblings"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Siblings = null);
+    [property: JsonPropertyName("siblings"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Siblings = null,
+    [property: JsonPropertyName("tool_calls"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ToolCall>? ToolCalls = null);
 
 public sealed record StatusResponse([property: JsonPropertyName("status")] string Status);

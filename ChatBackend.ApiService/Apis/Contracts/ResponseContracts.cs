@@ -124,6 +124,30 @@ public sealed record FunctionCallItem(
     public string Type => "function_call";
 }
 
+/// <summary>The tools an MCP server offered the model (mcp_list_tools).</summary>
+public sealed record McpListToolsItem(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("server_label")] string ServerLabel,
+    [property: JsonPropertyName("tools")] JsonElement Tools)
+{
+    [JsonPropertyName("type")]
+    public string Type => "mcp_list_tools";
+}
+
+/// <summary>A call the server ran on an MCP server (mcp_call): its output, or its error.</summary>
+public sealed record McpCallItem(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("server_label")] string ServerLabel,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("arguments")] string Arguments,
+    [property: JsonPropertyName("output")] string? Output,
+    [property: JsonPropertyName("error")] string? Error,
+    [property: JsonPropertyName("status")] string Status)
+{
+    [JsonPropertyName("type")]
+    public string Type => "mcp_call";
+}
+
 public sealed record OutputTextContent([property: JsonPropertyName("text")] string Text)
 {
     [JsonPropertyName("type")]

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ChatBackend.ApiService.Data;
+using ChatBackend.ApiService.Tools;
+using Microsoft.Extensions.AI;
+
+namespace ChatBackend.ApiService.Chat;
+
+/// <summary>
+/// Runs the MCP calls of a turn's tool round, one after another: each recorded before it runs and when it ends (so
+/// an instance that takes the turn over never runs it again), under an <c>execute_tool</c> span of the turn's span
+/// (the GenAI conventions' names; arguments and outputs only with content capture on).
+/// </summary>
+public sealed class McpCallRunner(ToolCallStore store, IConfiguration configuration)
+{
+    /// <summary>What the model is told of a call that needs approval: this server cannot ask for it yet.</summary>
+    public const string NeedsApproval = "This tool needs the user's approval before it runs, which this server cannot ask for yet; it was not run.";
+
+    private readonly bool _captureContent = configuration.GetValue<bool>("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
+
+    /// <summary>The round's calls as they ended, numbered from <paramref name="firstCallNo"/> within the turn.</summary>
+    public async Task<List<ToolCall>> RunAsync(
+        StartedTurn turn, McpToolset tools, int round, int firstCallNo, IReadOnlyList<FunctionCallContent> calls,
+        CancellationToken cancellationToken)
+    {
+        var ended = new List<ToolCall>(calls.Count);
+        foreach (var call in calls)
+        {
+            var server = tools.ServerOf(call.Name)!;
+            var label = server.Label;
+            var arguments = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>());
+            var callNo = firstCallNo + ended.Count;
+            using (var recording = new DatabaseCancellation(cancellationToken))
+            {
+                await store.StartAsync(
+                    turn, new RecordedCall(turn.Attempt, callNo, round, call.CallId, label, call.Name, arguments, null, null, "started"),
+                    recording.Token);
+            }
+            McpCallResult result;
+            using (var activity = ChatTurnService.ActivitySource.StartActivity($"execute_tool {call.Name}"))
+            {
+                activity?.SetTag("gen_ai.operation.name", "execute_tool");
+                activity?.SetTag("gen_ai.tool.name", call.Name);
+                activity?.SetTag("gen_ai.tool.call.id", call.CallId);
+                activity?.SetTag("gen_ai.tool.type", "extension");
+                activity?.SetTag("chatbackend.mcp.server", label);
+                if (_captureContent)
+                {
+                    activity?.SetTag("gen_ai.tool.call.arguments", arguments);
+                }
+                result = server.Approval.Requires(call.Name)
+                    ? new McpCallResult(null, NeedsApproval)
+                    : await tools.CallAsync(call.Name, call.Arguments, cancellationToken);
+                if (result.Error is not null)
+                {
+                    activity?.SetTag("error.type", "tool_error");
+                    activity?.SetStatus(ActivityStatusCode.Error, "The tool call failed.");
+                }
+                else if (_captureContent)
+                {
+                    activity?.SetTag("gen_ai.tool.call.result", result.Output);
+                }
+            }
+            using (var recording = new DatabaseCancellation(cancellationToken))
+            {
+                await store.EndAsync(turn, callNo, result.Output, result.Error, recording.Token);
+            }
+            ended.Add(new ToolCall(call.CallId, call.Name, arguments, result.Output, ToolCall.McpCall, label, result.Error));
+        }
+        return ended;
+    }
+
+    /// <summary>
+    /// The calls a taken-over turn's earlier attempts made, with their rounds: reused as they ended, never run again (a
+    /// call found started is reported as failed).
+    /// </summary>
+    public async Task<List<(int Round, ToolCall Call)>> EarlierAsync(StartedTurn turn, CancellationToken cancellationToken)
+    {
+        using var reading = new DatabaseCancellation(cancellationToken);
+        return [.. (await store.EarlierAsync(turn, reading.Token)).Select(call => (call.Round,
+            new ToolCall(call.CallId, call.Name, call.Arguments, call.Output, ToolCall.McpCall, call.ServerLabel, call.Error)))];
+    }
+
+    /// <summary>A server's tools as the turn offered them (an <c>mcp_list_tools</c> entry of the reply).</summary>
+    public static ToolCall Listed(McpServerTools server) => new(
+        $"mcpl_{server.Label}", Type: ToolCall.McpListTools, ServerLabel: server.Label,
+        Tools: JsonSerializer.SerializeToElement(server.Tools.Select(tool => new Dictionary<string, object?>
+        {
+            ["name"] = tool.Name,
+            ["description"] = tool.Description,
+            ["input_schema"] = tool.JsonSchema,
+        })));
+}

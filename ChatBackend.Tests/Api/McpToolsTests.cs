@@ -1,0 +1,359 @@
+using System.ClientModel;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ChatBackend.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenAI.Responses;
+using OpenTelemetry.Trace;
+
+namespace ChatBackend.Tests.Api;
+
+/// <summary>
+/// Tools the server runs: a real MCP server on loopback (ModelContextProtocol.AspNetCore) whose tools the fake model is
+/// scripted to call, through the native send and through /v1/responses with the OpenAI SDK's mcp tool. The API's MCP
+/// clients connect to loopback only (<see cref="LoopbackOnlyConnections"/>): no test sends a packet beyond it.
+/// </summary>
+[Trait("Category", "Api")]
+public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest(fixture), IClassFixture<McpToolsTests.Fixture>
+{
+    private const string Secret = "mcp-secret-0b9f2d";
+
+    public sealed class Fixture(DatabaseFixture database) : FakeModelFixture(database, "mcp"), IAsyncLifetime
+    {
+        public McpTestServer Mcp { get; private set; } = null!;
+
+        public LoopbackOnlyConnections Connections { get; } = new();
+
+        public CapturedLogs Logs { get; } = new();
+
+        public List<Activity> Spans { get; } = [];
+
+        public SymmetricTokens Issuer { get; } = new();
+
+        public ApiFactory Api { get; private set; } = null!;
+
+        async ValueTask IAsyncLifetime.InitializeAsync()
+        {
+            await InitializeAsync();
+            Mcp = await McpTestServer.StartAsync();
+            var port = Mcp.Endpoint.Port;
+            Api = NewApi(Issuer.Settings(new()
+            {
+                ["Tools:Mcp:Servers:local:Url"] = Mcp.Endpoint.ToString(),
+                ["Tools:Mcp:Servers:local:Headers:X-Api-Key"] = Secret,
+                ["Tools:Mcp:Servers:quick:Url"] = Mcp.Endpoint.ToString(),
+                ["Tools:Mcp:Servers:quick:Timeout"] = "00:00:00.300",
+                ["Tools:Mcp:Servers:down:Url"] = "http://127.0.0.1:1/mcp",
+                ["Tools:Mcp:Servers:guarded:Url"] = Mcp.Endpoint.ToString(),
+                ["Tools:Mcp:Servers:guarded:RequireApproval"] = "count",
+                ["Tools:Mcp:AllowedUrls:0"] = $"http://localhost:{port}/mcp",
+                ["Tools:Mcp:AllowedUrls:1"] = "http://10.0.0.5/mcp",
+                ["Tools:Mcp:AllowedUrls:2"] = "http://169.254.169.254/",
+                ["Tools:MaxOutputCharacters"] = "500",
+                ["Tools:MaxRounds"] = "3",
+                ["RateLimits:SendsPerMinute"] = "10000",
+                ["RateLimits:ConcurrentTurnsPerUser"] = "100",
+            }), services =>
+            {
+                Connections.AddTo(services);
+                services.AddSingleton<ILoggerProvider>(Logs);
+                services.AddOpenTelemetry().WithTracing(tracing => tracing.AddInMemoryExporter(Spans));
+            });
+        }
+
+        async ValueTask IAsyncDisposable.DisposeAsync()
+        {
+            await Api.DisposeAsync();
+            await Mcp.DisposeAsync();
+            await DisposeAsync();
+        }
+    }
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private McpTestState Mcp => fixture.Mcp.State;
+
+    // A new user's HTTP client and SDK client, with a bearer token.
+    private (HttpClient Http, ResponsesClient Sdk) NewUser()
+    {
+        var token = fixture.Issuer.Create($"user-{Guid.NewGuid():n}");
+        var http = fixture.Api.CreateHttpClient();
+        http.Timeout = TimeSpan.FromSeconds(60);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var sdk = new ResponsesClient(new ApiKeyCredential(token), new ResponsesClientOptions { Endpoint = new Uri(http.BaseAddress!, "/v1") });
+        return (http, sdk);
+    }
+
+    private static FakeReply.Calls Call(string name, string arguments, string id = "call_1") => new([(id, name, arguments)]);
+
+    private static JsonObject Tool(string label, string? url = null, Dictionary<string, string>? headers = null)
+    {
+        var tool = new JsonObject { ["type"] = "mcp", ["server_label"] = label, ["require_approval"] = "never" };
+        if (url is not null)
+        {
+            tool["server_url"] = url;
+        }
+        if (headers is not null)
+        {
+            tool["headers"] = JsonSerializer.SerializeToNode(headers);
+        }
+        return tool;
+    }
+
+    private static Task<HttpResponseMessage> RespondAsync(HttpClient http, string input, params JsonObject[] tools) =>
+        http.PostAsJsonAsync("/v1/responses", new JsonObject { ["input"] = input, ["tools"] = new JsonArray([.. tools]) }, Cancellation);
+
+    // The messages of a request the fake model received, as JSON (tool calls and results included).
+    private static JsonArray MessagesOf(FakeRequest request) => request.Body["messages"]!.AsArray();
+
+    [Fact]
+    public async Task ANativeSendWithAServersToolsRunsTheModelsCallAndTheModelAnswersWithItsResult()
+    {
+        var (http, _) = NewUser();
+        Fake.Enqueue(Call("add", """{"a":2,"b":3}"""));
+        Fake.Enqueue(FakeReply.Say("It is 5."));
+
+        using var response = await http.PostAsJsonAsync("/chat-message", new { message = "What is 2+3?", tools = "local" }, Cancellation);
+
+        var reply = await response.ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("It is 5.", reply.Str("message"));
+        var entries = reply.GetProperty("tool_calls").EnumerateArray().ToList();
+        Assert.Equal(["mcp_list_tools", "mcp_call"], entries.Select(entry => entry.Str("type")));
+        Assert.Contains(entries[0].GetProperty("tools").EnumerateArray(), tool => tool.Str("name") == "add");
+        Assert.Equal(("local", "add", "5"), (entries[1].Str("server_label"), entries[1].Str("name"), entries[1].Str("output")));
+        Assert.Contains(Fake.Requests[0].Body["tools"]!.AsArray(), tool => tool!["function"]!["name"]!.GetValue<string>() == "add");
+        var second = MessagesOf(Fake.Requests[1]);
+        Assert.Equal("tool", second[^1]!["role"]!.GetValue<string>());
+        Assert.Equal("5", second[^1]!["content"]!.GetValue<string>());
+        Assert.Equal(Secret, Mcp.Headers["X-Api-Key"]);
+
+        // A later turn has the call and its result in its context, and the history shows them with the reply.
+        using var next = await http.PostAsJsonAsync(
+            "/chat-message", new { message = "And again?", conversation_id = reply.Str("conversation_id") }, Cancellation);
+        await next.ExpectAsync(HttpStatusCode.OK);
+        Assert.Contains(MessagesOf(Fake.Requests[^1]), message => message!["role"]!.GetValue<string>() == "tool" && message["content"]!.GetValue<string>() == "5");
+        var history = await http.HistoryAsync(reply.Str("conversation_id"));
+        var stored = history.GetProperty("messages")[1].GetProperty("tool_calls").EnumerateArray().Select(entry => entry.Str("type"));
+        Assert.Equal(["mcp_list_tools", "mcp_call"], stored);
+    }
+
+    [Fact]
+    public async Task AResponseWithAnMcpToolThroughTheSdkHasTheListTheCallAndTheAnswerAsOutputItems()
+    {
+        var (_, sdk) = NewUser();
+        Fake.Enqueue(Call("add", """{"a":20,"b":22}"""));
+        Fake.Enqueue(FakeReply.Say("42."));
+        var options = new CreateResponseOptions { Model = "gpt-4o-mini" };
+        options.InputItems.Add(ResponseItem.CreateUserMessageItem("What is 20+22?"));
+        options.Tools.Add(ResponseTool.CreateMcpTool(
+            "local", fixture.Mcp.Endpoint, toolCallApprovalPolicy: new McpToolCallApprovalPolicy(DefaultMcpToolCallApprovalPolicy.NeverRequireApproval)));
+
+        ResponseResult response = await sdk.CreateResponseAsync(options, Cancellation);
+
+        Assert.Equal(ResponseStatus.Completed, response.Status);
+        Assert.Equal("42.", response.GetOutputText());
+        var list = Assert.IsType<McpToolDefinitionListItem>(response.OutputItems[0]);
+        Assert.Equal("local", list.ServerLabel);
+        Assert.Contains(list.ToolDefinitions, tool => tool.Name == "count");
+        var call = Assert.IsType<McpToolCallItem>(response.OutputItems[1]);
+        Assert.Equal(("local", "add", "42"), (call.ServerLabel, call.ToolName, call.ToolOutput));
+        ResponseResult read = await sdk.GetResponseAsync(response.Id, Cancellation);
+        Assert.Equal(3, read.OutputItems.Count);
+    }
+
+    [Fact]
+    public async Task AFailingASlowAndAnOversizedToolEachBecomeWhatTheModelSeesAndIsStored()
+    {
+        var (http, _) = NewUser();
+        Fake.Enqueue(new FakeReply.Calls([("c1", "fail", "{}"), ("c2", "slow", """{"milliseconds":5000}"""), ("c3", "large", """{"characters":2000}""")]));
+        Fake.Enqueue(FakeReply.Say("Noted."));
+
+        using var response = await RespondAsync(http, "Try them.", Tool("quick"));
+
+        var body = await response.ExpectAsync(HttpStatusCode.OK);
+        var calls = body.GetProperty("output").EnumerateArray().Where(item => item.Str("type") == "mcp_call").ToList();
+        Assert.Contains("the tool broke on purpose", calls[0].Str("error"));
+        Assert.Equal("failed", calls[0].Str("status"));
+        Assert.Contains("did not answer within 0.3 s", calls[1].Str("error"));
+        Assert.StartsWith(new string('x', 500), calls[2].Str("output"));
+        Assert.Contains("cut at 500 of its 2000 characters", calls[2].Str("output"));
+        var results = MessagesOf(Fake.Requests[^1]).Where(message => message!["role"]!.GetValue<string>() == "tool")
+            .Select(message => message!["content"]!.GetValue<string>()).ToList();
+        Assert.Equal(3, results.Count);
+        Assert.Contains("the tool broke on purpose", results[0]);
+        Assert.Equal("completed", body.Str("status"));
+    }
+
+    [Fact]
+    public async Task AServerThatCannotBeListedFailsTheTurnNamingItsLabel()
+    {
+        var (http, _) = NewUser();
+
+        using var native = await http.PostAsJsonAsync("/chat-message", new { message = "hi", tools = "down" }, Cancellation);
+        var problem = await native.ExpectProblemAsync(HttpStatusCode.BadGateway);
+        Assert.Contains("'down'", problem.Str("detail"));
+
+        using var response = await RespondAsync(http, "hi", Tool("down"));
+        var error = (await response.ExpectAsync(HttpStatusCode.BadGateway)).GetProperty("error");
+        Assert.Contains("'down'", error.Str("message"));
+        Assert.Empty(Fake.Requests);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:9/mcp")]
+    [InlineData("http://169.254.169.254/latest")]
+    [InlineData("http://10.0.0.5/mcp")]
+    [InlineData("https://mcp.example.com/mcp")]
+    public async Task AServerUrlOfTheOperatorsNetworkOrNotAllowedIsA400AndNothingIsConnected(string url)
+    {
+        var (http, _) = NewUser();
+
+        using var response = await RespondAsync(http, "hi", Tool("elsewhere", url));
+
+        var error = (await response.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("error");
+        Assert.Equal("tools[0].server_url", error.Str("param"));
+        Assert.Empty(Fake.Requests);
+        Assert.Empty(fixture.Connections.Refused);
+    }
+
+    [Fact]
+    public async Task AnAllowedServerUrlWhoseNameResolvesToLoopbackIsRefusedWhenConnecting()
+    {
+        var (http, _) = NewUser();
+        var before = Mcp.Headers.Count;
+
+        using var response = await RespondAsync(http, "hi", Tool("named", $"http://localhost:{fixture.Mcp.Endpoint.Port}/mcp"));
+
+        var error = (await response.ExpectAsync(HttpStatusCode.BadGateway)).GetProperty("error");
+        Assert.Contains("'named'", error.Str("message"));
+        Assert.Equal(before, Mcp.Headers.Count);
+        Assert.Empty(fixture.Connections.Refused);
+        Assert.Empty(Fake.Requests);
+    }
+
+    [Fact]
+    public async Task HeadersAreSentToTheServerButNeverAnsweredNorLogged()
+    {
+        var (http, _) = NewUser();
+        const string requestSecret = "request-secret-77c1";
+        Fake.Enqueue(Call("add", """{"a":1,"b":1}"""));
+        Fake.Enqueue(FakeReply.Say("2"));
+
+        using var response = await RespondAsync(
+            http, "1+1?", Tool("local", fixture.Mcp.Endpoint.ToString(), new() { ["X-Request-Key"] = requestSecret }));
+
+        var body = await response.Content.ReadAsStringAsync(Cancellation);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(requestSecret, body);
+        Assert.DoesNotContain(Secret, body);
+        var id = JsonDocument.Parse(body).RootElement.Str("id");
+        var read = await (await http.GetAsync($"/v1/responses/{id}", Cancellation)).Content.ReadAsStringAsync(Cancellation);
+        Assert.DoesNotContain(requestSecret, read);
+        Assert.DoesNotContain(fixture.Logs.Lines, line => line.Contains(requestSecret) || line.Contains(Secret));
+    }
+
+    [Fact]
+    public async Task AModelThatKeepsCallingToolsIsToldToAnswerAfterMaxRounds()
+    {
+        var (http, _) = NewUser();
+        var before = Mcp.CountCalls;
+        for (var i = 0; i < 3; i++)
+        {
+            Fake.Enqueue(Call("count", "{}", $"call_{i}"));
+        }
+        Fake.Enqueue(FakeReply.Say("Done counting."));
+
+        using var response = await http.PostAsJsonAsync("/chat-message", new { message = "Count forever", tools = "local" }, Cancellation);
+
+        Assert.Equal("Done counting.", (await response.ExpectAsync(HttpStatusCode.OK)).Str("message"));
+        Assert.Equal(3, Mcp.CountCalls - before);
+        Assert.NotEqual("none", Fake.Requests[2].Body["tool_choice"]?.ToString());
+        Assert.Equal("none", Fake.Requests[3].Body["tool_choice"]?.GetValue<string>());
+
+        // A model that calls anyway is not obeyed: nothing more runs, and a reply of calls alone is no answer.
+        Fake.Enqueue(Call("count", "{}", "call_a"), Call("count", "{}", "call_b"), Call("count", "{}", "call_c"), Call("count", "{}", "call_d"));
+        using var stubborn = await http.PostAsJsonAsync("/chat-message", new { message = "Count more", tools = "local" }, Cancellation);
+        await stubborn.ExpectProblemAsync(HttpStatusCode.BadGateway);
+        Assert.Equal(6, Mcp.CountCalls - before);
+    }
+
+    [Fact]
+    public async Task ACancelDuringASlowCallStopsItAndStoresTheTurnAsCancelled()
+    {
+        var (http, sdk) = NewUser();
+        Fake.Enqueue(Call("slow", """{"milliseconds":30000}"""));
+        var started = Mcp.SlowStarted;
+
+        using var created = await http.PostAsJsonAsync("/v1/responses",
+            new JsonObject { ["input"] = "wait", ["background"] = true, ["tools"] = new JsonArray(Tool("local")) }, Cancellation);
+        var id = (await created.ExpectAsync(HttpStatusCode.OK)).Str("id");
+        await Eventually.WaitForAsync(() => Mcp.SlowStarted > started, "the slow call to start");
+        var finished = Mcp.SlowFinished;
+
+        using var cancel = await http.PostAsync($"/v1/responses/{id}/cancel", content: null, Cancellation);
+
+        Assert.Equal("cancelled", (await cancel.ExpectAsync(HttpStatusCode.OK)).Str("status"));
+        Assert.Equal(finished, Mcp.SlowFinished);
+        ResponseResult read = await sdk.GetResponseAsync(id, Cancellation);
+        Assert.Equal(ResponseStatus.Cancelled, read.Status);
+    }
+
+    [Fact]
+    public async Task EachCallIsAnExecuteToolSpanUnderTheTurnsSpan()
+    {
+        var (http, _) = NewUser();
+        Fake.Enqueue(Call("add", """{"a":4,"b":4}""", "call_span"));
+        Fake.Enqueue(FakeReply.Say("8"));
+
+        using var response = await http.PostAsJsonAsync("/chat-message", new { message = "4+4", tools = "local" }, Cancellation);
+        await response.ExpectAsync(HttpStatusCode.OK);
+
+        Activity? tool = null;
+        await Eventually.WaitForAsync(() =>
+        {
+            lock (fixture.Spans)
+            {
+                tool = fixture.Spans.FirstOrDefault(span => span.GetTagItem("gen_ai.tool.call.id") as string == "call_span");
+            }
+            return tool is not null;
+        }, "the call's execute_tool span");
+        Assert.Equal("execute_tool add", tool!.DisplayName);
+        Assert.Equal("add", tool.GetTagItem("gen_ai.tool.name"));
+        Assert.Null(tool.GetTagItem("gen_ai.tool.call.arguments"));
+        lock (fixture.Spans)
+        {
+            Assert.Contains(fixture.Spans, span => span.DisplayName == "chat turn" && span.SpanId == tool.ParentSpanId);
+        }
+    }
+
+    [Fact]
+    public async Task ACallThatNeedsApprovalIsNotRunAndTheModelIsToldSo()
+    {
+        var (http, _) = NewUser();
+        var before = Mcp.CountCalls;
+        Fake.Enqueue(Call("count", "{}"));
+        Fake.Enqueue(FakeReply.Say("I may not."));
+
+        using var response = await http.PostAsJsonAsync("/chat-message", new { message = "Count once", tools = "guarded" }, Cancellation);
+
+        await response.ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(before, Mcp.CountCalls);
+        Assert.Contains("approval", MessagesOf(Fake.Requests[^1])[^1]!["content"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AToolsFieldNamingAnUnconfiguredServerIsA400NamingIt()
+    {
+        var (http, _) = NewUser();
+
+        using var response = await http.PostAsJsonAsync("/chat-message", new { message = "hi", tools = "local,nowhere" }, Cancellation);
+
+        var problem = await response.ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("nowhere", problem.GetProperty("errors").GetProperty("tools")[0].GetString());
+    }
+}
