@@ -64,6 +64,16 @@ public static class ChatApi
             .ProducesValidationProblem()
             .ProducesProblems([.. TurnProblems, StatusCodes.Status502BadGateway, StatusCodes.Status504GatewayTimeout]);
 
+        app.MapPost("/conversations/{conversation_id}/messages/{message_id}/approval", ApproveAsync)
+            .WithName("ApproveToolCalls")
+            .WithSummary("Answer the tool calls a reply waits to have approved, and get the reply that follows")
+            .WithDescription(
+                "message_id is the message whose reply asked (its tool_calls hold mcp_approval_request entries). approve " +
+                "(true or false, in the query string) answers all of them: approved calls run, refused ones reach the " +
+                "model as refused, and the model answers; the answer is a new turn after that reply.")
+            .ProducesValidationProblem()
+            .ProducesProblems([.. TurnProblems, StatusCodes.Status502BadGateway, StatusCodes.Status504GatewayTimeout]);
+
         app.MapPost("/chat-message/cancel", CancelMessageAsync)
             .WithName("CancelChatMessage")
             .WithSummary("Stop the reply being generated for a message")
@@ -209,6 +219,48 @@ public static class ChatApi
                     [FieldNames.MessageId] = ["Only a turn that a user's message began can be regenerated (not one of tool outputs)."],
                 });
         }
+    }
+
+    public static async Task<Results<Ok<ChatMessageResponse>, ValidationProblem, ProblemHttpResult>> ApproveAsync(
+        [FromRoute(Name = "conversation_id")] string conversationId,
+        [FromRoute(Name = "message_id")] string messageId,
+        [FromQuery(Name = "user_id")] string? userId,
+        [FromQuery(Name = "approve")] string? approve,
+        Caller caller, ReplyProgressStore progress, ChatTurnService chat, IOptions<ToolOptions> tools,
+        CancellationToken cancellationToken)
+    {
+        if (caller.Resolve(userId, out var owner) is { } refused)
+        {
+            return refused;
+        }
+        if (!bool.TryParse(approve, out var approved))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["approve"] = ["approve must be true or false."] });
+        }
+        if (await progress.GetReplyStateAsync(conversationId, owner, messageId, cancellationToken) is not { } state)
+        {
+            return Problems.MessageNotFound();
+        }
+        var answers = ToolCall.Parse(state.Reply?.ToolCalls)
+            .Where(entry => entry.Type == ToolCall.McpApprovalRequest).Select(entry => entry.Answered(approved)).ToList();
+        var labels = answers.Select(answer => answer.ServerLabel!).Distinct(StringComparer.Ordinal).ToList();
+        if (answers.Count == 0 || labels.Any(label => !tools.Value.Mcp.Servers.ContainsKey(label)))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict, title: "Nothing waits for approval",
+                detail: "The reply to this message asked no approval of calls of a server configured here.",
+                extensions: new Dictionary<string, object?> { ["field"] = FieldNames.MessageId });
+        }
+        var request = new TurnRequest(
+            string.Join("\n", answers.Select(ToolCall.TextOf)), owner, MessageId: null, conversationId,
+            Settings: new TurnSettings(Mcp: [.. labels.Select(label => new McpToolChoice(label))]),
+            Kind: new MessageKind("tool", ToolCall.Serialize(answers)),
+            Follows: new BranchPoint(messageId, BranchMode.After));
+        return await chat.SendAsync(request, cancellationToken) switch
+        {
+            TurnOutcome.Answered(var answered) => TypedResults.Ok(ChatMessageResponse.From(answered)),
+            var other => Problems.For(other),
+        };
     }
 
     private static ValidationProblem InvalidLastEventId() => TypedResults.ValidationProblem(new Dictionary<string, string[]>

@@ -17,6 +17,15 @@ public sealed record ResponseHead(string Id, string ConversationId, ResponseRequ
     /// <summary>The id of its output's MCP item number <paramref name="index"/> (a list of tools, or a call).</summary>
     public string McpItemId(int index) => $"mcp_{Id[Ids.ResponsePrefix.Length..]}_{index}";
 
+    private const string ApprovalPrefix = "mcpr_";
+
+    /// <summary>The id of the approval request of the model's call <paramref name="callId"/> (an mcp_approval_request item).</summary>
+    public static string ApprovalRequestId(string callId) => $"{ApprovalPrefix}{callId}";
+
+    /// <summary>The call an approval request's id names.</summary>
+    public static string ApprovalCallId(string requestId) =>
+        requestId.StartsWith(ApprovalPrefix, StringComparison.Ordinal) ? requestId[ApprovalPrefix.Length..] : requestId;
+
     public static ResponseHead From(ResponseRow row) =>
         new(row.Id, row.ConversationId, JsonSerializer.Deserialize<ResponseRequestRecord>(row.Request)
             ?? throw new InvalidOperationException($"Response {row.Id} has no request."));
@@ -55,15 +64,18 @@ public static class ResponseObjects
         var entries = ToolCall.Parse(reply?.ToolCalls);
         var calls = entries.Where(call => call.IsFunctionCall).ToList();
         // What the server ran comes first, as it happened: the lists of tools, then the calls.
-        List<object> output = [.. entries.Where(entry => !entry.IsFunctionCall).Select((entry, index) => entry.Type == ToolCall.McpListTools
-            ? (object)new McpListToolsItem(head.McpItemId(index), entry.ServerLabel!, entry.Tools!.Value)
-            : new McpCallItem(head.McpItemId(index), entry.ServerLabel!, entry.Name!, entry.Arguments!, entry.Output, entry.Error,
-                entry.Error is null ? Completed : Failed))];
+        List<object> output = [.. entries.Where(entry => !entry.IsFunctionCall && entry.Type != ToolCall.McpApprovalRequest)
+            .Select((entry, index) => entry.Type == ToolCall.McpListTools
+                ? (object)new McpListToolsItem(head.McpItemId(index), entry.ServerLabel!, entry.Tools!.Value)
+                : new McpCallItem(head.McpItemId(index), entry.ServerLabel!, entry.Name!, entry.Arguments!, entry.Output, entry.Error,
+                    entry.Error is null ? Completed : Failed))];
         if (text is { Length: > 0 } || calls.Count > 0)
         {
             output.Add(new OutputMessageItem(head.OutputItemId, status == Completed ? Completed : status == InProgress ? InProgress : Incomplete, [new OutputTextContent(text ?? "")]));
         }
         output.AddRange(calls.Select((call, index) => new FunctionCallItem(head.FunctionCallId(index), call.CallId, call.Name!, call.Arguments!, Completed)));
+        output.AddRange(entries.Where(entry => entry.Type == ToolCall.McpApprovalRequest).Select(entry =>
+            new McpApprovalRequestItem(ResponseHead.ApprovalRequestId(entry.CallId), entry.ServerLabel!, entry.Name!, entry.Arguments!)));
         return new ResponseObject(
             Id: head.Id,
             CreatedAt: request.CreatedAt,

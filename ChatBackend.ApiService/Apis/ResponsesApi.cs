@@ -80,6 +80,12 @@ public static partial class ResponsesApi
         {
             return Problems.Invalid(new() { ["input"] = ["function_call_output items continue a response: give previous_response_id or conversation."] });
         }
+        var answers = ToolCall.Parse(input.ToolOutputs);
+        if (answers.Any(answer => answer.Type == ToolCall.McpApprovalResponse) && input.PreviousResponseId is null)
+        {
+            return Problems.Invalid(new() { ["input"] = ["mcp_approval_response items answer a response: give its previous_response_id."] });
+        }
+        List<ToolCall> approvals = [];
         if (input.PreviousResponseId is { } previousId)
         {
             switch (await responses.FindAsync(previousId, userId, cancellationToken))
@@ -88,18 +94,32 @@ public static partial class ResponsesApi
                     return NotFound("previous_response_id", $"No response '{previousId}' exists for this user.");
                 case var previous:
                     conversationId = previous.ConversationId;
-                    // Outputs answer exactly the calls that response made; any other reaches the model as an error.
-                    var made = await progress.GetReplyStateAsync(previous.ConversationId, userId, previousId, cancellationToken) is { } ended
-                        ? ToolCall.Parse(ended.Reply?.ToolCalls).Where(call => call.IsFunctionCall).Select(call => call.CallId).ToHashSet(StringComparer.Ordinal)
+                    // Outputs answer exactly the calls that response made, and approvals the calls it asked approval for.
+                    var stored = await progress.GetReplyStateAsync(previous.ConversationId, userId, previousId, cancellationToken) is { } ended
+                        ? ToolCall.Parse(ended.Reply?.ToolCalls)
                         : [];
-                    var given = ToolCall.Parse(input.ToolOutputs).Select(call => call.CallId);
-                    if (input.ToolOutputs is not null ? !made.SetEquals(given) : made.Count > 0)
+                    var made = stored.Where(call => call.IsFunctionCall).Select(call => call.CallId).ToHashSet(StringComparer.Ordinal);
+                    var asked = stored.Where(call => call.Type == ToolCall.McpApprovalRequest).ToDictionary(call => call.CallId, StringComparer.Ordinal);
+                    var givenOutputs = answers.Where(answer => answer.IsFunctionCall).Select(answer => answer.CallId);
+                    var givenApprovals = answers.Where(answer => answer.Type == ToolCall.McpApprovalResponse).ToList();
+                    if (input.ToolOutputs is not null
+                            ? !made.SetEquals(givenOutputs) || !asked.Keys.ToHashSet(StringComparer.Ordinal).SetEquals(givenApprovals.Select(answer => answer.CallId))
+                            : made.Count + asked.Count > 0)
                     {
                         return Problems.Invalid(new()
                         {
-                            ["input"] = [made.Count == 0
-                                ? "The previous response made no function calls: there is no output to give."
-                                : $"The previous response's function calls ({string.Join(", ", made)}) each need their function_call_output, and no other."],
+                            ["input"] = [made.Count + asked.Count == 0
+                                ? "The previous response made no function calls and asked no approval: there is nothing to answer."
+                                : $"The previous response's function calls ({string.Join(", ", made)}) each need their function_call_output, and its " +
+                                  $"approval requests ({string.Join(", ", asked.Keys.Select(ResponseHead.ApprovalRequestId))}) their mcp_approval_response, and no other."],
+                        });
+                    }
+                    approvals = [.. givenApprovals.Select(answer => asked[answer.CallId].Answered(answer.Approve == true))];
+                    if (approvals.FirstOrDefault(approval => input.Servers?.Any(server => server.Label == approval.ServerLabel) != true) is { } unserved)
+                    {
+                        return Problems.Invalid(new()
+                        {
+                            ["tools"] = [$"The approved calls run on MCP server '{unserved.ServerLabel}': give its mcp tool again in tools."],
                         });
                     }
                     break;
@@ -115,8 +135,12 @@ public static partial class ResponsesApi
                 $"msg_{responseId[Ids.ResponsePrefix.Length..]}_in{index}", message.Role, [new InputTextContent(message.Text)]))]);
         var request = new TurnRequest(
             input.Message, userId, responseId, conversationId,
-            Response: new ResponseStart(responseId, JsonSerializer.Serialize(record)), Settings: input.Settings(),
-            Kind: input.ToolOutputs is { } outputs ? new MessageKind("tool", outputs) : null,
+            Response: new ResponseStart(responseId, JsonSerializer.Serialize(record)),
+            Settings: input.Settings(),
+            // Approvals are kept with the calls they answer: the turn, or an instance that takes it over, runs them.
+            Kind: input.ToolOutputs is { } outputs
+                ? new MessageKind("tool", approvals.Count == 0 ? outputs : ToolCall.Serialize([.. answers.Where(answer => answer.IsFunctionCall), .. approvals]))
+                : null,
             // Any earlier response may be continued: one that is not its conversation's newest starts a branch there.
             Follows: input.PreviousResponseId is { } followed ? new BranchPoint(followed, BranchMode.After) : null);
         var outcome = await chat.BeginAsync(request, streaming: input.Stream || input.Background, cancellationToken);

@@ -13,15 +13,16 @@ namespace ChatBackend.ApiService.Chat;
 /// </summary>
 public sealed class McpCallRunner(ToolCallStore store, IConfiguration configuration)
 {
-    /// <summary>What the model is told of a call that needs approval: this server cannot ask for it yet.</summary>
-    public const string NeedsApproval = "This tool needs the user's approval before it runs, which this server cannot ask for yet; it was not run.";
 
     private readonly bool _captureContent = configuration.GetValue<bool>("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
 
-    /// <summary>The round's calls as they ended, numbered from <paramref name="firstCallNo"/> within the turn.</summary>
+    /// <summary>
+    /// The round's calls as they ended, numbered from <paramref name="firstCallNo"/> within the turn; those the user
+    /// <paramref name="refused"/> (call ids) are recorded as refused, not run.
+    /// </summary>
     public async Task<List<ToolCall>> RunAsync(
         StartedTurn turn, McpToolset tools, int round, int firstCallNo, IReadOnlyList<FunctionCallContent> calls,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, IReadOnlySet<string>? refused = null)
     {
         var ended = new List<ToolCall>(calls.Count);
         foreach (var call in calls)
@@ -48,8 +49,8 @@ public sealed class McpCallRunner(ToolCallStore store, IConfiguration configurat
                 {
                     activity?.SetTag("gen_ai.tool.call.arguments", arguments);
                 }
-                result = server.Approval.Requires(call.Name)
-                    ? new McpCallResult(null, NeedsApproval)
+                result = refused?.Contains(call.CallId) == true
+                    ? new McpCallResult(null, ToolCall.Refused)
                     : await tools.CallAsync(call.Name, call.Arguments, cancellationToken);
                 if (result.Error is not null)
                 {
@@ -80,6 +81,11 @@ public sealed class McpCallRunner(ToolCallStore store, IConfiguration configurat
         return [.. (await store.EarlierAsync(turn, reading.Token)).Select(call => (call.Round,
             new ToolCall(call.CallId, call.Name, call.Arguments, call.Output, ToolCall.McpCall, call.ServerLabel, call.Error)))];
     }
+
+    /// <summary>A call the model made that waits for the user's approval (an <c>mcp_approval_request</c> of the reply).</summary>
+    public static ToolCall ApprovalRequest(McpToolset tools, FunctionCallContent call) => new(
+        call.CallId, call.Name, JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>()),
+        Type: ToolCall.McpApprovalRequest, ServerLabel: tools.ServerOf(call.Name)!.Label);
 
     /// <summary>A server's tools as the turn offered them (an <c>mcp_list_tools</c> entry of the reply).</summary>
     public static ToolCall Listed(McpServerTools server) => new(

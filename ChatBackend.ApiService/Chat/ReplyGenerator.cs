@@ -64,8 +64,9 @@ public sealed partial class ReplyGenerator(
         var prompt = prompts.Build(history, message, messageTokens, out var promptTokens);
         if (request.Kind is { Role: not "user" } kind)
         {
-            // The outputs of the previous reply's tool calls, not a user's words.
-            prompt[^1] = ToolCall.MessagesOf(kind.Role, message, kind.ToolCalls).Single();
+            // The outputs of the previous reply's tool calls, not a user's words (approvals: none; their calls run below).
+            prompt.RemoveAt(prompt.Count - 1);
+            prompt.AddRange(ToolCall.MessagesOf(kind.Role, message, kind.ToolCalls));
         }
         var chatOptions = new AiChatOptions { MaxOutputTokens = settings.MaxOutputTokens, Temperature = settings.Temperature };
         if (request.Settings is { } asked)
@@ -124,6 +125,27 @@ public sealed partial class ReplyGenerator(
             }
             ran.InsertRange(0, toolset.Servers.Select(McpCallRunner.Listed));
             chatOptions.Tools = [.. chatOptions.Tools ?? [], .. toolset.Declarations];
+            // The calls the user answered run first (those an earlier attempt ran are not run again); refused ones
+            // reach the model as refused.
+            var answered = ToolCall.Parse(request.Kind?.ToolCalls)
+                .Where(entry => entry.Type == ToolCall.McpApprovalResponse && toolset.ServerOf(entry.Name!) is not null
+                    && !ran.Any(done => done.Type == ToolCall.McpCall && done.CallId == entry.CallId)).ToList();
+            if (answered.Count > 0)
+            {
+                try
+                {
+                    var results = await mcpRunner.RunAsync(
+                        turn, toolset, rounds, ran.Count, [.. answered.Select(entry => (FunctionCallContent)ToolCall.CallContent(entry))],
+                        run.Token, answered.Where(entry => entry.Approve != true).Select(entry => entry.CallId).ToHashSet(StringComparer.Ordinal));
+                    ran.AddRange(results);
+                    AddRound(prompt, "", results);
+                    rounds++;
+                }
+                catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
+                {
+                    return await EndEarlyAsync(run, stopwatch, partialReply: "", providerFailure: null, promptTokens);
+                }
+            }
         }
         await using var tools = toolset;
         var attempts = ProviderAttempts.Begin();
@@ -163,16 +185,24 @@ public sealed partial class ReplyGenerator(
             {
                 break;
             }
+            // Calls that need the user's approval end the turn asking for it; the round's others run first.
+            var waiting = serverCalls.Where(call => toolset!.ServerOf(call.Name)!.Approval.Requires(call.Name)).ToList();
             List<ToolCall> results;
             try
             {
-                results = await mcpRunner.RunAsync(turn, toolset!, rounds, ran.Count, serverCalls, run.Token);
+                results = await mcpRunner.RunAsync(turn, toolset!, rounds, ran.Count, [.. serverCalls.Except(waiting)], run.Token);
             }
             catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
             {
                 return await EndEarlyAsync(run, stopwatch, run.Streaming ? run.Text() : spoken.ToString(), providerFailure: null, promptTokens);
             }
             ran.AddRange(results);
+            if (waiting.Count > 0)
+            {
+                ran.AddRange(waiting.Select(call => McpCallRunner.ApprovalRequest(toolset!, call)));
+                answer = answer with { Calls = [.. answer.Calls.Except(serverCalls)] };
+                break;
+            }
             AddRound(prompt, answer.Text, results);
             rounds++;
             // A call the client runs (a function tool) ends the turn; the server's of the same round ran first.
@@ -194,8 +224,9 @@ public sealed partial class ReplyGenerator(
         }
         // A stream's stored reply is exactly what its followers were sent.
         var text = run.Streaming ? run.Text() : spoken.ToString();
-        // A reply may be only calls of the request's tools: the client runs them and sends their outputs.
-        if (string.IsNullOrWhiteSpace(text) && calls.Count == 0)
+        // A reply may be only calls of the request's tools (the client runs them and sends their outputs), or calls
+        // that wait for the user's approval.
+        if (string.IsNullOrWhiteSpace(text) && calls.Count == 0 && !ran.Any(entry => entry.Type == ToolCall.McpApprovalRequest))
         {
             await FailAsync(turn, stopwatch, TurnError.EmptyReply, exception: null);
             return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId, "The model provider returned an empty reply.");

@@ -8,7 +8,10 @@ namespace ChatBackend.ApiService.Chat;
 /// A function call of a reply, or the output a client gave for one, as the <c>tool_calls</c> column keeps them (JSON):
 /// a reply's calls are <c>{call_id, name, arguments}</c>, a tool message's outputs <c>{call_id, output}</c>. A call
 /// the server ran itself has a <see cref="Type"/>: <c>mcp_call</c> (with its server, and its output or error), run
-/// before the reply's text; <c>mcp_list_tools</c> is the list of a server's tools the model was offered.
+/// before the reply's text; <c>mcp_list_tools</c> is the list of a server's tools the model was offered;
+/// <c>mcp_approval_request</c> a call that waits for the user's approval, which a later turn's message (role tool)
+/// answers with an <c>mcp_approval_response</c>: the request's call with <see cref="Approve"/>, so that the turn (or an
+/// instance that takes it over) has all it needs to run it.
 /// </summary>
 public sealed record ToolCall(
     [property: JsonPropertyName("call_id")] string CallId,
@@ -18,14 +21,28 @@ public sealed record ToolCall(
     [property: JsonPropertyName("type"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Type = null,
     [property: JsonPropertyName("server_label"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ServerLabel = null,
     [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error = null,
-    [property: JsonPropertyName("tools"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Tools = null)
+    [property: JsonPropertyName("tools"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Tools = null,
+    [property: JsonPropertyName("approve"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Approve = null)
 {
     public const string McpCall = "mcp_call";
     public const string McpListTools = "mcp_list_tools";
+    public const string McpApprovalRequest = "mcp_approval_request";
+    public const string McpApprovalResponse = "mcp_approval_response";
+
+    /// <summary>What the model is told of a call the user refused.</summary>
+    public const string Refused = "The user refused to approve this call; it was not run.";
 
     /// <summary>A call of a function tool: the client runs it (not one the server ran, nor a list of tools).</summary>
     [JsonIgnore]
     public bool IsFunctionCall => Type is null;
+
+    /// <summary>The answer to an approval request: the call it asked for, approved or not.</summary>
+    public ToolCall Answered(bool approve) => this with { Type = McpApprovalResponse, Approve = approve };
+
+    /// <summary>A tool message's entry as its text: an output, or an answer to an approval request.</summary>
+    public static string TextOf(ToolCall entry) => entry.Type == McpApprovalResponse
+        ? $"{(entry.Approve == true ? "Approved" : "Refused")}: {entry.CallId}"
+        : entry.Output ?? "";
 
     public static string? Serialize(IReadOnlyCollection<ToolCall> calls) => calls.Count == 0 ? null : JsonSerializer.Serialize(calls);
 
@@ -88,10 +105,21 @@ public sealed record ToolCall(
                 yield return new ChatMessage(ChatRole.Assistant, [.. ran.Select(CallContent)]);
                 yield return new ChatMessage(ChatRole.Tool, [.. ran.Select(ResultContent)]);
             }
+            // Calls waiting for approval are the answering turn's to give the model, with their results.
             var left = calls.Where(call => call.IsFunctionCall).ToList();
-            yield return left.Count > 0
-                ? new ChatMessage(ChatRole.Assistant, [.. text.Length > 0 ? [new TextContent(text)] : Array.Empty<AIContent>(), .. left.Select(CallContent)])
-                : new ChatMessage(ChatRole.Assistant, text);
+            if (left.Count > 0)
+            {
+                yield return new ChatMessage(ChatRole.Assistant, [.. text.Length > 0 ? [new TextContent(text)] : Array.Empty<AIContent>(), .. left.Select(CallContent)]);
+            }
+            else if (text.Length > 0 || calls.Count == 0)
+            {
+                yield return new ChatMessage(ChatRole.Assistant, text);
+            }
+            yield break;
+        }
+        if (role == "tool" && calls.Any(call => call.Type == McpApprovalResponse))
+        {
+            // Approvals: their calls and results are the reply's (mcp_call entries).
             yield break;
         }
         yield return role == "tool"

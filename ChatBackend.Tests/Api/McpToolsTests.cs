@@ -331,19 +331,66 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
         }
     }
 
-    [Fact]
-    public async Task ACallThatNeedsApprovalIsNotRunAndTheModelIsToldSo()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ANativeCallThatNeedsApprovalWaitsForItAndRunsOnlyOnceApproved(bool approve)
     {
         var (http, _) = NewUser();
         var before = Mcp.CountCalls;
-        Fake.Enqueue(Call("count", "{}"));
-        Fake.Enqueue(FakeReply.Say("I may not."));
+        Fake.Enqueue(new FakeReply.Calls([("call_ok", "add", """{"a":1,"b":2}"""), ("call_wait", "count", "{}")]));
 
-        using var response = await http.PostAsJsonAsync("/chat-message", new { message = "Count once", tools = "guarded" }, Cancellation);
+        using var asked = await http.PostAsJsonAsync("/chat-message", new { message = "Add, then count", tools = "guarded" }, Cancellation);
 
-        await response.ExpectAsync(HttpStatusCode.OK);
+        var waiting = await asked.ExpectAsync(HttpStatusCode.OK);
+        var entries = waiting.GetProperty("tool_calls").EnumerateArray().ToList();
+        Assert.Equal(["mcp_list_tools", "mcp_call", "mcp_approval_request"], entries.Select(entry => entry.Str("type")));
+        Assert.Equal(("count", "call_wait"), (entries[2].Str("name"), entries[2].Str("call_id")));
         Assert.Equal(before, Mcp.CountCalls);
-        Assert.Contains("approval", MessagesOf(Fake.Requests[^1])[^1]!["content"]!.GetValue<string>());
+        Fake.Enqueue(FakeReply.Say(approve ? "Counted." : "Not counted."));
+
+        using var answer = await http.PostAsync(
+            $"/conversations/{waiting.Str("conversation_id")}/messages/{waiting.Str("message_id")}/approval?approve={approve}", content: null, Cancellation);
+
+        var reply = await answer.ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(approve ? "Counted." : "Not counted.", reply.Str("message"));
+        Assert.Equal(approve ? 1 : 0, Mcp.CountCalls - before);
+        var messages = MessagesOf(Fake.Requests[^1]);
+        // The model saw the call it made before approval, then its result or the refusal.
+        Assert.Equal("3", messages[^3]!["content"]!.GetValue<string>());
+        var result = messages[^1]!["content"]!.GetValue<string>();
+        Assert.True(approve ? result.StartsWith("call ", StringComparison.Ordinal) : result.Contains("refused"), result);
+        Assert.Equal("call_wait", messages[^2]!["tool_calls"]![0]!["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AnApprovalThroughTheSdkIsAnApprovalRequestItemAnsweredWithPreviousResponseId()
+    {
+        var (_, sdk) = NewUser();
+        var before = Mcp.CountCalls;
+        Fake.Enqueue(Call("count", "{}", "call_sdk"));
+        var tool = ResponseTool.CreateMcpTool(
+            "local", fixture.Mcp.Endpoint, toolCallApprovalPolicy: new McpToolCallApprovalPolicy(DefaultMcpToolCallApprovalPolicy.AlwaysRequireApproval));
+        var first = new CreateResponseOptions { Model = "gpt-4o-mini" };
+        first.InputItems.Add(ResponseItem.CreateUserMessageItem("Count once."));
+        first.Tools.Add(tool);
+
+        ResponseResult waiting = await sdk.CreateResponseAsync(first, Cancellation);
+
+        var request = Assert.Single(waiting.OutputItems.OfType<McpToolCallApprovalRequestItem>());
+        Assert.Equal(("local", "count"), (request.ServerLabel, request.ToolName));
+        Assert.Equal(before, Mcp.CountCalls);
+        Fake.Enqueue(FakeReply.Say("Counted once."));
+        var second = new CreateResponseOptions { Model = "gpt-4o-mini", PreviousResponseId = waiting.Id };
+        second.InputItems.Add(ResponseItem.CreateMcpApprovalResponseItem(request.Id, true));
+        second.Tools.Add(tool);
+
+        ResponseResult answered = await sdk.CreateResponseAsync(second, Cancellation);
+
+        Assert.Equal("Counted once.", answered.GetOutputText());
+        var call = Assert.Single(answered.OutputItems.OfType<McpToolCallItem>());
+        Assert.Equal(("count", $"call {Mcp.CountCalls}"), (call.ToolName, call.ToolOutput));
+        Assert.Equal(1, Mcp.CountCalls - before);
     }
 
     [Fact]

@@ -75,7 +75,7 @@ public sealed class ResponseCreateInput
         var lastUser = messages.FindLastIndex(message => message.Role == "user");
         if (outputs.Count > 0 && messages.Count > 0)
         {
-            Error("input", "function_call_output items come alone: the turn that gives a call's output has no other message.");
+            Error("input", "function_call_output and mcp_approval_response items come alone: the turn that answers a call has no other message.");
         }
         else if (outputs.Count == 0 && messages.Count > 0 && lastUser < 0)
         {
@@ -112,7 +112,7 @@ public sealed class ResponseCreateInput
         input = new ResponseCreateInput
         {
             Model = model ?? models.Models[0],
-            Message = outputs.Count > 0 ? string.Join("\n", outputs.Select(output => output.Output)) : messages[lastUser].Text,
+            Message = outputs.Count > 0 ? string.Join("\n", outputs.Select(ToolCall.TextOf)) : messages[lastUser].Text,
             ToolOutputs = outputs.Count > 0 ? ToolCall.Serialize(outputs) : null,
             Tools = tools.Count > 0 ? tools : null,
             Servers = servers.Count > 0 ? servers : null,
@@ -233,7 +233,19 @@ public sealed class ResponseCreateInput
                 var index = 0;
                 foreach (var item in items.EnumerateArray())
                 {
-                    if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+                    if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("type", out var approvalType)
+                        && approvalType.ValueKind == JsonValueKind.String && approvalType.GetString() == ToolCall.McpApprovalResponse)
+                    {
+                        if (String(item, "approval_request_id", error) is { Length: > 0 } requestId && Bool(item, "approve", error) is { } approve)
+                        {
+                            outputs.Add(new ToolCall(ResponseHead.ApprovalCallId(requestId), Type: ToolCall.McpApprovalResponse, Approve: approve));
+                        }
+                        else
+                        {
+                            error($"input[{index}]", "An mcp_approval_response item needs its approval_request_id and approve.");
+                        }
+                    }
+                    else if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
                         && type.GetString() == "function_call_output")
                     {
                         if (String(item, "call_id", error) is { Length: > 0 } callId && Field(item, "output") is { } output)

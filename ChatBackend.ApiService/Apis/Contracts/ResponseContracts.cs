@@ -148,6 +148,17 @@ public sealed record McpCallItem(
     public string Type => "mcp_call";
 }
 
+/// <summary>A call that waits for the user's approval (mcp_approval_request); an mcp_approval_response answers it.</summary>
+public sealed record McpApprovalRequestItem(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("server_label")] string ServerLabel,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("arguments")] string Arguments)
+{
+    [JsonPropertyName("type")]
+    public string Type => "mcp_approval_request";
+}
+
 public sealed record OutputTextContent([property: JsonPropertyName("text")] string Text)
 {
     [JsonPropertyName("type")]
