@@ -17,6 +17,10 @@ public static class ConfigurationParameterExtensions
     public static IResourceBuilder<ProjectResource> WithChatModels(this IResourceBuilder<ProjectResource> api) =>
         api.WithSection("Chat:Models", "chat-models", _ => false);
 
+    /// <summary>The tools the API runs (Tools: MCP servers, their bounds); header values are secrets.</summary>
+    public static IResourceBuilder<ProjectResource> WithTools(this IResourceBuilder<ProjectResource> api) =>
+        api.WithSection("Tools", "tools", key => key.Contains(":Headers:", StringComparison.OrdinalIgnoreCase));
+
     private static IResourceBuilder<ProjectResource> WithSection(
         this IResourceBuilder<ProjectResource> api, string section, string prefix, Func<string, bool> isSecret)
     {

@@ -29,7 +29,10 @@ var api = builder.AddProject<Projects.ChatBackend_ApiService>("apiservice")
     // Users from bearer tokens when the AppHost's configuration has Authentication:Schemes:Bearer; else the original's model.
     .WithBearerScheme()
     // The models /v1/responses may name, when the AppHost's configuration lists Chat:Models.
-    .WithChatModels();
+    .WithChatModels()
+    // MCP servers and their headers (secrets), when the AppHost's configuration has a Tools section. A server of the
+    // app model is handed over by reference instead: api.WithMcpServer("docs", docsServer).
+    .WithTools();
 
 // The model: a deployment's parameter, and in a run the value of ConnectionStrings:openai when the AppHost's
 // configuration (user secrets, environment) has one; an unset one would keep the API waiting for its value.

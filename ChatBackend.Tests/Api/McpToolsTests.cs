@@ -394,6 +394,49 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
     }
 
     [Fact]
+    public async Task AnInstanceKilledDuringACallHasItsTurnTakenOverWithoutRunningAnyCallAgain()
+    {
+        // Instance A, a process of its own (killed with SIGKILL), with the class's bearer scheme and MCP server (on loopback).
+        var environment = fixture.Issuer.Settings().ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value!);
+        environment["Tools__Mcp__Servers__local__Url"] = fixture.Mcp.Endpoint.ToString();
+        using var a = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString(), environment);
+        var (b, _) = NewUser();
+        using var onA = new HttpClient { BaseAddress = a.BaseAddress, Timeout = TestTimeouts.Bound };
+        onA.DefaultRequestHeaders.Authorization = b.DefaultRequestHeaders.Authorization;
+        var (counted, slowStarted) = (Mcp.CountCalls, Mcp.SlowStarted);
+        Fake.Enqueue(new FakeReply.Calls([("call_count", "count", "{}"), ("call_slow", "slow", """{"milliseconds":60000}""")]));
+        Fake.Enqueue(FakeReply.Say("Recovered."));
+
+        using var created = await onA.PostAsJsonAsync("/v1/responses",
+            new JsonObject { ["input"] = "Count, then wait", ["background"] = true, ["tools"] = new JsonArray(Tool("local")) }, Cancellation);
+        var id = (await created.ExpectAsync(HttpStatusCode.OK)).Str("id");
+        await Eventually.WaitForAsync(() => Mcp.SlowStarted > slowStarted, "the slow call to start on A");
+        a.Kill();
+
+        // Polled on B until it takes the turn over and finishes it.
+        JsonElement last = default;
+        await Eventually.WaitForAsync(async () =>
+        {
+            using var read = await b.GetAsync($"/v1/responses/{id}", Cancellation);
+            last = await read.ExpectAsync(HttpStatusCode.OK);
+            return last.Str("status") == "completed";
+        }, "the response completed by B");
+
+        Assert.Equal(1, Mcp.CountCalls - counted);
+        Assert.Equal(1, Mcp.SlowStarted - slowStarted);
+        var calls = last.GetProperty("output").EnumerateArray().Where(item => item.Str("type") == "mcp_call").ToList();
+        Assert.Equal(["count", "slow"], calls.Select(call => call.Str("name")));
+        Assert.Equal($"call {Mcp.CountCalls}", calls[0].Str("output"));
+        Assert.Contains("interrupted", calls[1].Str("error"));
+        var results = MessagesOf(Fake.Requests[^1]).Where(message => message!["role"]!.GetValue<string>() == "tool")
+            .Select(message => message!["content"]!.GetValue<string>()).ToList();
+        Assert.Equal(2, results.Count);
+        Assert.Contains("interrupted", results[1]);
+        Assert.Equal("Recovered.", last.GetProperty("output").EnumerateArray().Single(item => item.Str("type") == "message")
+            .GetProperty("content")[0].Str("text"));
+    }
+
+    [Fact]
     public async Task AToolsFieldNamingAnUnconfiguredServerIsA400NamingIt()
     {
         var (http, _) = NewUser();

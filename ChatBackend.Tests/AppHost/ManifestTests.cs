@@ -1,6 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using ChatBackend.AppHost;
 using ChatBackend.Tests.Infrastructure;
 using NJsonSchema;
 
@@ -122,10 +125,55 @@ public sealed partial class ManifestTests : IDisposable
         Assert.All(AppHostPublisher.Secrets, secret => Assert.DoesNotContain(secret, first, StringComparison.Ordinal));
     }
 
-    private async Task<string> PublishAsync(string fileName)
+    [Fact]
+    public async Task TheAppHostsMcpServersReachTheApiAsParametersTheirHeadersSecret()
+    {
+        const string header = "mcp-header-that-must-not-leak";
+        var json = await PublishAsync("tools.json", new Dictionary<string, string>
+        {
+            ["Tools__Mcp__Servers__docs__Url"] = "https://mcp.example.com/mcp",
+            ["Tools__Mcp__Servers__docs__Headers__Authorization"] = header,
+        });
+        using var document = JsonDocument.Parse(json);
+        var resources = document.RootElement.GetProperty("resources");
+        var env = resources.GetProperty("apiservice").GetProperty("env");
+
+        Assert.Equal("{tools-mcp-servers-docs-url.value}", env.GetProperty("Tools__Mcp__Servers__docs__Url").GetString());
+        Assert.Equal("{tools-mcp-servers-docs-headers-authorization.value}", env.GetProperty("Tools__Mcp__Servers__docs__Headers__Authorization").GetString());
+        var secret = resources.GetProperty("tools-mcp-servers-docs-headers-authorization").GetProperty("inputs").GetProperty("value");
+        Assert.True(secret.GetProperty("secret").GetBoolean());
+        Assert.False(secret.TryGetProperty("default", out _));
+        Assert.DoesNotContain(header, json);
+    }
+
+    [Fact]
+    public async Task AnMcpServerOfTheAppModelReachesTheApiByReference()
+    {
+        var builder = DistributedApplication.CreateBuilder(["--publisher", "manifest", "--output-path", Path.Combine(_output, "reference.json")]);
+        var docs = builder.AddContainer("docs-mcp", "example/docs-mcp").WithHttpEndpoint(targetPort: 8080);
+        var search = builder.AddConnectionString("mcp-search");
+        var api = builder.AddProject<Projects.ChatBackend_ApiService>("apiservice")
+            .WithMcpServer("docs", docs)
+            .WithMcpServer("search", search);
+
+        // The API's environment as a manifest writes it: each value's expression.
+        var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Publish));
+        foreach (var callback in api.Resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+        string Expression(string name) => context.EnvironmentVariables[name] is IManifestExpressionProvider provider
+            ? provider.ValueExpression
+            : context.EnvironmentVariables[name].ToString()!;
+
+        Assert.Equal("{docs-mcp.bindings.http.url}/mcp", Expression("Tools__Mcp__Servers__docs__Url"));
+        Assert.Equal("{mcp-search.connectionString}", Expression("Tools__Mcp__Servers__search__Url"));
+    }
+
+    private async Task<string> PublishAsync(string fileName, IReadOnlyDictionary<string, string>? environment = null)
     {
         var path = Path.Combine(_output, fileName);
-        await AppHostPublisher.PublishAsync("manifest", path);
+        await AppHostPublisher.PublishAsync("manifest", path, environment ?? new Dictionary<string, string>());
         return await File.ReadAllTextAsync(path);
     }
 

@@ -25,7 +25,12 @@ public static class AppHostPublisher
         ["Authentication__Schemes__Bearer__SigningKeys__0__Value"] = SigningKey,
     };
 
-    public static async Task<string> PublishAsync(string publisher, string outputPath, params string[] extraArguments)
+    public static Task<string> PublishAsync(string publisher, string outputPath, params string[] extraArguments) =>
+        PublishAsync(publisher, outputPath, new Dictionary<string, string>(), extraArguments);
+
+    /// <summary>As <see cref="PublishAsync(string, string, string[])"/>, with more of the AppHost's configuration.</summary>
+    public static async Task<string> PublishAsync(
+        string publisher, string outputPath, IReadOnlyDictionary<string, string> environment, params string[] extraArguments)
     {
         var start = AppHostProcess.StartInfo();
         foreach (var argument in new[] { "--publisher", publisher, "--output-path", outputPath }.Concat(extraArguments))
@@ -34,7 +39,7 @@ public static class AppHostPublisher
         }
         start.Environment["Parameters__mysql-password"] = Password;
         start.Environment["ConnectionStrings__openai"] = $"Endpoint=https://example.invalid/v1;Key={ModelKey};Model=gpt-4o-mini";
-        foreach (var (name, value) in BearerSettings)
+        foreach (var (name, value) in BearerSettings.Concat(environment))
         {
             start.Environment[name] = value;
         }
