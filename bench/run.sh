@@ -16,6 +16,7 @@
 #   conversations-at-scale         a user's 10,000 conversations and a 10,000-message history: lists, search, pages
 #   bearer                         send with a bearer token against send without
 #   responses                      /v1/responses with an API key against /chat-message (bar: at least 0.9)
+#   tools                          what an MCP tool round adds beyond the model's and the tool's time (bar: p50 < 5 ms at 1)
 #
 # Usage:
 #   bench/run.sh                                   every scenario
@@ -33,9 +34,9 @@ source "$root/eng/common.sh"
 # The order they run in: send and its ceilings first (in rounds), profile before burst (which stops the API that
 # profile traces). And the order their lines are printed in, after the table.
 run_order=(send ceiling minimal-write follow-up history profile burst telemetry apphost-start streams-progress
-  resume-cancel streams conversations-at-scale bearer responses)
+  resume-cancel streams conversations-at-scale bearer responses tools)
 report_order=(send history burst telemetry apphost-start streams-progress resume-cancel streams conversations-at-scale
-  profile bearer responses)
+  profile bearer responses tools)
 table=(send follow-up history ceiling minimal-write)
 
 only=${BENCH_ONLY:-${run_order[*]}}  # a subset, for a quick look at one figure
@@ -135,7 +136,7 @@ start_stream_model_api() { # once: a fake model streaming 20 pieces at 50/s, and
   start_api "$progress_api_port" "$stream_model"
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-field_of() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"$1"; }  # RESULT-line name: that field's number
+field_of() { sed -E "s/.*$2=(-?[0-9.]+).*/\1/" <<<"$1"; }  # RESULT-line name: that field's number
 field() { field_of "${results[$1]}" "$2"; }               # scenario name: that field of its RESULT line
 rps_of() { field_of "$1" rps; }
 median_line() { # RESULT lines: the one with the median req/s

@@ -7,9 +7,10 @@ using Microsoft.Extensions.AI;
 namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
-/// Runs the MCP calls of a turn's tool round, one after another: each recorded before it runs and when it ends (so
-/// an instance that takes the turn over never runs it again), under an <c>execute_tool</c> span of the turn's span
-/// (the GenAI conventions' names; arguments and outputs only with content capture on).
+/// Runs the MCP calls of a turn's tool round, one after another: each recorded before it runs (awaited: an instance
+/// that takes the turn over never runs it again) and when it ends (not awaited here: the round goes on to the model
+/// meanwhile, and the turn awaits its <see cref="Writes"/> before it stores its end), under an <c>execute_tool</c> span
+/// of the turn's span (the GenAI conventions' names; arguments and outputs only with content capture on).
 /// </summary>
 public sealed class McpCallRunner(ToolCallStore store, IConfiguration configuration)
 {
@@ -22,7 +23,7 @@ public sealed class McpCallRunner(ToolCallStore store, IConfiguration configurat
     /// </summary>
     public async Task<List<ToolCall>> RunAsync(
         StartedTurn turn, McpToolset tools, int round, int firstCallNo, IReadOnlyList<FunctionCallContent> calls,
-        CancellationToken cancellationToken, IReadOnlySet<string>? refused = null)
+        Writes writes, CancellationToken cancellationToken, IReadOnlySet<string>? refused = null)
     {
         var ended = new List<ToolCall>(calls.Count);
         foreach (var call in calls)
@@ -62,13 +63,25 @@ public sealed class McpCallRunner(ToolCallStore store, IConfiguration configurat
                     activity?.SetTag("gen_ai.tool.call.result", result.Output);
                 }
             }
-            using (var recording = new DatabaseCancellation(cancellationToken))
-            {
-                await store.EndAsync(turn, callNo, result.Output, result.Error, recording.Token);
-            }
+            writes.Add(store.EndAsync(turn, callNo, result.Output, result.Error, CancellationToken.None));
             ended.Add(new ToolCall(call.CallId, call.Name, arguments, result.Output, ToolCall.McpCall, label, result.Error));
         }
         return ended;
+    }
+
+    /// <summary>
+    /// The end records of a turn's calls still being written. One that fails leaves its call recorded as started: an
+    /// instance that took the turn over would report it failed rather than run it again.
+    /// </summary>
+    public sealed class Writes
+    {
+        private readonly List<Task> _pending = [];
+
+        public void Add(Task write) => _pending.Add(write);
+
+        /// <summary>Waits for every write; their failures are not the turn's.</summary>
+        public Task AllAsync() => Task.WhenAll(_pending).ContinueWith(
+            static all => _ = all.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>

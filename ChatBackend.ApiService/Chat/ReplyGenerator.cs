@@ -95,6 +95,7 @@ public sealed partial class ReplyGenerator(
         McpToolset? toolset = null;
         // The calls the server ran (with the lists of tools it offered), and the rounds of them so far.
         List<ToolCall> ran = [];
+        var writes = new McpCallRunner.Writes();
         var rounds = 0;
         var maxRounds = toolOptions.Value.MaxRounds;
         if (request.Settings?.Mcp is { Count: > 0 } servers)
@@ -136,7 +137,7 @@ public sealed partial class ReplyGenerator(
                 {
                     var results = await mcpRunner.RunAsync(
                         turn, toolset, rounds, ran.Count, [.. answered.Select(entry => (FunctionCallContent)ToolCall.CallContent(entry))],
-                        run.Token, answered.Where(entry => entry.Approve != true).Select(entry => entry.CallId).ToHashSet(StringComparer.Ordinal));
+                        writes, run.Token, answered.Where(entry => entry.Approve != true).Select(entry => entry.CallId).ToHashSet(StringComparer.Ordinal));
                     ran.AddRange(results);
                     AddRound(prompt, "", results);
                     rounds++;
@@ -190,7 +191,7 @@ public sealed partial class ReplyGenerator(
             List<ToolCall> results;
             try
             {
-                results = await mcpRunner.RunAsync(turn, toolset!, rounds, ran.Count, [.. serverCalls.Except(waiting)], run.Token);
+                results = await mcpRunner.RunAsync(turn, toolset!, rounds, ran.Count, [.. serverCalls.Except(waiting)], writes, run.Token);
             }
             catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
             {
@@ -248,6 +249,8 @@ public sealed partial class ReplyGenerator(
         activity?.SetTag("gen_ai.usage.input_tokens", reply.InputTokens);
         activity?.SetTag("gen_ai.usage.output_tokens", reply.OutputTokens);
         activity?.SetTag(TimeToFirstTokenTag, reply.TimeToFirstTokenMs);
+        // The calls' end records first: the turn's end is stored after them.
+        await writes.AllAsync();
         var titled = turn.IsNewConversation && settings.AutoTitle;
         // What the provider counted, or this tokenizer's count where it said nothing (the offline model).
         var tokensUsed = (long)(reply.InputTokens ?? promptTokens) + (reply.OutputTokens ?? reply.TokenCount);
