@@ -9,6 +9,13 @@ namespace ChatBackend.Tests.Api;
 [Trait("Category", "Api")]
 public sealed class MigratorTests(DatabaseFixture database)
 {
+    // Every table of the schema, as SHOW TABLES orders them.
+    private static readonly string[] Tables =
+    [
+        "api_key", "conversation_store", "idempotency_key", "message_store", "reply_progress", "response",
+        DatabaseMigrator.HistoryTable, "tool_call", "usage_daily", "user_identity",
+    ];
+
     [Fact]
     public async Task MigratorCreatesTheDatabaseAndSchemaOnAnEmptyServerAndExitsZero()
     {
@@ -18,7 +25,7 @@ public sealed class MigratorTests(DatabaseFixture database)
         var run = await RunMigratorAsync(connectionString);
 
         Assert.True(run.ExitCode == 0, run.Output);
-        Assert.Equal(["api_key", "conversation_store", "idempotency_key", "message_store", "reply_progress", "response", DatabaseMigrator.HistoryTable, "usage_daily", "user_identity"], await TablesAsync(connectionString));
+        Assert.Equal(Tables, await TablesAsync(connectionString));
         Assert.Equal(1, await AppliedMigrationsAsync(connectionString));
         Assert.Contains($"The database schema is at version {NewestMigration}.", run.Output);
     }
@@ -53,7 +60,7 @@ public sealed class MigratorTests(DatabaseFixture database)
 
         Assert.All(runs, run => Assert.True(run.ExitCode == 0, run.Output));
         Assert.Equal(1, await AppliedMigrationsAsync(connectionString));
-        Assert.Equal(["api_key", "conversation_store", "idempotency_key", "message_store", "reply_progress", "response", DatabaseMigrator.HistoryTable, "usage_daily", "user_identity"], await TablesAsync(connectionString));
+        Assert.Equal(Tables, await TablesAsync(connectionString));
     }
 
     [Fact]
