@@ -123,7 +123,9 @@ public sealed class ReplyFollower(
     /// </summary>
     public async Task<TurnOutcome> TakeOverAsync(ReplyState state, CancellationToken cancellationToken)
     {
-        var asked = await storedSettings.FindAsync(state.UserId, state.ConversationId, state.MessageId, cancellationToken);
+        // A response's settings are its request's; a native send's are on its message's row.
+        var asked = await storedSettings.FindAsync(state.UserId, state.ConversationId, state.MessageId, cancellationToken)
+            ?? TurnSettings.FromStored(state.SendSettings);
         return await chat.BeginAsync(
             new TurnRequest(state.Message, state.UserId, state.MessageId, state.ConversationId, Settings: asked, Kind: state.Kind),
             streaming: true, cancellationToken);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using ChatBackend.ApiService.Tools;
 using Microsoft.Extensions.AI;
 
@@ -24,6 +25,18 @@ public sealed record TurnSettings(
     bool StrictJsonSchema = false,
     IReadOnlyList<McpToolChoice>? Mcp = null)
 {
+    /// <summary>What a native send asked (its model, its servers' labels) as its message's row keeps it (V16); null for nothing.</summary>
+    public string? ToStored() => Model is null && Mcp is null
+        ? null
+        : JsonSerializer.Serialize(new StoredSend(Model, Mcp?.Select(server => server.Label).ToList()));
+
+    /// <summary>A native send's settings read back from its message's row, for the instance that takes its turn over.</summary>
+    public static TurnSettings? FromStored(string? stored) => stored is null || JsonSerializer.Deserialize<StoredSend>(stored) is not { } send
+        ? null
+        : new TurnSettings(Model: send.Model, Mcp: send.Tools?.Select(label => new McpToolChoice(label)).ToList());
+
+    private sealed record StoredSend(string? Model, List<string>? Tools);
+
     /// <summary>The messages this turn adds to the prompt besides its own (their tokens count towards its size).</summary>
     public IEnumerable<ChatMessage> ExtraMessages()
     {

@@ -17,7 +17,7 @@ public sealed record ProgressKey(string ConversationId, int MessageNo, int Attem
 public sealed record ReplyState(
     string ConversationId, string MessageId, long UserId, string Message, int MessageNo, MessageStatus Status,
     TurnError? Error, int Attempt, TimeSpan Silence, string? ProgressText, int MessageCount, ReplyRecord? Reply,
-    MessageKind Kind);
+    MessageKind Kind, string? SendSettings = null);
 
 /// <summary>
 /// The SQL of replies while they are generated (V4): the generating instance's batched progress writes, a cancel
@@ -110,7 +110,7 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
             return null;
         }
         const string sql = $"""
-            SELECT m.role, m.message, m.tool_calls AS message_tool_calls, m.message_no, m.Status, m.error_code, m.attempt,
+            SELECT m.role, m.message, m.tool_calls AS message_tool_calls, m.settings AS send_settings, m.message_no, m.Status, m.error_code, m.attempt,
                    c.message_count, p.text AS progress,
                    {ReplyColumns.Silence}, {ReplyColumns.Reply}
             FROM message_store m
@@ -141,7 +141,8 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
                 MessageCount: reader.GetInt32("message_count"),
                 Reply: reader.ReadReply(),
                 Kind: reader.GetString("role") == MessageKind.User.Role ? MessageKind.User
-                    : new MessageKind(reader.GetString("role"), reader.GetNullableString("message_tool_calls")));
+                    : new MessageKind(reader.GetString("role"), reader.GetNullableString("message_tool_calls")),
+                SendSettings: reader.GetNullableString("send_settings"));
         }, cancellationToken);
     }
 }

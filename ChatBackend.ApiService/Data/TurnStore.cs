@@ -39,9 +39,9 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     public async Task<TurnOutcome> BeginTurnAsync(
         long userId, string? conversationId, string messageId, string message, int tokenCount, TimeSpan abandonedAfter,
         IdempotencyKey? idempotencyKey, ResponseStart? response, CancellationToken cancellationToken, MessageKind? kind = null,
-        BranchPoint? follows = null)
+        BranchPoint? follows = null, string? settings = null)
     {
-        var send = new Send(userId, messageId, message, tokenCount, abandonedAfter, response, kind ?? MessageKind.User, follows);
+        var send = new Send(userId, messageId, message, tokenCount, abandonedAfter, response, kind ?? MessageKind.User, follows, settings);
         return await dataSource.RunAsync(async connection =>
         {
             switch (idempotencyKey, conversationId)
@@ -59,7 +59,7 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     /// <summary>What a send stores, whichever way it begins.</summary>
     internal sealed record Send(
         long UserId, string MessageId, string Message, int TokenCount, TimeSpan AbandonedAfter, ResponseStart? Response, MessageKind Kind,
-        BranchPoint? Follows);
+        BranchPoint? Follows, string? Settings);
 
     /// <summary>A key's claim, the statements a keyed send's transaction opens with (<see cref="IdempotencyKeys"/>).</summary>
     internal sealed record KeyClaim(string Sql, Action<MySqlParameterCollection> AddParameters);
@@ -93,8 +93,8 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
         const string sql = """
             INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no, created_at, updated_at)
             VALUES (@conv, @user, 1, 2, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
-            INSERT INTO message_store (role, conv_id, message_no, message_id, message, tool_calls, token_count, Status, created_at, updated_at)
-            VALUES (@role, @conv, 1, @mid, @message, @tool_calls, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+            INSERT INTO message_store (role, conv_id, message_no, message_id, message, tool_calls, settings, token_count, Status, created_at, updated_at)
+            VALUES (@role, @conv, 1, @mid, @message, @tool_calls, @settings, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             """;
         await using var command = Batch(connection, claim, $"{sql}{ResponseInsert(send, "")}COMMIT;", send, conversationId);
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -130,8 +130,8 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             WHERE u.conv_id = @conv AND u.message_id = @mid AND r.role = 'assistant' AND @turn_retaken > 0;
             UPDATE conversation_store SET message_count = message_count - ROW_COUNT() WHERE conv_id = @conv;
             {FollowedRow(send)}
-            INSERT INTO message_store (role, conv_id, message_no, parent_no, message_id, message, tool_calls, token_count, Status, created_at, updated_at)
-            SELECT @role, c.conv_id, c.last_message_no + 1, NULLIF(@turn_parent, c.last_message_no), @mid, @message, @tool_calls, @tokens,
+            INSERT INTO message_store (role, conv_id, message_no, parent_no, message_id, message, tool_calls, settings, token_count, Status, created_at, updated_at)
+            SELECT @role, c.conv_id, c.last_message_no + 1, NULLIF(@turn_parent, c.last_message_no), @mid, @message, @tool_calls, @settings, @tokens,
                    'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
             FROM conversation_store c
             WHERE c.conv_id = @conv AND c.user_id = @user AND (@follows IS NULL OR @turn_parent IS NOT NULL)
@@ -222,6 +222,7 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
         command.Parameters.AddWithValue("@tokens", send.TokenCount);
         command.Parameters.AddWithValue("@role", send.Kind.Role);
         command.Parameters.AddWithValue("@tool_calls", send.Kind.ToolCalls);
+        command.Parameters.AddWithValue("@settings", send.Settings);
         if (send.Response is { } response)
         {
             command.Parameters.AddWithValue("@rid", response.Id);

@@ -105,6 +105,20 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
         return tool;
     }
 
+    // Instance A, a process of its own (to be killed with SIGKILL) with the class's bearer scheme and MCP server (on
+    // loopback), a client of it, and a client of the class's API (B) as the same new user.
+    private async Task<(ApiProcess A, HttpClient OnA, HttpClient B)> InstanceAAsync()
+    {
+        var environment = fixture.Issuer.Settings().ToDictionary(
+            setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value!);
+        environment["Tools__Mcp__Servers__local__Url"] = fixture.Mcp.Endpoint.ToString();
+        var a = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString(), environment);
+        var (b, _) = NewUser();
+        var onA = new HttpClient { BaseAddress = a.BaseAddress, Timeout = TestTimeouts.Bound };
+        onA.DefaultRequestHeaders.Authorization = b.DefaultRequestHeaders.Authorization;
+        return (a, onA, b);
+    }
+
     private static Task<HttpResponseMessage> RespondAsync(HttpClient http, string input, params JsonObject[] tools) =>
         http.PostAsJsonAsync("/v1/responses", new JsonObject { ["input"] = input, ["tools"] = new JsonArray([.. tools]) }, Cancellation);
 
@@ -313,22 +327,22 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
         using var response = await http.PostAsJsonAsync("/chat-message", new { message = "4+4", tools = "local" }, Cancellation);
         await response.ExpectAsync(HttpStatusCode.OK);
 
+        // Each span is exported when it ends: the turn's after the call's.
         Activity? tool = null;
+        Activity? turn = null;
         await Eventually.WaitForAsync(() =>
         {
             lock (fixture.Spans)
             {
                 tool = fixture.Spans.FirstOrDefault(span => span.GetTagItem("gen_ai.tool.call.id") as string == "call_span");
+                turn = tool is null ? null : fixture.Spans.FirstOrDefault(span => span.SpanId == tool.ParentSpanId);
             }
-            return tool is not null;
-        }, "the call's execute_tool span");
+            return turn is not null;
+        }, "the call's execute_tool span and its parent");
         Assert.Equal("execute_tool add", tool!.DisplayName);
         Assert.Equal("add", tool.GetTagItem("gen_ai.tool.name"));
         Assert.Null(tool.GetTagItem("gen_ai.tool.call.arguments"));
-        lock (fixture.Spans)
-        {
-            Assert.Contains(fixture.Spans, span => span.DisplayName == "chat turn" && span.SpanId == tool.ParentSpanId);
-        }
+        Assert.Equal("chat turn", turn!.DisplayName);
     }
 
     [Theory]
@@ -396,13 +410,9 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
     [Fact]
     public async Task AnInstanceKilledDuringACallHasItsTurnTakenOverWithoutRunningAnyCallAgain()
     {
-        // Instance A, a process of its own (killed with SIGKILL), with the class's bearer scheme and MCP server (on loopback).
-        var environment = fixture.Issuer.Settings().ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value!);
-        environment["Tools__Mcp__Servers__local__Url"] = fixture.Mcp.Endpoint.ToString();
-        using var a = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString(), environment);
-        var (b, _) = NewUser();
-        using var onA = new HttpClient { BaseAddress = a.BaseAddress, Timeout = TestTimeouts.Bound };
-        onA.DefaultRequestHeaders.Authorization = b.DefaultRequestHeaders.Authorization;
+        var (a, onA, b) = await InstanceAAsync();
+        using var _ = a;
+        using var __ = onA;
         var (counted, slowStarted) = (Mcp.CountCalls, Mcp.SlowStarted);
         Fake.Enqueue(new FakeReply.Calls([("call_count", "count", "{}"), ("call_slow", "slow", """{"milliseconds":60000}""")]));
         Fake.Enqueue(FakeReply.Say("Recovered."));
@@ -434,6 +444,42 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
         Assert.Contains("interrupted", results[1]);
         Assert.Equal("Recovered.", last.GetProperty("output").EnumerateArray().Single(item => item.Str("type") == "message")
             .GetProperty("content")[0].Str("text"));
+    }
+
+    [Fact]
+    public async Task ANativeTurnTakenOverRunsWithTheToolsItsSendChose()
+    {
+        var (a, onA, b) = await InstanceAAsync();
+        using var _ = a;
+        using var __ = onA;
+        var slowStarted = Mcp.SlowStarted;
+        Fake.Enqueue(Call("slow", """{"milliseconds":60000}""", "call_native"));
+        Fake.Enqueue(FakeReply.Say("Back."));
+        var messageId = ChatCalls.NewMessageId();
+
+        string conversationId;
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
+        {
+            Content = JsonContent.Create(new { message = "Wait natively", message_id = messageId, tools = "local" }),
+        })
+        using (var stream = await onA.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancellation))
+        {
+            await using var events = ServerSentEvents.ReadEventsAsync(stream, cancellationToken: Cancellation).GetAsyncEnumerator(Cancellation);
+            Assert.True(await events.MoveNextAsync());
+            conversationId = events.Current.Data.Str("conversation_id");
+            await Eventually.WaitForAsync(() => Mcp.SlowStarted > slowStarted, "the slow call to start on A");
+            a.Kill();
+        }
+
+        using var resumed = await b.GetAsync(
+            $"/conversations/{conversationId}/messages/{messageId}/stream", HttpCompletionOption.ResponseHeadersRead, Cancellation);
+        var done = (await ServerSentEvents.ReadAllAsync(resumed).Bounded())[^1];
+
+        Assert.Equal("done", done.Name);
+        Assert.NotNull(Fake.Requests[^1].Body["tools"]);
+        var slow = done.Data.GetProperty("tool_calls").EnumerateArray().Single(entry => entry.Str("type") == "mcp_call");
+        Assert.Contains("interrupted", slow.Str("error"));
+        Assert.Equal(1, Mcp.SlowStarted - slowStarted);
     }
 
     [Fact]
