@@ -5,11 +5,13 @@
 # two images with the SDK's PublishContainer, brings the Docker Compose deployment up with the steps docs/deploy.md
 # gives a deployer, then runs the tests of Category=Deployment against it: the Compose deployment used over HTTP and
 # taken down, the AppHost's container mode, an image that cannot be had, the Kubernetes output against the API's
-# schemas. Stops everything it started, whatever happens. Root is needed (dockerd, debootstrap).
+# schemas. Stops everything it started, whatever happens. Root is needed (dockerd, debootstrap): run by another user,
+# it runs itself again through sudo.
 set -euo pipefail
 cd "$(dirname "$0")"
 source eng/common.sh
 source eng/deploy.sh
+ensure_root "$0" "$@"
 
 started=$SECONDS
 ensure_dotnet
@@ -21,6 +23,7 @@ mkdir -p "$cache"
 exec 9>/tmp/chatbackend-deploy.lock
 flock -n 9 || die "Another deploy-test.sh is running on this machine."
 run=$(mktemp -d /tmp/chatbackend-deploy.XXXXXX)
+touch "$run/started"
 # The base images are rebuilt when what builds them changes.
 DEPLOY_RECIPE=$({ declare -f ensure_debian_rootfs needs_build trim_rootfs import_rootfs build_dotnet_base build_mariadb_image
   cat eng/mariadb-entrypoint.sh; } | sha256sum | cut -c1-12)
@@ -36,6 +39,10 @@ cleanup() {
   fi
   stop_registry
   stop_private_dockerd
+  # The build servers this run started (MSBuild's nodes, the compiler server) hold the lock's descriptor: without
+  # this, a second run within their idle time would find the machine "busy".
+  dotnet build-server shutdown >/dev/null 2>&1
+  give_back_checkout "$run/started"
   rm -rf "$run" "$cache/build"
   exit "$status"
 }

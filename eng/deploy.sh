@@ -2,13 +2,28 @@
 # serves them to the SDK's PublishContainer. Facts behind each choice: shared CONTAINERS.md.
 # shellcheck shell=bash
 
+# Root, or this script again through sudo (which asks for a password on a terminal); a message when neither can be had.
+# Under sudo, HOME is root's (its NuGet and deployment caches, never root-owned files in the user's), and what the run
+# writes into the checkout (bin/, obj/, artifacts/) is given back to the user who ran it when it ends (cleanup).
+ensure_root() { # SCRIPT [ARGS...]
+  [ "$(id -u)" -eq 0 ] && return
+  command -v sudo >/dev/null 2>&1 \
+    || die "The deployment test starts a Docker engine and builds images, which needs root, and there is no sudo here: run it as root."
+  log "Root is needed (dockerd, debootstrap, chroot): running $1 again through sudo"
+  exec sudo --preserve-env=PATH,DOTNET_ROOT,CHATBACKEND_DEPLOY_CACHE bash "$@"
+}
+
+# Gives the checkout's files that this run under sudo made or changed (root's, newer than MARKER) back to the user who
+# ran it; files root had before are left as they were.
+give_back_checkout() { # MARKER
+  [ -n "${SUDO_UID:-}" ] && [ "$(id -u)" -eq 0 ] && [ -e "$1" ] || return 0
+  find . -xdev -user 0 -newer "$1" -not -path ./.git -exec chown -h "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" {} + 2>/dev/null || true
+}
+
 # Root, and the Debian packages a deployment test needs, installed when missing (common.sh's install_packages, else a
 # message naming them). Installing docker.io or docker-registry must not start their services (that would put a Docker
 # on the default socket for everyone): policy-rc.d forbids it while apt runs.
 ensure_deploy_tools() {
-  # dockerd, debootstrap, chroot, mount and the bridge all need root; run as root, the build leaves no root-owned bin/
-  # and obj/ in someone's checkout by surprise.
-  [ "$(id -u)" -eq 0 ] || die "The deployment test starts a Docker engine and builds images, which needs root: run it as root (sudo ./deploy-test.sh)."
   local missing=() tool package
   for tool in dockerd:docker.io docker-compose:docker-compose debootstrap:debootstrap docker-registry:docker-registry \
       openssl:openssl curl:curl; do
