@@ -29,9 +29,9 @@ public sealed partial class TurnStore
         """;
 
     /// <summary>What <see cref="CompletedTurn"/> reads: the conversation's count (no row: it was deleted), and the end.</summary>
-    private const string EndedSql = """
+    private const string EndedSql = $"""
         SELECT message_count, @turn_ended AS ended FROM conversation_store WHERE conv_id = @conv;
-        COMMIT;
+        {UnitOfWork.Commit}
         """;
 
     /// <summary>
@@ -52,7 +52,7 @@ public sealed partial class TurnStore
         // every turn than taking the reply and the count back out, for a rare end. (INSERT ... SELECT would make the
         // reply conditional too, but takes InnoDB's table-wide auto-increment lock under MariaDB's default lock mode.)
         const string withReply = $"""
-            START TRANSACTION;
+            {StartTransaction}
             UPDATE conversation_store
             SET updated_at = UTC_TIMESTAMP(6), message_count = message_count + 1,
                 chat_name = IF(@title IS NULL OR chat_name <> 'NEW CHAT', chat_name, @title)
@@ -66,7 +66,7 @@ public sealed partial class TurnStore
             {EndedSql}
             """;
         const string withoutReply = $"""
-            START TRANSACTION;
+            {StartTransaction}
             UPDATE conversation_store SET updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
             {EndMessageSql}
             {CountUsageSql}
@@ -123,10 +123,10 @@ public sealed partial class TurnStore
     public async Task FailTurnAsync(StartedTurn turn, int elapsedMs, TurnError error, CancellationToken cancellationToken)
     {
         const string sql = $"""
-            START TRANSACTION;
+            {StartTransaction}
             {EndMessageSql}
             {CountUsageSql}
-            COMMIT;
+            {UnitOfWork.Commit}
             """;
         await dataSource.RunAsync(async connection =>
         {
