@@ -23,6 +23,9 @@ public enum TurnError
 
     /// <summary>The database failed while the turn ran.</summary>
     Database,
+
+    /// <summary>No instance ran the turn any more (its instance died, and no retry took it over): StaleRowsPurge.</summary>
+    Abandoned,
 }
 
 /// <summary>The stored spelling of <see cref="TurnError"/>, both ways.</summary>
@@ -37,6 +40,7 @@ public static class TurnErrors
         TurnError.EmptyReply => "empty_reply",
         TurnError.Cancelled => "cancelled",
         TurnError.Database => "database",
+        TurnError.Abandoned => "abandoned",
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -50,6 +54,7 @@ public static class TurnErrors
         "empty_reply" => TurnError.EmptyReply,
         "cancelled" => TurnError.Cancelled,
         "database" => TurnError.Database,
+        "abandoned" => TurnError.Abandoned,
         _ => null,
     };
 }

@@ -18,9 +18,9 @@ public sealed class MigratorTests(DatabaseFixture database)
         var run = await RunMigratorAsync(connectionString);
 
         Assert.True(run.ExitCode == 0, run.Output);
-        Assert.Equal(["api_key", "conversation_store", "idempotency_key", "message_store", "reply_progress", "response", DatabaseMigrator.HistoryTable, "usage_daily", "user_identity"], await TablesAsync(connectionString));
+        Assert.Equal(["api_key", "conversation_store", "idempotency_key", "message_store", "reply_progress", "response", DatabaseMigrator.HistoryTable, "schema_migration_lock", "usage_daily", "user_identity"], await TablesAsync(connectionString));
         Assert.Equal(1, await AppliedMigrationsAsync(connectionString));
-        Assert.Contains("The database schema is at version 10.", run.Output);
+        Assert.Contains("The database schema is at version 12.", run.Output);
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class MigratorTests(DatabaseFixture database)
 
         Assert.All(runs, run => Assert.True(run.ExitCode == 0, run.Output));
         Assert.Equal(1, await AppliedMigrationsAsync(connectionString));
-        Assert.Equal(["api_key", "conversation_store", "idempotency_key", "message_store", "reply_progress", "response", DatabaseMigrator.HistoryTable, "usage_daily", "user_identity"], await TablesAsync(connectionString));
+        Assert.Equal(["api_key", "conversation_store", "idempotency_key", "message_store", "reply_progress", "response", DatabaseMigrator.HistoryTable, "schema_migration_lock", "usage_daily", "user_identity"], await TablesAsync(connectionString));
     }
 
     [Fact]
