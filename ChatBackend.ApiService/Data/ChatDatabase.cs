@@ -40,7 +40,7 @@ public static class ChatDatabase
                 or MySqlErrorCode.ConnectionCountError or MySqlErrorCode.AccessDenied
             || mysql.Number is 0 or >= 2000
             || mysql.InnerException is IOException or System.Net.Sockets.SocketException,
-        TimeoutException or DatabaseUnavailableException => true,
+        TimeoutException or DatabaseUnavailableException or UnitOfWork.CommitLostException => true,
         _ => exception.InnerException is { } inner && IsUnavailable(inner),
     };
 

@@ -91,8 +91,13 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, tool_calls, token_count, Status, created_at, updated_at)
             VALUES (@role, @conv, 1, @mid, @message, @tool_calls, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             """;
-        await using var command = Batch(connection, claim, $"{sql}{ResponseInsert(send, "")}{UnitOfWork.Commit}", send, conversationId);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        // After the COMMIT, whether the message is there (see UnitOfWork.CommitLostException).
+        const string stored = "SELECT COUNT(*) FROM message_store WHERE conv_id = @conv AND message_id = @mid;";
+        await using var command = Batch(connection, claim, $"{sql}{ResponseInsert(send, "")}{UnitOfWork.Commit}{stored}", send, conversationId);
+        if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            throw new UnitOfWork.CommitLostException();
+        }
         return new TurnOutcome.Begun(new StartedTurn(send.UserId, conversationId, send.MessageId, 1, Attempt: 0, IsNewConversation: true));
     }
 

@@ -23,6 +23,14 @@ internal static class UnitOfWork
     /// <summary>The end of a transaction begun by <see cref="Begin"/>.</summary>
     public const string Commit = "RELEASE SAVEPOINT unit_of_work;\nCOMMIT;\nSET autocommit = 1;\n";
 
+    /// <summary>
+    /// A COMMIT that answered OK for a transaction that did not commit, seen by the batch's read after it: the unit
+    /// runs again. A Galera node can lose a conflict's abort (see <see cref="Begin"/>) at the COMMIT itself too, which
+    /// the savepoint, released before it, cannot see; so the batches whose commit a client is told of (a turn's start
+    /// and its end) read back, after the COMMIT, what they wrote.
+    /// </summary>
+    public sealed class CommitLostException() : Exception("A COMMIT answered OK for a transaction that did not commit.");
+
     // The savepoint of Begin is gone: the transaction was rolled back under the batch (see Begin).
     private const int SavepointGone = 1305;
 
@@ -73,6 +81,11 @@ internal static class UnitOfWork
                     throw new DatabaseUnavailableException(exception);
                 }
                 await connection.RollbackAsync();
+                if (exception is CommitLostException && ++lockConflicts < LockConflictAttempts && !cancellationToken.IsCancellationRequested)
+                {
+                    await Task.Delay(ConflictBackOff(lockConflicts), cancellationToken);
+                    continue;
+                }
                 if (exception is not MySqlException failure || cancellationToken.IsCancellationRequested)
                 {
                     throw;
