@@ -16,6 +16,8 @@
 #   conversations-at-scale         a user's 10,000 conversations and a 10,000-message history: lists, search, pages
 #   bearer                         send with a bearer token against send without
 #   responses                      /v1/responses with an API key against /chat-message (bar: at least 0.9)
+#   cluster                        one server against a three-node Galera cluster (single writer, multi-primary), the
+#                                  writer killed under load, and the soak (BENCH_SOAK acknowledged sends, a node killed)
 #
 # Usage:
 #   bench/run.sh                                   every scenario
@@ -33,9 +35,9 @@ source "$root/eng/common.sh"
 # The order they run in: send and its ceilings first (in rounds), profile before burst (which stops the API that
 # profile traces). And the order their lines are printed in, after the table.
 run_order=(send ceiling minimal-write follow-up history profile burst telemetry apphost-start streams-progress
-  resume-cancel streams conversations-at-scale bearer responses)
+  resume-cancel streams conversations-at-scale bearer responses cluster)
 report_order=(send history burst telemetry apphost-start streams-progress resume-cancel streams conversations-at-scale
-  profile bearer responses)
+  profile bearer responses cluster)
 table=(send follow-up history ceiling minimal-write)
 
 only=${BENCH_ONLY:-${run_order[*]}}  # a subset, for a quick look at one figure
@@ -62,6 +64,7 @@ pids=()
 cleanup() {
   # Newest first: the APIs end before the dashboard they export to, and before the database.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; done
+  if [ -n "${cluster_dir:-}" ]; then bash "$root/eng/galera.sh" stop "$cluster_dir" || true; rm -rf "$cluster_dir"; fi
   wait 2>/dev/null || true
   rm -rf "$work"
 }

@@ -53,7 +53,12 @@ init() {
     mariadb-install-db --no-defaults --datadir="$dir/n$n/data" --auth-root-authentication-method=normal \
       --skip-test-db --tmpdir="$dir/n$n/tmp" >"$dir/n$n/install.log" 2>&1
   done
-  if [ "$(id -u)" -eq 0 ]; then chown -R mysql:mysql "$dir"; chmod 755 "$dir"; fi
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R mysql:mysql "$dir"
+    chmod 755 "$dir"
+    su -s /bin/sh mysql -c "test -x '$dir'" \
+      || { echo "The mysql user cannot reach $dir (a parent directory is not searchable by others)." >&2; return 1; }
+  fi
 }
 
 node_arguments() { # DIR N
