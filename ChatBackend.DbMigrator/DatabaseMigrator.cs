@@ -10,7 +10,8 @@ namespace ChatBackend.DbMigrator;
 public sealed class MigrationFailedException(string message, Exception? inner = null) : Exception(message, inner);
 
 // Evolve applies the versioned SQL files under Migrations/ and records them in its history table. It takes a
-// MySQL named lock (GET_LOCK) around the run, so two migrators started at once apply each script exactly once.
+// MySQL named lock (GET_LOCK) around the run, which holds on one server only; MigrationLock, taken first, holds across
+// a cluster's nodes too, so two migrators started at once apply each script exactly once wherever they run.
 public sealed partial class DatabaseMigrator(
     MySqlDataSource dataSource,
     IOptions<MigratorOptions> options,
@@ -27,6 +28,8 @@ public sealed partial class DatabaseMigrator(
         }
 
         await EnsureDatabaseAsync(target, cancellationToken);
+        await using var migrationLock = await MigrationLock.TakeAsync(
+            target.ConnectionString, options.Value.LockWaitTimeout, LogWaitingForLock, cancellationToken);
         return await Task.Run(() => ApplyMigrations(target.ConnectionString), cancellationToken);
     }
 
@@ -114,6 +117,9 @@ public sealed partial class DatabaseMigrator(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Waiting for the database server at {Server}:{Port} to accept connections.")]
     private partial void LogWaiting(string server, uint port);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Another migrator holds the schema's migration lock; waiting for it to finish.")]
+    private partial void LogWaitingForLock();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Message}")]
     private partial void LogEvolve(string message);

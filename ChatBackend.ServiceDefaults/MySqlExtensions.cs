@@ -32,6 +32,7 @@ public static class MySqlExtensions
             // The stable database conventions: the legacy ones put the connection string on every span, a cost of
             // each exported span and no use to a reader.
             .ConfigureTracing(tracing => tracing.WithSemanticConventionsKinds(MySqlConnectorSemanticConventionsKinds.Stable))
+            .UseConnectionOpenedCallback(ClusterNode.OnOpenedAsync)
             .Build());
 
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
@@ -101,17 +102,23 @@ public static class MySqlExtensions
         }
     }
 
-    // COM_PING rather than "SELECT 1": it checks the server answers without running a
-    // statement (the check an Aspire maintainer asked the MySQL health check to use).
+    // COM_PING first: it checks the server answers without running a statement (the check an Aspire maintainer asked
+    // the MySQL health check to use). Then, on a Galera node, whether it may serve: a node that is joining or cut off
+    // from the Primary component answers the ping but refuses every statement (ClusterNode.WhyNotServingAsync).
     private sealed class MySqlHealthCheck(MySqlDataSource dataSource) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken)
         {
             try
             {
-                return await PingAsync(dataSource, cancellationToken)
-                    ? HealthCheckResult.Healthy()
-                    : new HealthCheckResult(context.Registration.FailureStatus, "The database did not answer a ping.");
+                await using var connection = await PingedConnectionAsync(dataSource, cancellationToken);
+                if (connection is null)
+                {
+                    return new HealthCheckResult(context.Registration.FailureStatus, "The database did not answer a ping.");
+                }
+                return await ClusterNode.WhyNotServingAsync(connection, cancellationToken) is { } reason
+                    ? new HealthCheckResult(context.Registration.FailureStatus, reason)
+                    : HealthCheckResult.Healthy();
             }
             catch (Exception exception) when (exception is MySqlException or TimeoutException or OperationCanceledException)
             {
@@ -121,20 +128,21 @@ public static class MySqlExtensions
     }
 
     // Moves past pooled connections that died with their server as the API's units of work do: on one of those a
-    // ping answers false rather than throwing.
-    private static async Task<bool> PingAsync(MySqlDataSource dataSource, CancellationToken cancellationToken)
+    // ping answers false rather than throwing. The connection that answered, or null.
+    private static async Task<MySqlConnection?> PingedConnectionAsync(MySqlDataSource dataSource, CancellationToken cancellationToken)
     {
         var poolSize = new MySqlConnectionStringBuilder(dataSource.ConnectionString).MaximumPoolSize;
         for (var attempt = 1; ; attempt++)
         {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             if (await connection.PingAsync(cancellationToken))
             {
-                return true;
+                return connection;
             }
+            await connection.DisposeAsync();
             if (cancellationToken.IsCancellationRequested || attempt > poolSize)
             {
-                return false;
+                return null;
             }
         }
     }

@@ -17,6 +17,8 @@
 #   bearer                         send with a bearer token against send without
 #   responses                      /v1/responses with an API key against /chat-message (bar: at least 0.9)
 #   tools                          what an MCP tool round adds beyond the model's and the tool's time (bar: p50 < 5 ms at 1)
+#   cluster                        one server against a three-node Galera cluster (single writer, multi-primary), the
+#                                  writer killed under load, and the soak (BENCH_SOAK acknowledged sends, a node killed)
 #
 # Usage:
 #   bench/run.sh                                   every scenario
@@ -34,9 +36,9 @@ source "$root/eng/common.sh"
 # The order they run in: send and its ceilings first (in rounds), profile before burst (which stops the API that
 # profile traces). And the order their lines are printed in, after the table.
 run_order=(send ceiling minimal-write follow-up history profile burst telemetry apphost-start streams-progress
-  resume-cancel streams conversations-at-scale bearer responses tools)
+  resume-cancel streams conversations-at-scale bearer responses tools cluster)
 report_order=(send history burst telemetry apphost-start streams-progress resume-cancel streams conversations-at-scale
-  profile bearer responses tools)
+  profile bearer responses tools cluster)
 table=(send follow-up history ceiling minimal-write)
 
 only=${BENCH_ONLY:-${run_order[*]}}  # a subset, for a quick look at one figure
@@ -63,6 +65,7 @@ pids=()
 cleanup() {
   # Newest first: the APIs end before the dashboard they export to, and before the database.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; done
+  if [ -n "${cluster_dir:-}" ]; then bash "$root/eng/galera.sh" stop "$cluster_dir" || true; rm -rf "$cluster_dir"; fi
   wait 2>/dev/null || true
   rm -rf "$work"
 }

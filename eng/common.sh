@@ -49,6 +49,21 @@ ensure_mysql_server() {
   find_mysql_server >/dev/null || die "mariadb-server was installed but no mariadbd binary was found."
 }
 
+# What the Galera tests and the cluster bench run (eng/galera.sh): Debian's galera-4 (the wsrep provider for mariadbd),
+# rsync (its state transfer), haproxy (the single writer and round-robin routes) and the mariadb client (haproxy's
+# health check). The nodes run as the mysql user when this runs as root, so that user must exist (mariadb-server's
+# package makes it).
+ensure_galera() {
+  local missing=()
+  [ -f /usr/lib/galera/libgalera_smm.so ] || [ -f /usr/lib/libgalera_smm.so ] || [ -f /usr/lib/galera-4/libgalera_smm.so ] \
+    || missing+=(galera-4)
+  command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+  command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
+  if [ "$(id -u)" -eq 0 ] && ! id mysql >/dev/null 2>&1; then missing+=(mariadb-server); fi
+  if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
+}
+
 # Debian's Chromium for the dashboard's browser tests (Playwright drives it; it cannot download its own browser here).
 find_chromium() {
   if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then echo "$CHROMIUM_PATH"; return 0; fi

@@ -95,4 +95,10 @@ public sealed class ChatTurnOptions
     public TimeSpan AbandonedAfter => ProgressEnabled
         ? TimeSpan.FromTicks(Math.Max(ProgressInterval.Ticks * 12, TimeSpan.FromSeconds(3).Ticks))
         : Timeout + TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A Pending turn silent this long is ended as Error (abandoned) by the stale rows' sweep: longer than any turn may
+    /// run and than a takeover waits, by a minute.
+    /// </summary>
+    public TimeSpan PendingSweepSilence => TimeSpan.FromTicks(Math.Max(Timeout.Ticks, AbandonedAfter.Ticks)) + TimeSpan.FromMinutes(1);
 }

@@ -27,18 +27,24 @@ public static class ChatDatabase
 
     /// <summary>
     /// Connection-level failures (refused, dropped, timed out, pool exhausted, server shutting down, a lock that
-    /// could not be had) and a schema that is not there yet (the migrator has not run). A server error about the SQL
-    /// itself is a bug, not an unavailable database.
+    /// could not be had), a cluster node that may not serve (a Galera node joining, or cut off from the Primary
+    /// component: 1047 "WSREP has not yet prepared node for application use"; a Group Replication member in
+    /// super-read-only: 1290) and a schema that is not there yet (the migrator has not run). A server error about the
+    /// SQL itself is a bug, not an unavailable database.
     /// </summary>
     public static bool IsUnavailable(Exception exception) => exception switch
     {
-        MySqlException mysql => mysql.IsTransient
+        MySqlException mysql => mysql.IsTransient || IsNodeNotReady(mysql) || UnitOfWork.IsLockConflict(mysql)
             || mysql.ErrorCode is MySqlErrorCode.UnableToConnectToHost or MySqlErrorCode.ServerShutdown
                 or MySqlErrorCode.CommandTimeoutExpired or MySqlErrorCode.NoSuchTable or MySqlErrorCode.UnknownDatabase
                 or MySqlErrorCode.ConnectionCountError or MySqlErrorCode.AccessDenied
             || mysql.Number is 0 or >= 2000
             || mysql.InnerException is IOException or System.Net.Sockets.SocketException,
-        TimeoutException or DatabaseUnavailableException => true,
+        TimeoutException or DatabaseUnavailableException or UnitOfWork.CommitLostException => true,
         _ => exception.InnerException is { } inner && IsUnavailable(inner),
     };
+
+    /// <summary>A cluster node that refuses statements until it has joined its Primary component again.</summary>
+    public static bool IsNodeNotReady(MySqlException exception) =>
+        exception.ErrorCode is MySqlErrorCode.UnknownCommand or MySqlErrorCode.OptionPreventsStatement;
 }

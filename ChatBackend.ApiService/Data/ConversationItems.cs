@@ -28,8 +28,8 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
             {
                 var conversationId = Ids.NewConversationId();
                 await using var command = new MySqlCommand { Connection = connection };
-                var sql = new StringBuilder("""
-                    START TRANSACTION;
+                var sql = new StringBuilder($"""
+                    {UnitOfWork.Begin}
                     INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no, metadata, created_at, updated_at)
                     VALUES (@conv, @user, @count, @count, @metadata, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
 
@@ -39,7 +39,7 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
                 command.Parameters.AddWithValue("@count", items.Count);
                 command.Parameters.AddWithValue("@metadata", metadata);
                 var ids = AppendInserts(sql, command, items, "0");
-                sql.Append("SELECT created_at FROM conversation_store WHERE conv_id = @conv;\nCOMMIT;");
+                sql.Append($"SELECT created_at FROM conversation_store WHERE conv_id = @conv;\n{UnitOfWork.Commit}");
                 command.CommandText = sql.ToString();
                 try
                 {
@@ -115,8 +115,8 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
         return await dataSource.RunAsync(async connection =>
         {
             await using var command = new MySqlCommand { Connection = connection };
-            var sql = new StringBuilder("""
-                START TRANSACTION;
+            var sql = new StringBuilder($"""
+                {UnitOfWork.Begin}
                 SET @items_base = NULL;
                 SELECT last_message_no INTO @items_base FROM conversation_store WHERE conv_id = @conv AND user_id = @user FOR UPDATE;
 
@@ -125,12 +125,12 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
             command.Parameters.AddWithValue("@user", userId);
             command.Parameters.AddWithValue("@count", items.Count);
             var ids = AppendInserts(sql, command, items, "@items_base", onlyWhen: "@items_base IS NOT NULL");
-            sql.Append("""
+            sql.Append($"""
                 UPDATE conversation_store
                 SET last_message_no = last_message_no + @count, message_count = message_count + @count, updated_at = UTC_TIMESTAMP(6)
                 WHERE conv_id = @conv AND @items_base IS NOT NULL;
                 SELECT @items_base IS NOT NULL;
-                COMMIT;
+                {UnitOfWork.Commit}
                 """);
             command.CommandText = sql.ToString();
             bool found;

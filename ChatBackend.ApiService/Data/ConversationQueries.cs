@@ -54,8 +54,24 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         return await dataSource.RunAsync(async connection =>
         {
             // A page with no messages (none before the one asked for) has no row to say whose the conversation is.
-            var page = branch is null ? await ReadPageAsync(connection, conversationId, limit, before, cancellationToken) : null;
-            page ??= await ReadConversationAsync(connection, conversationId, cancellationToken);
+            // The page and the conversation are two statements, two snapshots: a turn that committed between them
+            // (or, on a cluster node, was applied between them) would give a conversation that counts messages and a
+            // page without them. The conversation's read says whether the page has rows now, and the page is read again.
+            // A branched conversation (or one read by its branch) is read as a tree after it.
+            (long Owner, int MessageCount, bool Branched, List<StoredMessage> Messages)? page;
+            for (var read = 1; ; read++)
+            {
+                page = branch is null ? await ReadPageAsync(connection, conversationId, limit, before, cancellationToken) : null;
+                if (page is not null || await ReadConversationAsync(connection, conversationId, before, cancellationToken) is not { } alone)
+                {
+                    break;
+                }
+                if (branch is not null || alone.Branched || !alone.PageHasRows || read == 3)
+                {
+                    page = (alone.Owner, alone.MessageCount, alone.Branched, []);
+                    break;
+                }
+            }
             if (page is not { } found || (userId is { } user && found.Owner != user))
             {
                 return null;
@@ -140,15 +156,21 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
             : null;
     }
 
-    // The conversation alone, with no messages, or null when it does not exist.
-    private static async Task<(long Owner, int MessageCount, bool Branched, List<StoredMessage> Messages)?> ReadConversationAsync(
-        MySqlConnection connection, string conversationId, CancellationToken cancellationToken)
+    // The conversation alone, or null when it does not exist; whether, in the same snapshot, it has messages before
+    // the page's bound.
+    private static async Task<(long Owner, int MessageCount, bool Branched, bool PageHasRows)?> ReadConversationAsync(
+        MySqlConnection connection, string conversationId, int? before, CancellationToken cancellationToken)
     {
-        const string sql = "SELECT user_id, message_count, branched FROM conversation_store WHERE conv_id = @conv";
+        const string sql = """
+            SELECT user_id, message_count, branched,
+                   EXISTS (SELECT 1 FROM message_store WHERE conv_id = @conv AND message_no < @before) AS page_has_rows
+            FROM conversation_store WHERE conv_id = @conv
+            """;
         await using var command = new MySqlCommand(sql, connection);
         command.Parameters.AddWithValue("@conv", conversationId);
+        command.Parameters.AddWithValue("@before", before ?? int.MaxValue);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetInt32(1), reader.GetBoolean(2), []) : null;
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetInt32(1), reader.GetBoolean(2), reader.GetBoolean(3)) : null;
     }
 
     /// <summary>
@@ -307,14 +329,21 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         {
             return false;
         }
-        const string sql = """
-            START TRANSACTION;
-            DELETE FROM conversation_store WHERE conv_id = @conv AND user_id = @user;
+        // The conversation's row first (the lock order of TurnStore), then its messages and responses, then the row:
+        // no cascading foreign key does it (V12, for Group Replication). READ COMMITTED as a turn's, so that the deletes
+        // by conv_id lock no gap that another conversation's insert needs.
+        const string sql = $"""
+            {TurnStore.StartTransaction}
+            SET @turn_del_conv = NULL;
+            SELECT conv_id INTO @turn_del_conv FROM conversation_store WHERE conv_id = @conv AND user_id = @user FOR UPDATE;
+            DELETE FROM message_store WHERE conv_id = @turn_del_conv;
+            DELETE FROM tool_call WHERE conv_id = @turn_del_conv;
+            DELETE FROM response WHERE conv_id = @turn_del_conv;
+            DELETE FROM conversation_store WHERE conv_id = @turn_del_conv;
             SELECT ROW_COUNT() AS deleted;
             DELETE FROM idempotency_key WHERE user_id = @user AND conv_id = @conv;
             UPDATE reply_progress SET cancel_requested = 1 WHERE conv_id = @conv;
-            DELETE FROM tool_call WHERE conv_id = @conv AND NOT EXISTS (SELECT 1 FROM conversation_store WHERE conv_id = @conv);
-            COMMIT;
+            {UnitOfWork.Commit}
             """;
         return await dataSource.RunAsync(async connection =>
         {

@@ -60,8 +60,8 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
         {
             return ResponseDeletion.NotFound;
         }
-        const string sql = """
-            START TRANSACTION;
+        const string sql = $"""
+            {UnitOfWork.Begin}
             SET @turn_resp_conv = NULL;
             SELECT c.conv_id INTO @turn_resp_conv FROM conversation_store c
             WHERE c.conv_id = (SELECT r.conv_id FROM response r WHERE r.id = @id) AND c.user_id = @user FOR UPDATE;
@@ -74,10 +74,13 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
             SET @turn_resp_deleted = ROW_COUNT();
             UPDATE conversation_store SET message_count = message_count - @turn_resp_deleted WHERE conv_id = @turn_resp_conv;
             DELETE FROM response WHERE id = @id AND @turn_resp_deleted > 0;
+            DELETE FROM response
+            WHERE conv_id = @turn_resp_conv AND @drop_empty AND @turn_resp_deleted > 0
+              AND (SELECT message_count FROM conversation_store WHERE conv_id = @turn_resp_conv) = 0;
             DELETE FROM conversation_store
             WHERE conv_id = @turn_resp_conv AND @drop_empty AND @turn_resp_deleted > 0 AND message_count = 0;
             SELECT @turn_resp_conv IS NOT NULL AS found, @turn_resp_deleted AS deleted;
-            COMMIT;
+            {UnitOfWork.Commit}
             """;
         return await dataSource.RunAsync(async connection =>
         {

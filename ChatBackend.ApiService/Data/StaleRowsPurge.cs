@@ -6,9 +6,18 @@ namespace ChatBackend.ApiService.Data;
 /// Once a minute, deletes what outlived its use: Idempotency-Keys older than their 24 hours, and progress rows that
 /// dead instances left (no heartbeat for an hour, long after any resume or takeover), a thousand of each at most per
 /// round so that a backlog never makes one long statement. Every instance runs it; the deletes do not collide.
+/// It also ends the turns that no instance runs any more: a message still Pending with no news (its update, its
+/// progress row's heartbeat) for <paramref name="pendingSilence"/>, longer than any turn may run (the registration
+/// gives Chat:Timeout, at least the takeover's silence, and a minute), belonged to an instance that died, or to a transaction
+/// a cluster lost, and no retry took it over: it becomes Error (<c>abandoned</c>), which history readers see as it is
+/// and a retry with the same message_id takes up in place.
 /// </summary>
-public sealed partial class StaleRowsPurge(MySqlDataSource dataSource, ILogger<StaleRowsPurge> logger) : BackgroundService
+public sealed partial class StaleRowsPurge(
+    MySqlDataSource dataSource, ILogger<StaleRowsPurge> logger, TimeSpan? pendingSilence = null) : BackgroundService
 {
+    /// <summary>The silence after which a Pending turn is ended when the registration names none.</summary>
+    public static readonly TimeSpan DefaultPendingSilence = TimeSpan.FromMinutes(2);
+
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -30,13 +39,24 @@ public sealed partial class StaleRowsPurge(MySqlDataSource dataSource, ILogger<S
     /// <summary>One round of the purge.</summary>
     public async Task PurgeAsync(CancellationToken cancellationToken)
     {
+        // READ COMMITTED (see TurnStore.StartTransaction): the sweep's search locks only the rows it ends. It writes
+        // no conversation row; a turn that takes one of these messages over meanwhile holds it, and the sweep's
+        // condition (Pending, silent) no longer matches it once that turn has written it.
         const string sql = """
             DELETE FROM idempotency_key WHERE created_at < UTC_TIMESTAMP(6) - INTERVAL 1 DAY LIMIT 1000;
             DELETE FROM reply_progress WHERE heartbeat_at < UTC_TIMESTAMP(6) - INTERVAL 1 HOUR LIMIT 1000;
+            SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+            UPDATE message_store m
+            LEFT JOIN reply_progress p ON p.conv_id = m.conv_id AND p.message_no = m.message_no AND p.attempt = m.attempt
+            SET m.Status = 'Error', m.error_code = 'abandoned', m.updated_at = UTC_TIMESTAMP(6)
+            WHERE m.Status = 'Pending' AND m.updated_at < UTC_TIMESTAMP(6) - INTERVAL @silent_us MICROSECOND
+              AND COALESCE(p.heartbeat_at, m.updated_at) < UTC_TIMESTAMP(6) - INTERVAL @silent_us MICROSECOND;
             """;
+        var silent = pendingSilence ?? DefaultPendingSilence;
         await dataSource.RunAsync(async connection =>
         {
             await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@silent_us", (long)silent.TotalMicroseconds);
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
     }

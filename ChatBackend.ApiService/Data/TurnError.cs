@@ -26,6 +26,9 @@ public enum TurnError
 
     /// <summary>An MCP server the turn was to use could not be reached to list its tools.</summary>
     ToolServer,
+
+    /// <summary>No instance ran the turn any more (its instance died, and no retry took it over): StaleRowsPurge.</summary>
+    Abandoned,
 }
 
 /// <summary>The stored spelling of <see cref="TurnError"/>, both ways.</summary>
@@ -41,6 +44,7 @@ public static class TurnErrors
         TurnError.Cancelled => "cancelled",
         TurnError.Database => "database",
         TurnError.ToolServer => "tool_server",
+        TurnError.Abandoned => "abandoned",
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -55,6 +59,7 @@ public static class TurnErrors
         "cancelled" => TurnError.Cancelled,
         "database" => TurnError.Database,
         "tool_server" => TurnError.ToolServer,
+        "abandoned" => TurnError.Abandoned,
         _ => null,
     };
 }

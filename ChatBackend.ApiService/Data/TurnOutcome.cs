@@ -31,7 +31,9 @@ public abstract record TurnOutcome
             new Answered(new AnsweredTurn(state.ConversationId, state.MessageId, reply, state.MessageCount)),
         { Status: MessageStatus.Cancelled } => new Cancelled(state.ConversationId, state.MessageId, state.Reply?.Text ?? ""),
         { Error: TurnError.Timeout } => new ModelTimedOut(state.ConversationId, state.MessageId),
-        { Error: TurnError.ServerStopping } => new ServerStopping(state.ConversationId, state.MessageId),
+        // A turn whose instance died (ended by the stale rows' sweep) is what a stopping server leaves: a 503, and
+        // sending it again completes it in place.
+        { Error: TurnError.ServerStopping or TurnError.Abandoned } => new ServerStopping(state.ConversationId, state.MessageId),
         { Error: TurnError.ToolServer } => new ModelFailed(state.ConversationId, state.MessageId, "An MCP server could not be reached to list its tools."),
         _ => new ModelFailed(state.ConversationId, state.MessageId, "The model provider failed to answer."),
     };

@@ -28,10 +28,14 @@ public sealed partial class TurnStore
         ON DUPLICATE KEY UPDATE tokens = tokens + VALUES(tokens), sends = sends + 1;
         """;
 
-    /// <summary>What <see cref="CompletedTurn"/> reads: the conversation's count (no row: it was deleted), and the end.</summary>
-    private const string EndedSql = """
+    /// <summary>
+    /// What <see cref="CompletedTurn"/> reads: the conversation's count (no row: it was deleted), and the end; then,
+    /// after the COMMIT, the message as it now stands (see <see cref="UnitOfWork.CommitLostException"/>).
+    /// </summary>
+    private const string EndedSql = $"""
         SELECT message_count, @turn_ended AS ended FROM conversation_store WHERE conv_id = @conv;
-        COMMIT;
+        {UnitOfWork.Commit}
+        SELECT Status = 'Pending' AND attempt = @attempt AS still_pending FROM message_store WHERE conv_id = @conv AND message_no = @no;
         """;
 
     /// <summary>
@@ -52,7 +56,7 @@ public sealed partial class TurnStore
         // every turn than taking the reply and the count back out, for a rare end. (INSERT ... SELECT would make the
         // reply conditional too, but takes InnoDB's table-wide auto-increment lock under MariaDB's default lock mode.)
         const string withReply = $"""
-            START TRANSACTION;
+            {StartTransaction}
             UPDATE conversation_store
             SET updated_at = UTC_TIMESTAMP(6), message_count = message_count + 1,
                 chat_name = IF(@title IS NULL OR chat_name <> 'NEW CHAT', chat_name, @title)
@@ -66,7 +70,7 @@ public sealed partial class TurnStore
             {EndedSql}
             """;
         const string withoutReply = $"""
-            START TRANSACTION;
+            {StartTransaction}
             UPDATE conversation_store SET updated_at = UTC_TIMESTAMP(6) WHERE conv_id = @conv;
             {EndMessageSql}
             {CountUsageSql}
@@ -103,8 +107,10 @@ public sealed partial class TurnStore
                 var completed = await reader.ReadAsync(cancellationToken)
                     ? new CompletedTurn(reader.GetInt32("message_count"), Stored: reader.GetInt64("ended") == 1)
                     : new CompletedTurn(0, Stored: false, Gone: true);
+                var stillPending = await reader.NextResultAsync(cancellationToken) && await reader.ReadAsync(cancellationToken)
+                    && reader.GetInt64("still_pending") == 1;
                 await reader.ReadToEndAsync(cancellationToken);
-                return completed;
+                return completed.Stored && stillPending ? throw new UnitOfWork.CommitLostException() : completed;
             }
             catch (MySqlException exception) when (exception.Number is DuplicateKey or NoReferencedRow or NotThisAttempt)
             {
@@ -123,10 +129,10 @@ public sealed partial class TurnStore
     public async Task FailTurnAsync(StartedTurn turn, int elapsedMs, TurnError error, CancellationToken cancellationToken)
     {
         const string sql = $"""
-            START TRANSACTION;
+            {StartTransaction}
             {EndMessageSql}
             {CountUsageSql}
-            COMMIT;
+            {UnitOfWork.Commit}
             """;
         await dataSource.RunAsync(async connection =>
         {

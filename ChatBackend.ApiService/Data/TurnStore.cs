@@ -96,8 +96,13 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             INSERT INTO message_store (role, conv_id, message_no, message_id, message, tool_calls, settings, token_count, Status, created_at, updated_at)
             VALUES (@role, @conv, 1, @mid, @message, @tool_calls, @settings, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             """;
-        await using var command = Batch(connection, claim, $"{sql}{ResponseInsert(send, "")}COMMIT;", send, conversationId);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        // After the COMMIT, whether the message is there (see UnitOfWork.CommitLostException).
+        const string stored = "SELECT COUNT(*) FROM message_store WHERE conv_id = @conv AND message_id = @mid;";
+        await using var command = Batch(connection, claim, $"{sql}{ResponseInsert(send, "")}{UnitOfWork.Commit}{stored}", send, conversationId);
+        if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            throw new UnitOfWork.CommitLostException();
+        }
         return new TurnOutcome.Begun(new StartedTurn(send.UserId, conversationId, send.MessageId, 1, Attempt: 0, IsNewConversation: true));
     }
 
@@ -151,23 +156,33 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             LEFT JOIN message_store m ON m.conv_id = c.conv_id AND m.message_id = @mid
             {ReplyColumns.ProgressAndReplyJoins}
             WHERE c.conv_id = @conv AND c.user_id = @user;
-            COMMIT;
+            {UnitOfWork.Commit}
             """;
         await using var command = Batch(connection, claim, sql, send, conversationId);
         command.Parameters.AddWithValue("@abandoned_us", (long)send.AbandonedAfter.TotalMicroseconds);
         command.Parameters.AddWithValue("@follows", send.Follows?.MessageId);
         command.Parameters.AddWithValue("@follow_mode", send.Follows?.Mode.ToString());
 
-        TurnOutcome outcome;
+        TurnOutcome? outcome;
+        Exception? unreadable = null;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             // Another user's conversation answers exactly like a missing one: ids are not confirmed to strangers.
-            outcome = await reader.ReadAsync(cancellationToken)
-                ? Continued(reader, send, conversationId)
-                : new TurnOutcome.ConversationNotFound();
+            try
+            {
+                outcome = await reader.ReadAsync(cancellationToken)
+                    ? Continued(reader, send, conversationId)
+                    : new TurnOutcome.ConversationNotFound();
+            }
+            catch (Exception exception) when (exception is not MySqlException)
+            {
+                // A row that its own batch's writes are missing from (a transaction rolled back under the batch, see
+                // UnitOfWork.Begin): the batch's error, read next, says so; else this one stands.
+                (outcome, unreadable) = (null, exception);
+            }
             await reader.ReadToEndAsync(cancellationToken);
         }
-        return outcome;
+        return outcome ?? throw unreadable!;
     }
 
     private static TurnOutcome Continued(MySqlDataReader reader, Send send, string conversationId)
@@ -211,10 +226,19 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
 
         """;
 
+    /// <summary>
+    /// How every transaction of a turn starts. READ COMMITTED: under InnoDB's default REPEATABLE READ, the statements
+    /// that find their rows by a search (the takeover's UPDATE ... JOIN and DELETE ... JOIN, the usage INSERT ... SELECT)
+    /// lock the gaps beside the rows they read, and sends of unrelated users into neighbouring keys then wait on each
+    /// other or deadlock, which a multi-primary cluster turns into certification failures of whole turns. The turn
+    /// needs no snapshot older than each statement: its order comes from the conversation row's lock, taken first.
+    /// </summary>
+    internal const string StartTransaction = $"SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\n{UnitOfWork.Begin}";
+
     // The turn's transaction in one batch: START TRANSACTION, a key's claim when there is one, then the statements.
     private static MySqlCommand Batch(MySqlConnection connection, KeyClaim? claim, string sql, Send send, string conversationId)
     {
-        var command = new MySqlCommand($"START TRANSACTION;\n{claim?.Sql}{sql}", connection);
+        var command = new MySqlCommand($"{StartTransaction}{claim?.Sql}{sql}", connection);
         command.Parameters.AddWithValue("@conv", conversationId);
         command.Parameters.AddWithValue("@user", send.UserId);
         command.Parameters.AddWithValue("@mid", send.MessageId);

@@ -14,7 +14,10 @@ public static class ApplicationServiceExtensions
         builder.AddMySqlDataSource(ChatDatabase.ConnectionName, ChatDatabase.ApplyConnectionDefaults);
         builder.Services.AddSingleton<TurnStore>();
         builder.Services.AddSingleton<ReplyProgressStore>();
-        builder.Services.AddSingleton<StaleRowsPurge>();
+        builder.Services.AddSingleton(services => new StaleRowsPurge(
+            services.GetRequiredService<MySqlConnector.MySqlDataSource>(),
+            services.GetRequiredService<ILogger<StaleRowsPurge>>(),
+            services.GetRequiredService<IOptions<ChatTurnOptions>>().Value.PendingSweepSilence));
         builder.Services.AddHostedService(services => services.GetRequiredService<StaleRowsPurge>());
         builder.Services.AddSingleton<ConversationQueries>();
         builder.Services.AddSingleton<ResponseQueries>();

@@ -13,7 +13,7 @@ public sealed class MigratorTests(DatabaseFixture database)
     private static readonly string[] Tables =
     [
         "api_key", "conversation_store", "idempotency_key", "message_store", "reply_progress", "response",
-        DatabaseMigrator.HistoryTable, "tool_call", "usage_daily", "user_identity",
+        DatabaseMigrator.HistoryTable, "schema_migration_lock", "tool_call", "usage_daily", "user_identity",
     ];
 
     [Fact]
