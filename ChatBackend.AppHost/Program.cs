@@ -2,15 +2,18 @@ using ChatBackend.AppHost;
 using ChatBackend.AppHost.Deployment;
 using ChatBackend.AppHost.MySql;
 
-// The distributed application: a MySQL server with a persistent volume and its chatdb database, or in a run an existing
-// server given as ConnectionStrings:chatdb; the migrator, which waits for the database and creates it; the API, which
-// waits for the migrator to complete. MySql/ stands in for Aspire.Hosting.MySql.
+// The distributed application: a MySQL server with a persistent volume and its chatdb database, or an existing server
+// (a cluster, a managed one): in a run the one ConnectionStrings:chatdb gives, in a deployment with
+// AppHost:ExternalDatabase the connection string as a parameter the deployer gives; the migrator, which waits for the
+// database and creates it; the API, which waits for the migrator to complete. MySql/ stands in for Aspire.Hosting.MySql.
 var builder = DistributedApplication.CreateBuilder(args);
 
-IResourceBuilder<IResourceWithConnectionString> chatdb =
-    builder.ExecutionContext.IsRunMode && !string.IsNullOrEmpty(builder.Configuration["ConnectionStrings:chatdb"])
-        ? builder.AddConnectionString("chatdb").WithPingHealthCheck()
-        : builder.AddMySql("mysql").WithDataVolume().AddDatabase("chatdb");
+var existingDatabase = builder.ExecutionContext.IsRunMode
+    ? !string.IsNullOrEmpty(builder.Configuration["ConnectionStrings:chatdb"])
+    : string.Equals(builder.Configuration["AppHost:ExternalDatabase"], "true", StringComparison.OrdinalIgnoreCase);
+IResourceBuilder<IResourceWithConnectionString> chatdb = existingDatabase
+    ? builder.AddConnectionString("chatdb").WithPingHealthCheck()
+    : builder.AddMySql("mysql").WithDataVolume().AddDatabase("chatdb");
 
 // Every endpoint is plain http: no project is given the development certificate, so Aspire warns of none missing.
 var migrator = builder.AddProject<Projects.ChatBackend_DbMigrator>("migrator")
@@ -38,7 +41,7 @@ var api = builder.AddProject<Projects.ChatBackend_ApiService>("apiservice")
 // configuration (user secrets, environment) has one; an unset one would keep the API waiting for its value.
 if (builder.ExecutionContext.IsPublishMode || !string.IsNullOrEmpty(builder.Configuration["ConnectionStrings:openai"]))
 {
-    api.WithReference(builder.AddConnectionString("openai"));
+    api.WithReference(builder.AddConnectionString("openai").OptionalInDeployments());
 }
 
 // Docker Compose and Kubernetes, besides Aspire's own manifest: `--publisher docker-compose|kubernetes` or `aspire publish`.

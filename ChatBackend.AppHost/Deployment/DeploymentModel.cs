@@ -36,7 +36,9 @@ internal sealed class DeploymentModel(DistributedApplicationModel model, Distrib
     public static EndpointAnnotation? HttpEndpoint(IResource resource) =>
         resource.Annotations.OfType<EndpointAnnotation>().FirstOrDefault(endpoint => endpoint.UriScheme == "http");
 
-    public static IEnumerable<WaitAnnotation> Waits(IResource resource) => resource.Annotations.OfType<WaitAnnotation>();
+    /// <summary>What a resource waits for that the deployment runs: not a parameter (an existing database's connection string).</summary>
+    public static IEnumerable<WaitAnnotation> Waits(IResource resource) =>
+        resource.Annotations.OfType<WaitAnnotation>().Where(wait => wait.Resource is not ParameterResource);
 
     /// <summary>The service a wait names: a database is waited for through its server.</summary>
     public static IResource ServiceOf(IResource resource) => resource is MySqlDatabaseResource database ? database.Parent : resource;

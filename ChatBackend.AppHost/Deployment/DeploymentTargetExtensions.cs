@@ -18,6 +18,13 @@ public static class DeploymentTargetExtensions
         ["kubernetes"] = KubernetesTarget.PublishAsync,
     };
 
+    /// <summary>
+    /// A connection string the deployments let the deployer leave empty, because the API runs without it (the model's:
+    /// the offline responder). Every other one is required: Kubernetes refuses to start a pod without it.
+    /// </summary>
+    public static IResourceBuilder<IResourceWithConnectionString> OptionalInDeployments(this IResourceBuilder<IResourceWithConnectionString> connection) =>
+        connection.WithAnnotation(new OptionalInDeploymentsAnnotation());
+
     public static IDistributedApplicationBuilder AddDeploymentTargets(this IDistributedApplicationBuilder builder)
     {
         var publisher = builder.Configuration["Publishing:Publisher"];
@@ -41,3 +48,6 @@ public static class DeploymentTargetExtensions
 
     private static string StepName(string target) => $"publish-{target}";
 }
+
+/// <summary>Marks a connection string the deployments may leave empty (<see cref="DeploymentTargetExtensions.OptionalInDeployments"/>).</summary>
+public sealed class OptionalInDeploymentsAnnotation : IResourceAnnotation;

@@ -50,7 +50,8 @@ internal static class KubernetesTarget
         await DeploymentModel.WriteAsync(Path.Combine(directory, "kustomization.yaml"), DeploymentModel.ToYaml(kustomization), cancellationToken);
     }
 
-    private static bool IsOptional(ParameterResource parameter) => parameter is IResourceWithConnectionString;
+    private static bool IsOptional(ParameterResource parameter) =>
+        parameter is IResourceWithConnectionString && parameter.Annotations.OfType<OptionalInDeploymentsAnnotation>().Any();
 
     private static async Task<string> WriteAsync(string directory, IResource resource, List<object> documents, CancellationToken cancellationToken)
     {

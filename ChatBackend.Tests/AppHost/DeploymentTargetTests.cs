@@ -153,6 +153,32 @@ public sealed partial class DeploymentTargetTests : IDisposable
     }
 
     [Fact]
+    public async Task AnExistingDatabaseIsARequiredConnectionStringParameterAndNoMySqlIsDeployed()
+    {
+        string[] setting = ["--AppHost:ExternalDatabase=true"];
+        await AppHostPublisher.PublishAsync("docker-compose", Path.Combine(_output, "compose"), setting);
+        await AppHostPublisher.PublishAsync("kubernetes", Path.Combine(_output, "k8s"), setting);
+
+        var compose = Load(Path.Combine(_output, "compose", "docker-compose.yaml"));
+        var services = Map(compose, "services");
+        Assert.Equal(["migrator", "apiservice"], services.Children.Keys.Select(key => key.ToString()));
+        Assert.Equal("${CHATDB}", Text(Map(Map(services, "apiservice"), "environment"), "ConnectionStrings__chatdb"));
+        Assert.False(Map(services, "migrator").Children.ContainsKey(new YamlScalarNode("depends_on")), "Nothing the deployment runs is waited for.");
+        Assert.Contains("CHATDB=", await File.ReadAllLinesAsync(Path.Combine(_output, "compose", ".env"), TestContext.Current.CancellationToken));
+
+        Assert.Equal(["apiservice.yaml", "kustomization.yaml", "migrator.yaml", "secrets.env"], AppHostPublisher.Files(Path.Combine(_output, "k8s")).Keys);
+        var secrets = await File.ReadAllLinesAsync(Path.Combine(_output, "k8s", "secrets.env"), TestContext.Current.CancellationToken);
+        Assert.Contains("# chatdb", secrets);
+        Assert.Contains("# openai (may stay empty)", secrets);
+        var deployment = LoadAll(Path.Combine(_output, "k8s", "apiservice.yaml")).Single(document => Text(document, "kind") == "Deployment");
+        var container = (YamlMappingNode)Seq(Map(Map(Map(deployment, "spec"), "template"), "spec"), "containers").Children.Single();
+        var env = Seq(container, "env").Children.Cast<YamlMappingNode>().ToList();
+        Assert.Equal("$(CHATDB)", Text(env.Single(variable => Text(variable, "name") == "ConnectionStrings__chatdb"), "value"));
+        var secret = Map(Map(env.Single(variable => Text(variable, "name") == "CHATDB"), "valueFrom"), "secretKeyRef");
+        Assert.Equal(("chatdb", "false"), (Text(secret, "key"), Text(secret, "optional")));
+    }
+
+    [Fact]
     public async Task TheMySqlImageIsASettingThatComposeKubernetesAndTheManifestWrite()
     {
         const string image = "registry.example.com/library/mariadb:11.8";
