@@ -80,7 +80,7 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
     private void WriteEnd(ChatEventStream.EventWriter writer, ResponseObject response, int length)
     {
         var done = TextStart + length + 1;
-        if (response.Output is [OutputMessageItem message, ..])
+        if (response.Output.OfType<OutputMessageItem>().FirstOrDefault() is { } message)
         {
             var text = message.Content[0].Text;
             Write(writer, done, "response.output_text.done", new
@@ -98,25 +98,19 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
                 type = "response.output_item.done", sequence_number = done + 2, output_index = 0, item = message,
             });
         }
-        // The function calls after the message, four events each; their outputs come with the client's next request.
-        var next = done + 3;
-        foreach (var (call, index) in response.Output.OfType<FunctionCallItem>().Select((call, index) => (call, index + 1)))
+        // The other items after the message, each with its place in the output: what the server ran on MCP servers (as
+        // it ended: the stream carries the reply's text as it comes, the calls once the turn is over), then the
+        // function calls and approval requests the client answers in its next request.
+        long next = done + 3;
+        foreach (var (item, index) in response.Output.Select((item, index) => (item, index)).Where(entry => entry.item is not OutputMessageItem))
         {
-            Write(writer, next, "response.output_item.added", new
+            next = item switch
             {
-                type = "response.output_item.added", sequence_number = next, output_index = index,
-                item = call with { Arguments = "", Status = ResponseObjects.InProgress },
-            });
-            Write(writer, next + 1, "response.function_call_arguments.delta", new
-            {
-                type = "response.function_call_arguments.delta", sequence_number = next + 1, item_id = call.Id, output_index = index, delta = call.Arguments,
-            });
-            Write(writer, next + 2, "response.function_call_arguments.done", new
-            {
-                type = "response.function_call_arguments.done", sequence_number = next + 2, item_id = call.Id, output_index = index, arguments = call.Arguments,
-            });
-            Write(writer, next + 3, "response.output_item.done", new { type = "response.output_item.done", sequence_number = next + 3, output_index = index, item = call });
-            next += 4;
+                McpListToolsItem list => WriteListTools(writer, next, index, list),
+                McpCallItem call => WriteMcpCall(writer, next, index, call),
+                FunctionCallItem call => WriteFunctionCall(writer, next, index, call),
+                _ => WriteAddedAndDone(writer, next, index, item, item),
+            };
         }
         var last = response.Status switch
         {
@@ -127,6 +121,74 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
         };
         Write(writer, next, last, new { type = last, sequence_number = next, response });
         _ended = true;
+    }
+
+    // output_item.added, then done: the numbers after them.
+    private long WriteAddedAndDone(ChatEventStream.EventWriter writer, long next, int index, object added, object done)
+    {
+        Write(writer, next, "response.output_item.added", new { type = "response.output_item.added", sequence_number = next, output_index = index, item = added });
+        Write(writer, next + 1, "response.output_item.done", new { type = "response.output_item.done", sequence_number = next + 1, output_index = index, item = done });
+        return next + 2;
+    }
+
+    private long WriteListTools(ChatEventStream.EventWriter writer, long next, int index, McpListToolsItem list)
+    {
+        Write(writer, next, "response.output_item.added", new { type = "response.output_item.added", sequence_number = next, output_index = index, item = list });
+        Write(writer, next + 1, "response.mcp_list_tools.in_progress", new
+        {
+            type = "response.mcp_list_tools.in_progress", sequence_number = next + 1, output_index = index, item_id = list.Id,
+        });
+        Write(writer, next + 2, "response.mcp_list_tools.completed", new
+        {
+            type = "response.mcp_list_tools.completed", sequence_number = next + 2, output_index = index, item_id = list.Id,
+        });
+        Write(writer, next + 3, "response.output_item.done", new { type = "response.output_item.done", sequence_number = next + 3, output_index = index, item = list });
+        return next + 4;
+    }
+
+    private long WriteMcpCall(ChatEventStream.EventWriter writer, long next, int index, McpCallItem call)
+    {
+        Write(writer, next, "response.output_item.added", new
+        {
+            type = "response.output_item.added", sequence_number = next, output_index = index,
+            item = call with { Arguments = "", Output = null, Error = null, Status = ResponseObjects.InProgress },
+        });
+        Write(writer, next + 1, "response.mcp_call.in_progress", new
+        {
+            type = "response.mcp_call.in_progress", sequence_number = next + 1, output_index = index, item_id = call.Id,
+        });
+        Write(writer, next + 2, "response.mcp_call_arguments.delta", new
+        {
+            type = "response.mcp_call_arguments.delta", sequence_number = next + 2, output_index = index, item_id = call.Id, delta = call.Arguments,
+        });
+        Write(writer, next + 3, "response.mcp_call_arguments.done", new
+        {
+            type = "response.mcp_call_arguments.done", sequence_number = next + 3, output_index = index, item_id = call.Id, arguments = call.Arguments,
+        });
+        var ended = call.Error is null ? "response.mcp_call.completed" : "response.mcp_call.failed";
+        Write(writer, next + 4, ended, new { type = ended, sequence_number = next + 4, output_index = index, item_id = call.Id });
+        Write(writer, next + 5, "response.output_item.done", new { type = "response.output_item.done", sequence_number = next + 5, output_index = index, item = call });
+        return next + 6;
+    }
+
+    // Four events each; a call's output comes with the client's next request.
+    private long WriteFunctionCall(ChatEventStream.EventWriter writer, long next, int index, FunctionCallItem call)
+    {
+        Write(writer, next, "response.output_item.added", new
+        {
+            type = "response.output_item.added", sequence_number = next, output_index = index,
+            item = call with { Arguments = "", Status = ResponseObjects.InProgress },
+        });
+        Write(writer, next + 1, "response.function_call_arguments.delta", new
+        {
+            type = "response.function_call_arguments.delta", sequence_number = next + 1, item_id = call.Id, output_index = index, delta = call.Arguments,
+        });
+        Write(writer, next + 2, "response.function_call_arguments.done", new
+        {
+            type = "response.function_call_arguments.done", sequence_number = next + 2, item_id = call.Id, output_index = index, arguments = call.Arguments,
+        });
+        Write(writer, next + 3, "response.output_item.done", new { type = "response.output_item.done", sequence_number = next + 3, output_index = index, item = call });
+        return next + 4;
     }
 
     // Always sent, whatever the client had: it ends this stream, and is no point of the reply to resume from.

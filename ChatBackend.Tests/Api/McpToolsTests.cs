@@ -181,6 +181,39 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
     }
 
     [Fact]
+    public async Task AStreamedResponseWithAnMcpToolEndsWithTheListAndCallEventsInOrder()
+    {
+        var (_, sdk) = NewUser();
+        Fake.Enqueue(Call("add", """{"a":3,"b":4}"""));
+        Fake.Enqueue(FakeReply.Say("Seven", "."));
+        var options = new CreateResponseOptions { Model = "gpt-4o-mini", StreamingEnabled = true };
+        options.InputItems.Add(ResponseItem.CreateUserMessageItem("What is 3+4?"));
+        options.Tools.Add(ResponseTool.CreateMcpTool(
+            "local", fixture.Mcp.Endpoint, toolCallApprovalPolicy: new McpToolCallApprovalPolicy(DefaultMcpToolCallApprovalPolicy.NeverRequireApproval)));
+
+        var updates = new List<StreamingResponseUpdate>();
+        await foreach (var update in sdk.CreateResponseStreamingAsync(options, Cancellation))
+        {
+            updates.Add(update);
+        }
+
+        var names = updates.Select(update => JsonDocument.Parse(System.ClientModel.Primitives.ModelReaderWriter.Write(update)).RootElement.Str("type")).ToList();
+        Assert.Equal(
+            ["response.output_text.done", "response.content_part.done", "response.output_item.done",
+             "response.output_item.added", "response.mcp_list_tools.in_progress", "response.mcp_list_tools.completed", "response.output_item.done",
+             "response.output_item.added", "response.mcp_call.in_progress", "response.mcp_call_arguments.delta", "response.mcp_call_arguments.done",
+             "response.mcp_call.completed", "response.output_item.done", "response.completed"],
+            names.SkipWhile(name => name != "response.output_text.done"));
+        var numbers = updates.Select(update => update.SequenceNumber).ToList();
+        Assert.Equal(numbers.Order(), numbers);
+        Assert.Equal(numbers.Count, numbers.Distinct().Count());
+        var call = Assert.IsType<McpToolCallItem>(updates.OfType<StreamingResponseOutputItemDoneUpdate>().Select(done => done.Item).OfType<McpToolCallItem>().Single());
+        Assert.Equal(("add", "7"), (call.ToolName, call.ToolOutput));
+        var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
+        Assert.Equal("Seven.", completed.GetOutputText());
+    }
+
+    [Fact]
     public async Task AFailingASlowAndAnOversizedToolEachBecomeWhatTheModelSeesAndIsStored()
     {
         var (http, _) = NewUser();
