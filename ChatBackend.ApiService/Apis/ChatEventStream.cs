@@ -27,7 +27,9 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         "Same fields and request forms as /chat-message. Errors found before the stream begins (validation, unknown " +
         "conversation, message_id conflicts) are ordinary problem-details responses. Otherwise the answer is " +
         "text/event-stream: `event: start` with {\"conversation_id\", \"message_id\"}; `event: delta` with " +
-        "{\"text\"} for each piece of the reply as it arrives; then `event: done` with {\"conversation_id\", " +
+        "{\"text\"} for each piece of the reply as it arrives; with MCP tools, once the turn is over, `event: tool_call` " +
+        "{\"call_id\", \"server_label\", \"name\", \"arguments\"} and `event: tool_result` {\"call_id\", \"output\" or " +
+        "\"error\"} for each call the server ran, and `event: approval_request` for each that waits for approval; then `event: done` with {\"conversation_id\", " +
         "\"message_id\", \"reply_message_id\", \"message_count\", \"model\", \"finish_reason\", \"usage\", " +
         "\"elapsed_ms\", \"time_to_first_token_ms\"}, or `event: error` with a problem-details object (status 502, 503 when " +
         "the database failed, 504, or 409 for a cancelled reply) when the turn fails after the stream began, or `event: resume` with " +
@@ -169,6 +171,20 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
                 writer.Write("restart", new StreamRestart(position.Attempt), id);
                 break;
             case ReplyEvent.Ended(TurnOutcome.Answered(var answered), _):
+                // The calls the server ran, as they ended, then those that wait for approval; the reply's tool_calls
+                // in done has them all.
+                foreach (var entry in ToolCall.Parse(answered.Reply.ToolCalls))
+                {
+                    if (entry.Type == ToolCall.McpCall)
+                    {
+                        writer.Write("tool_call", new StreamToolCall(entry.CallId, entry.ServerLabel!, entry.Name!, entry.Arguments!), id);
+                        writer.Write("tool_result", new StreamToolResult(entry.CallId, entry.Output, entry.Error), id);
+                    }
+                    else if (entry.Type == ToolCall.McpApprovalRequest)
+                    {
+                        writer.Write("approval_request", new StreamToolCall(entry.CallId, entry.ServerLabel!, entry.Name!, entry.Arguments!), id);
+                    }
+                }
                 writer.Write("done", StreamDone.From(ChatMessageResponse.From(answered)), id);
                 break;
             case ReplyEvent.Ended(TurnOutcome.ServerStopping(var conversationId, var messageId), _):

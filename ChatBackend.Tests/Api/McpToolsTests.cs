@@ -214,6 +214,26 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
     }
 
     [Fact]
+    public async Task ANativeStreamWithToolsSendsEachCallAndItsResultBeforeDone()
+    {
+        var (http, _) = NewUser();
+        Fake.Enqueue(new FakeReply.Calls([("call_a", "add", """{"a":5,"b":5}"""), ("call_f", "fail", "{}")]));
+        Fake.Enqueue(FakeReply.Say("Ten", ", and a failure."));
+
+        using var response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
+        {
+            Content = JsonContent.Create(new { message = "5+5, then fail", tools = "local" }),
+        }, HttpCompletionOption.ResponseHeadersRead, Cancellation);
+        var events = await ServerSentEvents.ReadAllAsync(response).Bounded();
+
+        Assert.Equal(["start", "delta", "delta", "tool_call", "tool_result", "tool_call", "tool_result", "done"], events.Select(item => item.Name));
+        Assert.Equal(("call_a", "local", "add"), (events[3].Data.Str("call_id"), events[3].Data.Str("server_label"), events[3].Data.Str("name")));
+        Assert.Equal("10", events[4].Data.Str("output"));
+        Assert.Contains("the tool broke on purpose", events[6].Data.Str("error"));
+        Assert.Equal(["mcp_list_tools", "mcp_call", "mcp_call"], events[^1].Data.GetProperty("tool_calls").EnumerateArray().Select(entry => entry.Str("type")));
+    }
+
+    [Fact]
     public async Task AFailingASlowAndAnOversizedToolEachBecomeWhatTheModelSeesAndIsStored()
     {
         var (http, _) = NewUser();

@@ -22,6 +22,19 @@ public sealed record StreamDone(
         response.FinishReason, response.Usage, response.ElapsedMs, response.TimeToFirstTokenMs, response.ToolCalls);
 }
 
+/// <summary>A call the server ran on an MCP server (tool_call), or one that waits for approval (approval_request).</summary>
+public sealed record StreamToolCall(
+    [property: JsonPropertyName("call_id")] string CallId,
+    [property: JsonPropertyName("server_label")] string ServerLabel,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("arguments")] string Arguments);
+
+/// <summary>How a call the server ran ended (tool_result): its output, or its error.</summary>
+public sealed record StreamToolResult(
+    [property: JsonPropertyName("call_id")] string CallId,
+    [property: JsonPropertyName("output"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Output,
+    [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error);
+
 /// <summary>The first event of a reply stream.</summary>
 public sealed record StreamStart(
     [property: JsonPropertyName("conversation_id")] string ConversationId,
