@@ -37,6 +37,35 @@ public sealed class MigratorTests(DatabaseFixture database)
         .Max(match => int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
+    public async Task TheSchemaKeepsGroupReplicationsRulesNoCascadingForeignKeyAndAPrimaryKeyOnEveryTable()
+    {
+        var connectionString = (await database.ServerAsync()).ConnectionString($"rules_{Guid.NewGuid().ToString("n")[..10]}");
+        var run = await RunMigratorAsync(connectionString);
+        Assert.True(run.ExitCode == 0, run.Output);
+
+        await using var connection = new MySqlConnection(connectionString);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new MySqlCommand("""
+            SELECT CONCAT('cascade: ', TABLE_NAME, '.', CONSTRAINT_NAME) FROM information_schema.REFERENTIAL_CONSTRAINTS
+            WHERE CONSTRAINT_SCHEMA = DATABASE() AND (DELETE_RULE <> 'RESTRICT' AND DELETE_RULE <> 'NO ACTION'
+                  OR UPDATE_RULE <> 'RESTRICT' AND UPDATE_RULE <> 'NO ACTION')
+            UNION ALL
+            SELECT CONCAT('no primary key: ', t.TABLE_NAME) FROM information_schema.TABLES t
+            WHERE t.TABLE_SCHEMA = DATABASE() AND NOT EXISTS (
+                SELECT 1 FROM information_schema.TABLE_CONSTRAINTS c
+                WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.CONSTRAINT_TYPE = 'PRIMARY KEY')
+            """, connection);
+        var broken = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        while (await reader.ReadAsync(TestContext.Current.CancellationToken))
+        {
+            broken.Add(reader.GetString(0));
+        }
+
+        Assert.Empty(broken);
+    }
+
+    [Fact]
     public async Task RunningTheMigratorTwiceChangesNothing()
     {
         var connectionString = (await database.ServerAsync()).ConnectionString($"twice_{Guid.NewGuid().ToString("n")[..10]}");
