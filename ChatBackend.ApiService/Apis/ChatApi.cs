@@ -19,6 +19,8 @@ public static class ChatApi
         StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable,
     ];
 
+    private static readonly int[] WaitedTurnProblems = [.. TurnProblems, StatusCodes.Status502BadGateway, StatusCodes.Status504GatewayTimeout];
+
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder routes)
     {
         var app = routes.MapGroup("").WithTags("Chat");
@@ -31,7 +33,7 @@ public static class ChatApi
                 "a conversation: sending it again returns the stored reply without calling the model again.")
             .Accepts<ChatMessageBody>("application/json", "application/x-www-form-urlencoded")
             .WithMetadata(QueryStringFieldsMetadata.Send, IdempotencyKeyMetadata.Instance)
-            .ProducesProblems([.. TurnProblems, StatusCodes.Status502BadGateway, StatusCodes.Status504GatewayTimeout]);
+            .ProducesProblems(WaitedTurnProblems);
 
         app.MapPost("/chat-message/stream", StreamMessageAsync)
             .WithName("StreamChatMessage")
@@ -62,7 +64,7 @@ public static class ChatApi
                 "with its siblings' ids. The streaming form is /chat-message/stream with follows naming the message " +
                 "and the same text. user_id and model come in the query string.")
             .ProducesValidationProblem()
-            .ProducesProblems([.. TurnProblems, StatusCodes.Status502BadGateway, StatusCodes.Status504GatewayTimeout]);
+            .ProducesProblems(WaitedTurnProblems);
 
         app.MapPost("/conversations/{conversation_id}/messages/{message_id}/approval", ApproveAsync)
             .WithName("ApproveToolCalls")
@@ -72,7 +74,7 @@ public static class ChatApi
                 "(true or false, in the query string) answers all of them: approved calls run, refused ones reach the " +
                 "model as refused, and the model answers; the answer is a new turn after that reply.")
             .ProducesValidationProblem()
-            .ProducesProblems([.. TurnProblems, StatusCodes.Status502BadGateway, StatusCodes.Status504GatewayTimeout]);
+            .ProducesProblems(WaitedTurnProblems);
 
         app.MapPost("/chat-message/cancel", CancelMessageAsync)
             .WithName("CancelChatMessage")
@@ -196,7 +198,7 @@ public static class ChatApi
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {
-                [FieldNames.Model] = [$"The model '{model}' is not offered here (Chat:Models: {string.Join(", ", models.Models)})."],
+                [FieldNames.Model] = [models.NotOffered(model)],
             });
         }
         switch (await conversations.GetTurnMessageAsync(conversationId, owner, messageId, cancellationToken))

@@ -14,7 +14,6 @@ namespace ChatBackend.ApiService.Chat;
 /// </summary>
 public sealed class McpCallRunner(ToolCallStore store, IConfiguration configuration)
 {
-
     private readonly bool _captureContent = configuration.GetValue<bool>("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
 
     /// <summary>
@@ -28,9 +27,9 @@ public sealed class McpCallRunner(ToolCallStore store, IConfiguration configurat
         var ended = new List<ToolCall>(calls.Count);
         foreach (var call in calls)
         {
-            var server = tools.ServerOf(call.Name)!;
-            var label = server.Label;
-            var arguments = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>());
+            var label = tools.ServerOf(call.Name)!.Label;
+            var made = ToolCall.From(call);
+            var arguments = made.Arguments!;
             var callNo = firstCallNo + ended.Count;
             using (var recording = new DatabaseCancellation(cancellationToken))
             {
@@ -64,7 +63,7 @@ public sealed class McpCallRunner(ToolCallStore store, IConfiguration configurat
                 }
             }
             writes.Add(store.EndAsync(turn, callNo, result.Output, result.Error, CancellationToken.None));
-            ended.Add(new ToolCall(call.CallId, call.Name, arguments, result.Output, ToolCall.McpCall, label, result.Error));
+            ended.Add(made with { Output = result.Output, Type = ToolCall.McpCall, ServerLabel = label, Error = result.Error });
         }
         return ended;
     }
@@ -96,9 +95,8 @@ public sealed class McpCallRunner(ToolCallStore store, IConfiguration configurat
     }
 
     /// <summary>A call the model made that waits for the user's approval (an <c>mcp_approval_request</c> of the reply).</summary>
-    public static ToolCall ApprovalRequest(McpToolset tools, FunctionCallContent call) => new(
-        call.CallId, call.Name, JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>()),
-        Type: ToolCall.McpApprovalRequest, ServerLabel: tools.ServerOf(call.Name)!.Label);
+    public static ToolCall ApprovalRequest(McpToolset tools, FunctionCallContent call) =>
+        ToolCall.From(call) with { Type = ToolCall.McpApprovalRequest, ServerLabel = tools.ServerOf(call.Name)!.Label };
 
     /// <summary>A server's tools as the turn offered them (an <c>mcp_list_tools</c> entry of the reply).</summary>
     public static ToolCall Listed(McpServerTools server) => new(

@@ -153,6 +153,8 @@ public sealed partial class ReplyGenerator(
         int? timeToFirstTokenMs = null;
         ModelAnswer answer;
         var spoken = new System.Text.StringBuilder();
+        // What the client was sent (a stream's), or what the model said (a whole answer's), so far.
+        string SoFar() => run.Streaming ? run.Text() : spoken.ToString();
         var usage = new UsageDetails();
         while (true)
         {
@@ -167,7 +169,7 @@ public sealed partial class ReplyGenerator(
             }
             catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
             {
-                return await EndEarlyAsync(run, stopwatch, run.Streaming ? run.Text() : spoken.ToString(), attempts.FailureNotRetried, promptTokens);
+                return await EndEarlyAsync(run, stopwatch, SoFar(), attempts.FailureNotRetried, promptTokens);
             }
             catch (Exception exception)
             {
@@ -195,13 +197,12 @@ public sealed partial class ReplyGenerator(
             }
             catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
             {
-                return await EndEarlyAsync(run, stopwatch, run.Streaming ? run.Text() : spoken.ToString(), providerFailure: null, promptTokens);
+                return await EndEarlyAsync(run, stopwatch, SoFar(), providerFailure: null, promptTokens);
             }
             ran.AddRange(results);
             if (waiting.Count > 0)
             {
                 ran.AddRange(waiting.Select(call => McpCallRunner.ApprovalRequest(toolset!, call)));
-                answer = answer with { Calls = [.. answer.Calls.Except(serverCalls)] };
                 break;
             }
             AddRound(prompt, answer.Text, results);
@@ -209,11 +210,11 @@ public sealed partial class ReplyGenerator(
             // A call the client runs (a function tool) ends the turn; the server's of the same round ran first.
             if (answer.Calls.Count > serverCalls.Count)
             {
-                answer = answer with { Calls = [.. answer.Calls.Except(serverCalls)] };
                 break;
             }
         }
         var response = answer.Response;
+        // The calls left to the client: those of the server's tools ran, wait for approval, or came past the last round.
         var calls = answer.Calls.Where(call => toolset?.ServerOf(call.Name) is null).Select(ToolCall.From).ToList();
 
         // The SDKs do not raise for a stream that ends without saying why: an answer cut short is not a success.
@@ -224,7 +225,7 @@ public sealed partial class ReplyGenerator(
                 turn.ConversationId, turn.MessageId, "The model provider ended the reply without finishing it.");
         }
         // A stream's stored reply is exactly what its followers were sent.
-        var text = run.Streaming ? run.Text() : spoken.ToString();
+        var text = SoFar();
         // A reply may be only calls of the request's tools (the client runs them and sends their outputs), or calls
         // that wait for the user's approval.
         if (string.IsNullOrWhiteSpace(text) && calls.Count == 0 && !ran.Any(entry => entry.Type == ToolCall.McpApprovalRequest))

@@ -19,15 +19,19 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
         ORDER BY updated_at DESC, ID DESC LIMIT @limit
         """;
 
+    // A history message's columns, as ReadMessagesAsync reads them (message_store as m).
+    private const string MessageColumns = """
+        m.role, m.message, m.message_no, m.message_id, m.Status, m.elapsed_time, m.created_at,
+               m.model, m.input_tokens, m.output_tokens, m.finish_reason, m.time_to_first_token, m.error_code,
+               m.feedback_rating, m.feedback_comment, m.tool_calls
+        """;
+
     // The newest page of a conversation's messages with its owner and count on each row: the conversation's row is a
     // constant (its key is unique), so the messages come from the (conv_id, message_no) key read backwards, with no
     // sort (a LEFT JOIN, which would also answer for a page with no messages, makes MariaDB sort them in a temporary
     // table). Internal for the test that EXPLAINs it.
-    internal const string HistorySql = """
-        SELECT c.user_id, c.message_count, c.branched,
-               m.role, m.message, m.message_no, m.message_id, m.Status, m.elapsed_time, m.created_at,
-               m.model, m.input_tokens, m.output_tokens, m.finish_reason, m.time_to_first_token, m.error_code,
-               m.feedback_rating, m.feedback_comment, m.tool_calls
+    internal const string HistorySql = $"""
+        SELECT c.user_id, c.message_count, c.branched, {MessageColumns}
         FROM conversation_store c
         JOIN message_store m ON m.conv_id = c.conv_id AND m.message_no < @before
         WHERE c.conv_id = @conv
@@ -110,10 +114,9 @@ public sealed class ConversationQueries(MySqlDataSource dataSource)
             return new Conversation(conversationId, messageCount, [], hasMore);
         }
         var sql = $"""
-            SELECT role, message, message_no, message_id, Status, elapsed_time, created_at, model, input_tokens, output_tokens,
-                   finish_reason, time_to_first_token, error_code, feedback_rating, feedback_comment, tool_calls
-            FROM message_store WHERE conv_id = @conv AND message_no IN ({string.Join(',', numbers)})
-            ORDER BY message_no
+            SELECT {MessageColumns}
+            FROM message_store m WHERE m.conv_id = @conv AND m.message_no IN ({string.Join(',', numbers)})
+            ORDER BY m.message_no
             """;
         await using var command = new MySqlCommand(sql, connection);
         command.Parameters.AddWithValue("@conv", conversationId);

@@ -12,6 +12,7 @@ public readonly record struct TreeRow(int MessageNo, string Role, string Message
 public sealed class ConversationTree
 {
     private readonly Dictionary<int, TreeRow> _rows;
+    private readonly Dictionary<string, TreeRow> _byId;
     private readonly Dictionary<int, int> _predecessor = [];
     private readonly Dictionary<int, List<TreeRow>> _children = [];
     private readonly Dictionary<int, int> _newestBelow = [];
@@ -19,6 +20,7 @@ public sealed class ConversationTree
     public ConversationTree(IReadOnlyList<TreeRow> rowsInOrder)
     {
         _rows = rowsInOrder.ToDictionary(row => row.MessageNo);
+        _byId = rowsInOrder.ToDictionary(row => row.MessageId, StringComparer.Ordinal);
         foreach (var row in rowsInOrder)
         {
             var predecessor = PredecessorOf(row.MessageNo);
@@ -38,9 +40,7 @@ public sealed class ConversationTree
     }
 
     /// <summary>The row with this id, if the conversation has one.</summary>
-    public TreeRow? Find(string messageId) => _rows.Values.FirstOrDefault(row => row.MessageId == messageId) is { MessageId: not null } row
-        ? row
-        : null;
+    public TreeRow? Find(string messageId) => _byId.TryGetValue(messageId, out var row) ? row : null;
 
     /// <summary>
     /// The numbers of the branch through <paramref name="messageNo"/> (0: the conversation's start), from the start to

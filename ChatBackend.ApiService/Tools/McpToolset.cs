@@ -56,9 +56,7 @@ public sealed class McpToolset : IAsyncDisposable
         limit.CancelAfter(server.Timeout);
         try
         {
-            var result = await tool.CallAsync(
-                arguments?.ToDictionary(StringComparer.Ordinal) is { } given ? given.AsReadOnly() : null,
-                progress: null, options: null, limit.Token);
+            var result = await tool.CallAsync(arguments?.AsReadOnly(), progress: null, options: null, limit.Token);
             var text = TextOf(result);
             return result.IsError == true ? new McpCallResult(null, Capped(text.Length > 0 ? text : "The tool reported an error.")) : new McpCallResult(Capped(text), null);
         }

@@ -81,7 +81,7 @@ public sealed partial class ChatMessageInput
         var model = _fields[FieldNames.Model];
         if (!errors.ContainsKey(FieldNames.Model) && !string.IsNullOrEmpty(model) && !models.Allows(model))
         {
-            errors[FieldNames.Model] = [$"The model '{model}' is not offered here (Chat:Models: {string.Join(", ", models.Models)})."];
+            errors[FieldNames.Model] = [models.NotOffered(model)];
         }
 
         var servers = tools is null || errors.ContainsKey(FieldNames.Tools)
