@@ -110,6 +110,8 @@ closing_line() { # FILE STATUS
   count() { { grep -E "^ +$1: +[0-9]+ *$" "$2" || true; } | awk '{ n += $2 } END { print n + 0 }'; }
   passed=$(count Passed "$1")
   failed=$(count Failed "$1")
+  # The failed tests' names again at the end, where a reader of only the last lines (CI's) sees them.
+  { grep -E "^ +Failed [A-Za-z]" "$1" || true; } | sed 's/^ */failed: /'
   echo "$passed passed, $failed failed"
   if [ "$2" -eq 0 ] && [ "$passed" -eq 0 ]; then
     echo "No test ran." >&2

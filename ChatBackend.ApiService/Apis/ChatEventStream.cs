@@ -15,9 +15,9 @@ using Microsoft.Extensions.Options;
 namespace ChatBackend.ApiService.Apis;
 
 /// <summary>
-/// A reply as server-sent events: <c>start</c>, a <c>delta</c> per piece as the model produces it, each with an id
-/// to resume from, then <c>done</c> (or <c>error</c>, or <c>resume</c>). A client that goes away stops only the
-/// sending: the turn runs on and stores its reply.
+/// A reply as server-sent events: <c>start</c>, a <c>delta</c> per piece as the model produces it and the tool
+/// events where they happen, each with an id to resume from, then <c>done</c> (or <c>error</c>, or <c>resume</c>). A
+/// client that goes away stops only the sending: the turn runs on and stores its reply.
 /// </summary>
 public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
 {
@@ -27,9 +27,10 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         "Same fields and request forms as /chat-message. Errors found before the stream begins (validation, unknown " +
         "conversation, message_id conflicts) are ordinary problem-details responses. Otherwise the answer is " +
         "text/event-stream: `event: start` with {\"conversation_id\", \"message_id\"}; `event: delta` with " +
-        "{\"text\"} for each piece of the reply as it arrives; with MCP tools, once the turn is over, `event: tool_call` " +
-        "{\"call_id\", \"server_label\", \"name\", \"arguments\"} and `event: tool_result` {\"call_id\", \"output\" or " +
-        "\"error\"} for each call the server ran, and `event: approval_request` for each that waits for approval; then `event: done` with {\"conversation_id\", " +
+        "{\"text\"} for each piece of the reply as it arrives; with MCP tools, where they happen between the pieces, " +
+        "`event: tool_call` {\"call_id\", \"server_label\", \"name\", \"arguments\"} as a call the server runs starts, " +
+        "`event: tool_result` {\"call_id\", \"output\" or \"error\"} as it ends, and `event: approval_request` for each " +
+        "call that waits for approval; then `event: done` with {\"conversation_id\", " +
         "\"message_id\", \"reply_message_id\", \"message_count\", \"model\", \"finish_reason\", \"usage\", " +
         "\"elapsed_ms\", \"time_to_first_token_ms\"}, or `event: error` with a problem-details object (status 502, 503 when " +
         "the database failed, 504, or 409 for a cancelled reply) when the turn fails after the stream began, or `event: resume` with " +
@@ -170,21 +171,26 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
             case ReplyEvent.Restarted(var position):
                 writer.Write("restart", new StreamRestart(position.Attempt), id);
                 break;
-            case ReplyEvent.Ended(TurnOutcome.Answered(var answered), _):
-                // The calls the server ran, as they ended, then those that wait for approval; the reply's tool_calls
-                // in done has them all.
-                foreach (var entry in ToolCall.Parse(answered.Reply.ToolCalls))
+            case ReplyEvent.Tool({ Entry: var entry, Ended: var ended }, _):
+                // A call as it starts and as it ends, a call that waits for approval; a list of tools has no event of
+                // its own (the reply's tool_calls in done has it), but counts in the position.
+                if (entry.Type == ToolCall.McpCall)
                 {
-                    if (entry.Type == ToolCall.McpCall)
+                    if (ended)
                     {
-                        writer.Write("tool_call", new StreamToolCall(entry.CallId, entry.ServerLabel!, entry.Name!, entry.Arguments!), id);
                         writer.Write("tool_result", new StreamToolResult(entry.CallId, entry.Output, entry.Error), id);
                     }
-                    else if (entry.Type == ToolCall.McpApprovalRequest)
+                    else
                     {
-                        writer.Write("approval_request", new StreamToolCall(entry.CallId, entry.ServerLabel!, entry.Name!, entry.Arguments!), id);
+                        writer.Write("tool_call", new StreamToolCall(entry.CallId, entry.ServerLabel!, entry.Name!, entry.Arguments!), id);
                     }
                 }
+                else if (entry.Type == ToolCall.McpApprovalRequest)
+                {
+                    writer.Write("approval_request", new StreamToolCall(entry.CallId, entry.ServerLabel!, entry.Name!, entry.Arguments!), id);
+                }
+                break;
+            case ReplyEvent.Ended(TurnOutcome.Answered(var answered), _):
                 writer.Write("done", StreamDone.From(ChatMessageResponse.From(answered)), id);
                 break;
             case ReplyEvent.Ended(TurnOutcome.ServerStopping(var conversationId, var messageId), _):

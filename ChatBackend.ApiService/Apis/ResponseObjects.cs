@@ -46,8 +46,13 @@ public static class ResponseObjects
 
     private static readonly JsonElement NoTools = JsonDocument.Parse("[]").RootElement;
 
-    /// <summary>A turn still running (no <paramref name="outcome"/>), or ended as <paramref name="outcome"/> says.</summary>
-    public static ResponseObject For(ResponseHead head, TurnOutcome? outcome, string? textSoFar = null, string running = InProgress)
+    /// <summary>
+    /// A turn still running (no <paramref name="outcome"/>: its text and tool events so far), or ended as
+    /// <paramref name="outcome"/> says.
+    /// </summary>
+    public static ResponseObject For(
+        ResponseHead head, TurnOutcome? outcome, string? textSoFar = null, IReadOnlyList<ToolEvent>? toolsSoFar = null,
+        string running = InProgress)
     {
         var request = head.Request;
         var (status, text, reply, error) = outcome switch
@@ -62,20 +67,16 @@ public static class ResponseObjects
             _ => (Failed, null, null, new ResponseErrorObject("server_error", "The response's conversation was deleted before its reply was stored.")),
         };
         var entries = ToolCall.Parse(reply?.ToolCalls);
-        var calls = entries.Where(call => call.IsFunctionCall).ToList();
-        // What the server ran comes first, as it happened: the lists of tools, then the calls.
-        List<object> output = [.. entries.Where(entry => !entry.IsFunctionCall && entry.Type != ToolCall.McpApprovalRequest)
-            .Select((entry, index) => entry.Type == ToolCall.McpListTools
-                ? (object)new McpListToolsItem(head.McpItemId(index), entry.ServerLabel!, entry.Tools!.Value)
-                : new McpCallItem(head.McpItemId(index), entry.ServerLabel!, entry.Name!, entry.Arguments!, entry.Output, entry.Error,
-                    entry.Error is null ? Completed : Failed))];
-        if (text is { Length: > 0 } || calls.Count > 0)
+        // What the server ran where it happened in the text, the message where its text began, the client's calls last.
+        var output = ResponseOutput.Of(head, text, reply is null ? toolsSoFar ?? [] : ToolEvent.Of(entries));
+        if (output.MessageIndex is not null)
         {
-            output.Add(new OutputMessageItem(head.OutputItemId, status == Completed ? Completed : status == InProgress ? InProgress : Incomplete, [new OutputTextContent(text ?? "")]));
+            output.EndMessage(new OutputMessageItem(head.OutputItemId, status == Completed ? Completed : status == InProgress ? InProgress : Incomplete, [new OutputTextContent(text!)]));
         }
-        output.AddRange(calls.Select((call, index) => new FunctionCallItem(head.FunctionCallId(index), call.CallId, call.Name!, call.Arguments!, Completed)));
-        output.AddRange(entries.Where(entry => entry.Type == ToolCall.McpApprovalRequest).Select(entry =>
-            new McpApprovalRequestItem(ResponseHead.ApprovalRequestId(entry.CallId), entry.ServerLabel!, entry.Name!, entry.Arguments!)));
+        foreach (var (call, index) in entries.Where(call => call.IsFunctionCall).Select((call, index) => (call, index)))
+        {
+            output.Add(new FunctionCallItem(head.FunctionCallId(index), call.CallId, call.Name!, call.Arguments!, Completed));
+        }
         return new ResponseObject(
             Id: head.Id,
             CreatedAt: request.CreatedAt,
@@ -86,7 +87,7 @@ public static class ResponseObjects
             Instructions: request.Instructions,
             MaxOutputTokens: request.MaxOutputTokens,
             Model: reply?.Model ?? request.Model,
-            Output: output,
+            Output: output.Items,
             ParallelToolCalls: request.ParallelToolCalls,
             PreviousResponseId: request.PreviousResponseId,
             Conversation: request.Conversation is { } conversation ? new ConversationReference(conversation) : null,
@@ -120,6 +121,6 @@ public static class ResponseObjects
 
     /// <summary>A response as the database has it: running, with the text its instance wrote so far, or ended.</summary>
     public static ResponseObject For(ResponseHead head, ReplyState state) => state.Status == MessageStatus.Pending
-        ? For(head, null, state.ProgressText)
+        ? For(head, null, state.ProgressText, ToolEvent.Parse(state.ProgressToolEvents))
         : For(head, TurnOutcome.Stored(state));
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Mvc;
@@ -5,39 +6,35 @@ using Microsoft.AspNetCore.Mvc;
 namespace ChatBackend.ApiService.Apis;
 
 /// <summary>
-/// A reply as the Responses API streams it: <c>response.created</c>, <c>response.in_progress</c>, the output
-/// message and its text part added, a <c>response.output_text.delta</c> per piece, the text, part and message done,
-/// then <c>response.completed</c> (or <c>.incomplete</c>, <c>.failed</c>). Sequence numbers follow the text, not the
-/// pieces: a delta's is 3 plus the offset its text ends at, the closing events' 4 to 7 plus the text's length. So the
-/// same number means the same point of the reply on every instance, and <c>starting_after</c> resumes from it
-/// wherever the stream was read before.
+/// A reply as the Responses API streams it: <c>response.created</c>, <c>response.in_progress</c>; the output
+/// message and its text part added at the first piece of text, a <c>response.output_text.delta</c> per piece; an MCP
+/// item's events where its tool work happened (<c>response.mcp_list_tools.*</c>, <c>response.mcp_call.*</c> as a call
+/// starts and as it ends, an approval request); at the end the text, part and message done, the function calls, then
+/// <c>response.completed</c> (or <c>.incomplete</c>, <c>.failed</c>). Sequence numbers follow the text, not the
+/// pieces: an event's number is the count of the other events before it plus the text's offset where it is (a
+/// delta's: where its text ends). So the same number means the same point of the reply on every instance however the
+/// text was cut into pieces, and <c>starting_after</c> resumes from it wherever the stream was read before: the
+/// stream is written from the start and what the client had is left out.
 /// </summary>
-public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, bool queued) : ReplyStreamFormat
+public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, bool queued, int attempt = 0) : ReplyStreamFormat
 {
-    private const int TextStart = 3;
+    private readonly ResponseOutput _output = new(head);
+    private readonly long _startingAfter = startingAfter;
+    private int _attempt = attempt;
 
+    // The events written that are not text deltas, and the text's offset so far: an event's number is their sum.
+    private long _others;
+    private int _offset;
     private bool _ended;
 
     // The number of the last event written (the SDKs read sequence numbers as 32-bit integers).
     private long _last = startingAfter;
 
-    private readonly long _startingAfter = startingAfter;
-
     public override void WriteStart(ChatEventStream.EventWriter writer)
     {
         var running = ResponseObjects.For(head, null, running: queued ? ResponseObjects.Queued : ResponseObjects.InProgress);
-        Write(writer, 0, "response.created", new { type = "response.created", sequence_number = 0, response = running });
-        Write(writer, 1, "response.in_progress", new { type = "response.in_progress", sequence_number = 1, response = running });
-        Write(writer, 2, "response.output_item.added", new
-        {
-            type = "response.output_item.added", sequence_number = 2, output_index = 0,
-            item = new OutputMessageItem(head.OutputItemId, ResponseObjects.InProgress, []),
-        });
-        Write(writer, 3, "response.content_part.added", new
-        {
-            type = "response.content_part.added", sequence_number = 3, item_id = head.OutputItemId, output_index = 0,
-            content_index = 0, part = new OutputTextContent(""),
-        });
+        Write(writer, "response.created", number => new { type = "response.created", sequence_number = number, response = running });
+        Write(writer, "response.in_progress", number => new { type = "response.in_progress", sequence_number = number, response = running });
     }
 
     public override void Write(ChatEventStream.EventWriter writer, ReplyEvent item)
@@ -46,27 +43,33 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
         {
             return;
         }
+        if (item.Position.Attempt != _attempt)
+        {
+            // The client had events of an attempt that was given up (a turn taken over as the stream was resumed).
+            if (_startingAfter >= 2)
+            {
+                WriteRestarted(writer);
+                return;
+            }
+            _attempt = item.Position.Attempt;
+        }
         switch (item)
         {
             case ReplyEvent.Delta(var text, var position):
-                var number = TextStart + position.Offset;
-                Write(writer, number, "response.output_text.delta", new
-                {
-                    type = "response.output_text.delta", sequence_number = number, item_id = head.OutputItemId,
-                    output_index = 0, content_index = 0, delta = text, logprobs = Array.Empty<object>(),
-                });
+                WriteDelta(writer, text, position.Offset);
                 break;
-            case ReplyEvent.Restarted(var position):
-                // The Responses API has no event for a reply that starts again: the client reads it anew.
-                WriteError(writer, TextStart + position.Offset + 1, "response_restarted",
-                    $"Another server took this response over and started its reply again; read it anew with GET /v1/responses/{head.Id}?stream=true.");
+            case ReplyEvent.Tool(var step, _):
+                WriteTool(writer, step);
                 break;
-            case ReplyEvent.Ended(TurnOutcome.TakenOver or TurnOutcome.ServerStopping, var position):
-                WriteError(writer, TextStart + position.Offset + 1, "response_moved",
-                    $"This server stopped following the response; resume it with GET /v1/responses/{head.Id}?stream=true&starting_after={TextStart + position.Offset}.");
+            case ReplyEvent.Restarted:
+                WriteRestarted(writer);
                 break;
-            case ReplyEvent.Ended(var outcome, var position):
-                WriteEnd(writer, ResponseObjects.For(head, outcome), position.Offset);
+            case ReplyEvent.Ended(TurnOutcome.TakenOver or TurnOutcome.ServerStopping, _):
+                WriteError(writer, "response_moved",
+                    $"This server stopped following the response; resume it with GET /v1/responses/{head.Id}?stream=true&starting_after={_last}.");
+                break;
+            case ReplyEvent.Ended(var outcome, _):
+                WriteEnd(writer, ResponseObjects.For(head, outcome));
                 break;
         }
     }
@@ -74,43 +77,125 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
     public override void WriteFailure(ChatEventStream.EventWriter writer, ProblemDetails problem)
     {
         var error = OpenAIErrorWriter.ErrorOf(problem);
-        WriteError(writer, _last + 1, error.Code ?? "server_error", error.Message);
+        WriteError(writer, error.Code ?? "server_error", error.Message);
     }
 
-    private void WriteEnd(ChatEventStream.EventWriter writer, ResponseObject response, int length)
+    private void WriteDelta(ChatEventStream.EventWriter writer, string text, int end)
     {
-        var done = TextStart + length + 1;
-        if (response.Output.OfType<OutputMessageItem>().FirstOrDefault() is { } message)
+        if (_output.MessageIndex is null)
         {
-            var text = message.Content[0].Text;
-            Write(writer, done, "response.output_text.done", new
+            var index = _output.BeginMessage();
+            Write(writer, "response.output_item.added", number => new
             {
-                type = "response.output_text.done", sequence_number = done, item_id = message.Id, output_index = 0,
-                content_index = 0, text, logprobs = Array.Empty<object>(),
+                type = "response.output_item.added", sequence_number = number, output_index = index,
+                item = new OutputMessageItem(head.OutputItemId, ResponseObjects.InProgress, []),
             });
-            Write(writer, done + 1, "response.content_part.done", new
+            Write(writer, "response.content_part.added", number => new
             {
-                type = "response.content_part.done", sequence_number = done + 1, item_id = message.Id, output_index = 0,
-                content_index = 0, part = message.Content[0],
-            });
-            Write(writer, done + 2, "response.output_item.done", new
-            {
-                type = "response.output_item.done", sequence_number = done + 2, output_index = 0, item = message,
+                type = "response.content_part.added", sequence_number = number, item_id = head.OutputItemId, output_index = index,
+                content_index = 0, part = new OutputTextContent(""),
             });
         }
-        // The other items after the message, each with its place in the output: what the server ran on MCP servers (as
-        // it ended: the stream carries the reply's text as it comes, the calls once the turn is over), then the
-        // function calls and approval requests the client answers in its next request.
-        long next = done + 3;
-        foreach (var (item, index) in response.Output.Select((item, index) => (item, index)).Where(entry => entry.item is not OutputMessageItem))
+        var start = end - text.Length;
+        _offset = end;
+        var deltaNumber = _others - 1 + end;
+        if (deltaNumber <= _startingAfter)
         {
-            next = item switch
+            return;
+        }
+        // What of the piece the client had (a piece cut elsewhere than where it read up to).
+        var had = (int)Math.Clamp(_startingAfter - (_others - 1) - start, 0, text.Length);
+        var messageIndex = _output.MessageIndex!.Value;
+        writer.Write("response.output_text.delta", new
+        {
+            type = "response.output_text.delta", sequence_number = deltaNumber, item_id = head.OutputItemId,
+            output_index = messageIndex, content_index = 0, delta = text[had..], logprobs = Array.Empty<object>(),
+        }, deltaNumber.ToString(CultureInfo.InvariantCulture));
+        _last = deltaNumber;
+    }
+
+    private void WriteTool(ChatEventStream.EventWriter writer, ToolEvent step)
+    {
+        var (index, item) = _output.Apply(step);
+        switch (item)
+        {
+            case McpListToolsItem list:
+                Write(writer, "response.output_item.added", number => new { type = "response.output_item.added", sequence_number = number, output_index = index, item = list });
+                Write(writer, "response.mcp_list_tools.in_progress", number => new
+                {
+                    type = "response.mcp_list_tools.in_progress", sequence_number = number, output_index = index, item_id = list.Id,
+                });
+                Write(writer, "response.mcp_list_tools.completed", number => new
+                {
+                    type = "response.mcp_list_tools.completed", sequence_number = number, output_index = index, item_id = list.Id,
+                });
+                WriteItemDone(writer, index, list);
+                break;
+            case McpCallItem call when !step.Ended:
+                Write(writer, "response.output_item.added", number => new
+                {
+                    type = "response.output_item.added", sequence_number = number, output_index = index, item = call with { Arguments = "" },
+                });
+                Write(writer, "response.mcp_call.in_progress", number => new
+                {
+                    type = "response.mcp_call.in_progress", sequence_number = number, output_index = index, item_id = call.Id,
+                });
+                Write(writer, "response.mcp_call_arguments.delta", number => new
+                {
+                    type = "response.mcp_call_arguments.delta", sequence_number = number, output_index = index, item_id = call.Id, delta = call.Arguments,
+                });
+                Write(writer, "response.mcp_call_arguments.done", number => new
+                {
+                    type = "response.mcp_call_arguments.done", sequence_number = number, output_index = index, item_id = call.Id, arguments = call.Arguments,
+                });
+                break;
+            case McpCallItem call:
+                var ended = call.Error is null ? "response.mcp_call.completed" : "response.mcp_call.failed";
+                Write(writer, ended, number => new { type = ended, sequence_number = number, output_index = index, item_id = call.Id });
+                WriteItemDone(writer, index, call);
+                break;
+            default:
+                WriteAddedAndDone(writer, index, item);
+                break;
+        }
+    }
+
+    private void WriteEnd(ChatEventStream.EventWriter writer, ResponseObject response)
+    {
+        // The message where the stream added it (a cancelled response keeps no MCP items: its object has it first).
+        if (_output.MessageIndex is { } index && response.Output.OfType<OutputMessageItem>().FirstOrDefault() is { } message)
+        {
+            var text = message.Content[0].Text;
+            Write(writer, "response.output_text.done", number => new
             {
-                McpListToolsItem list => WriteListTools(writer, next, index, list),
-                McpCallItem call => WriteMcpCall(writer, next, index, call),
-                FunctionCallItem call => WriteFunctionCall(writer, next, index, call),
-                _ => WriteAddedAndDone(writer, next, index, item, item),
-            };
+                type = "response.output_text.done", sequence_number = number, item_id = message.Id, output_index = index,
+                content_index = 0, text, logprobs = Array.Empty<object>(),
+            });
+            Write(writer, "response.content_part.done", number => new
+            {
+                type = "response.content_part.done", sequence_number = number, item_id = message.Id, output_index = index,
+                content_index = 0, part = message.Content[0],
+            });
+            WriteItemDone(writer, index, message);
+        }
+        // The calls the client answers in its next request (four events each: a call's output comes with it).
+        foreach (var (call, callIndex) in response.Output.Select((item, at) => (item, at)).Where(entry => entry.item is FunctionCallItem))
+        {
+            var functionCall = (FunctionCallItem)call;
+            Write(writer, "response.output_item.added", number => new
+            {
+                type = "response.output_item.added", sequence_number = number, output_index = callIndex,
+                item = functionCall with { Arguments = "", Status = ResponseObjects.InProgress },
+            });
+            Write(writer, "response.function_call_arguments.delta", number => new
+            {
+                type = "response.function_call_arguments.delta", sequence_number = number, item_id = functionCall.Id, output_index = callIndex, delta = functionCall.Arguments,
+            });
+            Write(writer, "response.function_call_arguments.done", number => new
+            {
+                type = "response.function_call_arguments.done", sequence_number = number, item_id = functionCall.Id, output_index = callIndex, arguments = functionCall.Arguments,
+            });
+            WriteItemDone(writer, callIndex, functionCall);
         }
         var last = response.Status switch
         {
@@ -119,92 +204,39 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
             // A cancelled response ends as one cut short: the Responses API streams no event of its own for it.
             _ => "response.incomplete",
         };
-        Write(writer, next, last, new { type = last, sequence_number = next, response });
+        Write(writer, last, number => new { type = last, sequence_number = number, response });
         _ended = true;
     }
 
-    // output_item.added, then done: the numbers after them.
-    private long WriteAddedAndDone(ChatEventStream.EventWriter writer, long next, int index, object added, object done)
+    private void WriteAddedAndDone(ChatEventStream.EventWriter writer, int index, object item)
     {
-        Write(writer, next, "response.output_item.added", new { type = "response.output_item.added", sequence_number = next, output_index = index, item = added });
-        Write(writer, next + 1, "response.output_item.done", new { type = "response.output_item.done", sequence_number = next + 1, output_index = index, item = done });
-        return next + 2;
+        Write(writer, "response.output_item.added", number => new { type = "response.output_item.added", sequence_number = number, output_index = index, item });
+        WriteItemDone(writer, index, item);
     }
 
-    private long WriteListTools(ChatEventStream.EventWriter writer, long next, int index, McpListToolsItem list)
-    {
-        Write(writer, next, "response.output_item.added", new { type = "response.output_item.added", sequence_number = next, output_index = index, item = list });
-        Write(writer, next + 1, "response.mcp_list_tools.in_progress", new
-        {
-            type = "response.mcp_list_tools.in_progress", sequence_number = next + 1, output_index = index, item_id = list.Id,
-        });
-        Write(writer, next + 2, "response.mcp_list_tools.completed", new
-        {
-            type = "response.mcp_list_tools.completed", sequence_number = next + 2, output_index = index, item_id = list.Id,
-        });
-        Write(writer, next + 3, "response.output_item.done", new { type = "response.output_item.done", sequence_number = next + 3, output_index = index, item = list });
-        return next + 4;
-    }
+    private void WriteItemDone(ChatEventStream.EventWriter writer, int index, object item) =>
+        Write(writer, "response.output_item.done", number => new { type = "response.output_item.done", sequence_number = number, output_index = index, item });
 
-    private long WriteMcpCall(ChatEventStream.EventWriter writer, long next, int index, McpCallItem call)
-    {
-        Write(writer, next, "response.output_item.added", new
-        {
-            type = "response.output_item.added", sequence_number = next, output_index = index,
-            item = call with { Arguments = "", Output = null, Error = null, Status = ResponseObjects.InProgress },
-        });
-        Write(writer, next + 1, "response.mcp_call.in_progress", new
-        {
-            type = "response.mcp_call.in_progress", sequence_number = next + 1, output_index = index, item_id = call.Id,
-        });
-        Write(writer, next + 2, "response.mcp_call_arguments.delta", new
-        {
-            type = "response.mcp_call_arguments.delta", sequence_number = next + 2, output_index = index, item_id = call.Id, delta = call.Arguments,
-        });
-        Write(writer, next + 3, "response.mcp_call_arguments.done", new
-        {
-            type = "response.mcp_call_arguments.done", sequence_number = next + 3, output_index = index, item_id = call.Id, arguments = call.Arguments,
-        });
-        var ended = call.Error is null ? "response.mcp_call.completed" : "response.mcp_call.failed";
-        Write(writer, next + 4, ended, new { type = ended, sequence_number = next + 4, output_index = index, item_id = call.Id });
-        Write(writer, next + 5, "response.output_item.done", new { type = "response.output_item.done", sequence_number = next + 5, output_index = index, item = call });
-        return next + 6;
-    }
-
-    // Four events each; a call's output comes with the client's next request.
-    private long WriteFunctionCall(ChatEventStream.EventWriter writer, long next, int index, FunctionCallItem call)
-    {
-        Write(writer, next, "response.output_item.added", new
-        {
-            type = "response.output_item.added", sequence_number = next, output_index = index,
-            item = call with { Arguments = "", Status = ResponseObjects.InProgress },
-        });
-        Write(writer, next + 1, "response.function_call_arguments.delta", new
-        {
-            type = "response.function_call_arguments.delta", sequence_number = next + 1, item_id = call.Id, output_index = index, delta = call.Arguments,
-        });
-        Write(writer, next + 2, "response.function_call_arguments.done", new
-        {
-            type = "response.function_call_arguments.done", sequence_number = next + 2, item_id = call.Id, output_index = index, arguments = call.Arguments,
-        });
-        Write(writer, next + 3, "response.output_item.done", new { type = "response.output_item.done", sequence_number = next + 3, output_index = index, item = call });
-        return next + 4;
-    }
+    // The Responses API has no event for a reply that starts again: the client reads it anew.
+    private void WriteRestarted(ChatEventStream.EventWriter writer) => WriteError(writer, "response_restarted",
+        $"Another server took this response over and started its reply again; read it anew with GET /v1/responses/{head.Id}?stream=true.");
 
     // Always sent, whatever the client had: it ends this stream, and is no point of the reply to resume from.
-    private void WriteError(ChatEventStream.EventWriter writer, long number, string code, string message)
+    private void WriteError(ChatEventStream.EventWriter writer, string code, string message)
     {
-        number = Math.Max(number, _last + 1);
+        var number = Math.Max(_others + _offset, _last + 1);
         writer.Write("error", new { type = "error", sequence_number = number, code, message, param = (string?)null }, id: null);
         _last = number;
         _ended = true;
     }
 
-    private void Write<T>(ChatEventStream.EventWriter writer, long number, string name, T data)
+    // An event that is not a text delta: numbered, and written if the client had not had it.
+    private void Write<T>(ChatEventStream.EventWriter writer, string name, Func<long, T> data)
     {
+        var number = _others++ + _offset;
         if (number > _startingAfter)
         {
-            writer.Write(name, data, id: number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            writer.Write(name, data(number), id: number.ToString(CultureInfo.InvariantCulture));
             _last = number;
         }
     }

@@ -165,7 +165,7 @@ public static partial class ResponsesApi
         if (input.Stream)
         {
             return new ChatEventStream(
-                head.ConversationId, new ResponseStreamFormat(head, startingAfter: -1, queued: false),
+                head.ConversationId, new ResponseStreamFormat(head, startingAfter: -1, queued: false, run.Turn.Attempt),
                 follower.FollowAsync(run, StreamPosition.Start, CancellationToken.None), settings.HeartbeatInterval);
         }
         if (input.Background)
@@ -206,14 +206,10 @@ public static partial class ResponsesApi
             }
             return TypedResults.Ok(ResponseObjects.For(head, state));
         }
-        var after = Math.Max(startingAfter ?? -1, -1);
-        // The text the client had: up to the offset its last delta's number stands for (ResponseStreamFormat).
-        // An ended reply's closing events come after its text: past it, the client had the whole text.
-        var textLength = state.Status == MessageStatus.Pending ? int.MaxValue : state.Reply?.Text.Length ?? 0;
-        var from = new StreamPosition(state.Attempt, (int)Math.Clamp(after - 3, 0, textLength));
+        // From the attempt's start: the format numbers every event and leaves out those the client had.
         return new ChatEventStream(
-            row.ConversationId, new ResponseStreamFormat(head, after, queued: false),
-            follower.FollowAsync(userId, row.ConversationId, responseId, from, CancellationToken.None),
+            row.ConversationId, new ResponseStreamFormat(head, Math.Max(startingAfter ?? -1, -1), queued: false, state.Attempt),
+            follower.FollowAsync(userId, row.ConversationId, responseId, new StreamPosition(state.Attempt, 0), CancellationToken.None),
             options.Value.HeartbeatInterval);
     }
 

@@ -17,18 +17,20 @@ public sealed class McpCallRunner(ToolCallStore store, IConfiguration configurat
     private readonly bool _captureContent = configuration.GetValue<bool>("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
 
     /// <summary>
-    /// The round's calls as they ended, numbered from <paramref name="firstCallNo"/> within the turn; those the user
+    /// The round's calls as they ended, numbered from <paramref name="firstCallNo"/> within the turn, each told to the
+    /// run's followers as it starts and ends, at <paramref name="textOffset"/> of the reply's text; those the user
     /// <paramref name="refused"/> (call ids) are recorded as refused, not run.
     /// </summary>
     public async Task<List<ToolCall>> RunAsync(
-        StartedTurn turn, McpToolset tools, int round, int firstCallNo, IReadOnlyList<FunctionCallContent> calls,
+        TurnRun run, McpToolset tools, int round, int firstCallNo, int textOffset, IReadOnlyList<FunctionCallContent> calls,
         Writes writes, CancellationToken cancellationToken, IReadOnlySet<string>? refused = null)
     {
+        var turn = run.Turn;
         var ended = new List<ToolCall>(calls.Count);
         foreach (var call in calls)
         {
             var label = tools.ServerOf(call.Name)!.Label;
-            var made = ToolCall.From(call);
+            var made = ToolCall.From(call) with { Type = ToolCall.McpCall, ServerLabel = label, TextOffset = textOffset };
             var arguments = made.Arguments!;
             var callNo = firstCallNo + ended.Count;
             using (var recording = new DatabaseCancellation(cancellationToken))
@@ -37,6 +39,7 @@ public sealed class McpCallRunner(ToolCallStore store, IConfiguration configurat
                     turn, new RecordedCall(turn.Attempt, callNo, round, call.CallId, label, call.Name, arguments, null, null, "started"),
                     recording.Token);
             }
+            run.Add(ToolEvent.Started(made));
             McpCallResult result;
             using (var activity = ChatTurnService.ActivitySource.StartActivity($"execute_tool {call.Name}"))
             {
@@ -63,7 +66,9 @@ public sealed class McpCallRunner(ToolCallStore store, IConfiguration configurat
                 }
             }
             writes.Add(store.EndAsync(turn, callNo, result.Output, result.Error, CancellationToken.None));
-            ended.Add(made with { Output = result.Output, Type = ToolCall.McpCall, ServerLabel = label, Error = result.Error });
+            var done = made with { Output = result.Output, Error = result.Error };
+            run.Add(ToolEvent.Done(done));
+            ended.Add(done);
         }
         return ended;
     }
@@ -85,22 +90,25 @@ public sealed class McpCallRunner(ToolCallStore store, IConfiguration configurat
 
     /// <summary>
     /// The calls a taken-over turn's earlier attempts made, with their rounds: reused as they ended, never run again (a
-    /// call found started is reported as failed).
+    /// call found started is reported as failed), before the new attempt's text.
     /// </summary>
     public async Task<List<(int Round, ToolCall Call)>> EarlierAsync(StartedTurn turn, CancellationToken cancellationToken)
     {
         using var reading = new DatabaseCancellation(cancellationToken);
         return [.. (await store.EarlierAsync(turn, reading.Token)).Select(call => (call.Round,
-            new ToolCall(call.CallId, call.Name, call.Arguments, call.Output, ToolCall.McpCall, call.ServerLabel, call.Error)))];
+            new ToolCall(call.CallId, call.Name, call.Arguments, call.Output, ToolCall.McpCall, call.ServerLabel, call.Error, TextOffset: 0)))];
     }
 
-    /// <summary>A call the model made that waits for the user's approval (an <c>mcp_approval_request</c> of the reply).</summary>
-    public static ToolCall ApprovalRequest(McpToolset tools, FunctionCallContent call) =>
-        ToolCall.From(call) with { Type = ToolCall.McpApprovalRequest, ServerLabel = tools.ServerOf(call.Name)!.Label };
+    /// <summary>
+    /// A call the model made that waits for the user's approval (an <c>mcp_approval_request</c> of the reply), at
+    /// <paramref name="textOffset"/> of the reply's text.
+    /// </summary>
+    public static ToolCall ApprovalRequest(McpToolset tools, FunctionCallContent call, int textOffset) =>
+        ToolCall.From(call) with { Type = ToolCall.McpApprovalRequest, ServerLabel = tools.ServerOf(call.Name)!.Label, TextOffset = textOffset };
 
-    /// <summary>A server's tools as the turn offered them (an <c>mcp_list_tools</c> entry of the reply).</summary>
+    /// <summary>A server's tools as the turn offered them (an <c>mcp_list_tools</c> entry of the reply, before its text).</summary>
     public static ToolCall Listed(McpServerTools server) => new(
-        $"mcpl_{server.Label}", Type: ToolCall.McpListTools, ServerLabel: server.Label,
+        $"mcpl_{server.Label}", Type: ToolCall.McpListTools, ServerLabel: server.Label, TextOffset: 0,
         Tools: JsonSerializer.SerializeToElement(server.Tools.Select(tool => new Dictionary<string, object?>
         {
             ["name"] = tool.Name,

@@ -5,9 +5,9 @@ using Microsoft.Extensions.Options;
 namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
-/// Every <c>Chat:ProgressInterval</c>, writes the text of all of this instance's running replies that grew, and the
-/// heartbeat of all of them, in one round trip, whatever their number; clears the rows of those that ended; and stops
-/// those that another instance asked to cancel. Other instances follow the rows to resume streams and tell a live
+/// Every <c>Chat:ProgressInterval</c>, writes the text and tool events of all of this instance's running replies that
+/// grew, and the heartbeat of all of them, in one round trip, whatever their number; clears the rows of those that
+/// ended; and stops those that another instance asked to cancel. Other instances follow the rows to resume streams and tell a live
 /// turn from one whose instance died.
 /// </summary>
 public sealed partial class ProgressWriter(
@@ -19,7 +19,8 @@ public sealed partial class ProgressWriter(
         $"{Environment.MachineName}-{Environment.ProcessId}-{RandomNumberGenerator.GetHexString(8, lowercase: true)}" is var id
         && id.Length > 64 ? id[^64..] : id;
 
-    private readonly Dictionary<TurnRun, int> _written = [];
+    // What was written of each run: its text's length and its number of tool events.
+    private readonly Dictionary<TurnRun, (int Length, int ToolEvents)> _written = [];
     private readonly List<ProgressKey> _ended = [];
 
     // Started and stopped by TurnsLifetime, after the running turns have finished: they keep their heartbeat meanwhile.
@@ -68,14 +69,17 @@ public sealed partial class ProgressWriter(
                 _ended.Add(Key(run));
             }
         }
-        var grown = new List<(TurnRun Run, ReplyProgress Progress)>();
+        var grown = new List<(TurnRun Run, ReplyProgress Progress, (int, int) Written)>();
         foreach (var run in runningTurns.Runs)
         {
-            var length = run.Length;
-            if (!_written.TryGetValue(run, out var written) || written != length)
+            if (!_written.TryGetValue(run, out var written) || written != (run.Length, run.ToolEventCount))
             {
+                // The events first: the text is never behind them (an event's offset is within the text written with it).
+                var tools = run.ToolEvents();
+                var text = run.Text();
                 var turn = run.Turn;
-                grown.Add((run, new ReplyProgress(turn.ConversationId, turn.MessageNo, turn.Attempt, run.Text())));
+                grown.Add((run, new ReplyProgress(turn.ConversationId, turn.MessageNo, turn.Attempt, text, ToolEvent.Serialize(tools)),
+                    (text.Length, tools.Count)));
             }
         }
         if (_written.Count == 0 && grown.Count == 0 && _ended.Count == 0)
@@ -86,9 +90,9 @@ public sealed partial class ProgressWriter(
         var cancels = await store.FlushAsync(
             InstanceId, _ended, [.. grown.Select(entry => entry.Progress)], cancellationToken);
         _ended.Clear();
-        foreach (var (run, written) in grown)
+        foreach (var (run, _, written) in grown)
         {
-            _written[run] = written.Text.Length;
+            _written[run] = written;
         }
         foreach (var cancel in cancels)
         {

@@ -5,8 +5,9 @@ using Microsoft.Extensions.Options;
 namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
-/// Follows a reply wherever it is generated: a run of this instance directly, piece by piece; a run of another
-/// instance through the text it writes to the database every progress interval; a stored reply at once. A turn
+/// Follows a reply wherever it is generated: a run of this instance directly, piece by piece and tool event by tool
+/// event; a run of another instance through the text and tool events it writes to the database every progress
+/// interval; a stored reply at once. A turn
 /// whose instance fell silent is taken over here, so that a resumed stream finishes it.
 /// </summary>
 public sealed class ReplyFollower(
@@ -21,18 +22,18 @@ public sealed class ReplyFollower(
         if (position.Attempt != run.Turn.Attempt)
         {
             position = new StreamPosition(run.Turn.Attempt, 0);
-            if (from.Offset > 0)
+            if (Had(from))
             {
                 yield return new ReplyEvent.Restarted(position);
             }
         }
         while (true)
         {
-            var read = run.Read(position.Offset);
-            foreach (var (text, end) in read.Pieces)
+            var read = run.Read(position);
+            foreach (var item in read.Events)
             {
-                position = position with { Offset = end };
-                yield return new ReplyEvent.Delta(text, position);
+                position = item.Position;
+                yield return item;
             }
             if (read.Ended)
             {
@@ -77,7 +78,7 @@ public sealed class ReplyFollower(
             }
             if (state.Attempt != position.Attempt)
             {
-                var restarted = position.Offset > 0;
+                var restarted = Had(position);
                 position = new StreamPosition(state.Attempt, 0);
                 if (restarted)
                 {
@@ -104,11 +105,13 @@ public sealed class ReplyFollower(
                 }
                 continue;
             }
-            if (state.ProgressText is { } text && text.Length > position.Offset)
+            if (state.ProgressText is { } text)
             {
-                var delta = text[position.Offset..];
-                position = position with { Offset = text.Length };
-                yield return new ReplyEvent.Delta(delta, position);
+                foreach (var item in After(text, ToolEvent.Parse(state.ProgressToolEvents), position))
+                {
+                    position = item.Position;
+                    yield return item;
+                }
             }
             await Task.Delay(settings.ProgressEnabled ? settings.ProgressInterval : TimeSpan.FromSeconds(1), cancellationToken);
         }
@@ -131,24 +134,37 @@ public sealed class ReplyFollower(
             streaming: true, cancellationToken);
     }
 
-    // The end of a reply: what of an answered reply's text the stream has not had yet, then the outcome.
+    // The end of a reply: what of its stored text (a cancelled reply's part of it) and tool events the stream has not
+    // had yet, then the outcome.
     internal static IEnumerable<ReplyEvent> Ending(TurnOutcome outcome, StreamPosition position)
     {
-        if (outcome is TurnOutcome.Answered(var answered))
+        // A cancelled reply keeps no tool events: those the stream had stand.
+        var (text, tools) = outcome switch
         {
-            var text = answered.Reply.Text;
-            if (position.Offset > text.Length)
+            TurnOutcome.Answered(var answered) => (answered.Reply.Text, ToolEvent.Of(ToolCall.Parse(answered.Reply.ToolCalls))),
+            TurnOutcome.Cancelled(_, _, var partial) => (partial, null),
+            _ => ((string?)null, (IReadOnlyList<ToolEvent>?)null),
+        };
+        if (text is not null)
+        {
+            if (position.Offset > text.Length || position.Tools > (tools?.Count ?? position.Tools))
             {
-                position = position with { Offset = 0 };
+                position = position with { Offset = 0, Tools = 0 };
                 yield return new ReplyEvent.Restarted(position);
             }
-            if (text.Length > position.Offset)
+            foreach (var item in After(text, tools ?? [], position))
             {
-                var delta = text[position.Offset..];
-                position = position with { Offset = text.Length };
-                yield return new ReplyEvent.Delta(delta, position);
+                position = item.Position;
+                yield return item;
             }
         }
         yield return new ReplyEvent.Ended(outcome, position);
     }
+
+    // A whole text and its tool events after a position (whose offset is within the text).
+    private static List<ReplyEvent> After(string text, IReadOnlyList<ToolEvent> tools, StreamPosition position) =>
+        ReplyEvent.Merge(text.Length > position.Offset ? [(text[position.Offset..], text.Length)] : [], tools, position);
+
+    // Whether a stream at this position had anything of its attempt.
+    private static bool Had(StreamPosition position) => position.Offset > 0 || position.Tools > 0;
 }

@@ -125,6 +125,10 @@ public sealed partial class ReplyGenerator(
                 return new TurnOutcome.ModelFailed(turn.ConversationId, turn.MessageId, exception.Message);
             }
             ran.InsertRange(0, toolset.Servers.Select(McpCallRunner.Listed));
+            foreach (var step in ToolEvent.Of(ran))
+            {
+                run.Add(step);
+            }
             chatOptions.Tools = [.. chatOptions.Tools ?? [], .. toolset.Declarations];
             // The calls the user answered run first (those an earlier attempt ran are not run again); refused ones
             // reach the model as refused.
@@ -136,7 +140,7 @@ public sealed partial class ReplyGenerator(
                 try
                 {
                     var results = await mcpRunner.RunAsync(
-                        turn, toolset, rounds, ran.Count, [.. answered.Select(entry => (FunctionCallContent)ToolCall.CallContent(entry))],
+                        run, toolset, rounds, ran.Count, textOffset: 0, [.. answered.Select(entry => (FunctionCallContent)ToolCall.CallContent(entry))],
                         writes, run.Token, answered.Where(entry => entry.Approve != true).Select(entry => entry.CallId).ToHashSet(StringComparer.Ordinal));
                     ran.AddRange(results);
                     AddRound(prompt, "", results);
@@ -155,6 +159,7 @@ public sealed partial class ReplyGenerator(
         var spoken = new System.Text.StringBuilder();
         // What the client was sent (a stream's), or what the model said (a whole answer's), so far.
         string SoFar() => run.Streaming ? run.Text() : spoken.ToString();
+        int Offset() => run.Streaming ? run.Length : spoken.Length;
         var usage = new UsageDetails();
         while (true)
         {
@@ -193,7 +198,7 @@ public sealed partial class ReplyGenerator(
             List<ToolCall> results;
             try
             {
-                results = await mcpRunner.RunAsync(turn, toolset!, rounds, ran.Count, [.. serverCalls.Except(waiting)], writes, run.Token);
+                results = await mcpRunner.RunAsync(run, toolset!, rounds, ran.Count, Offset(), [.. serverCalls.Except(waiting)], writes, run.Token);
             }
             catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
             {
@@ -202,7 +207,12 @@ public sealed partial class ReplyGenerator(
             ran.AddRange(results);
             if (waiting.Count > 0)
             {
-                ran.AddRange(waiting.Select(call => McpCallRunner.ApprovalRequest(toolset!, call)));
+                foreach (var call in waiting)
+                {
+                    var asking = McpCallRunner.ApprovalRequest(toolset!, call, Offset());
+                    ran.Add(asking);
+                    run.Add(ToolEvent.Done(asking));
+                }
                 break;
             }
             AddRound(prompt, answer.Text, results);

@@ -7,11 +7,12 @@ namespace ChatBackend.ApiService.Chat;
 /// <summary>
 /// A function call of a reply, or the output a client gave for one, as the <c>tool_calls</c> column keeps them (JSON):
 /// a reply's calls are <c>{call_id, name, arguments}</c>, a tool message's outputs <c>{call_id, output}</c>. A call
-/// the server ran itself has a <see cref="Type"/>: <c>mcp_call</c> (with its server, and its output or error), run
-/// before the reply's text; <c>mcp_list_tools</c> is the list of a server's tools the model was offered;
+/// the server ran itself has a <see cref="Type"/>: <c>mcp_call</c> (with its server, and its output or error);
+/// <c>mcp_list_tools</c> is the list of a server's tools the model was offered;
 /// <c>mcp_approval_request</c> a call that waits for the user's approval, which a later turn's message (role tool)
 /// answers with an <c>mcp_approval_response</c>: the request's call with <see cref="Approve"/>, so that the turn (or an
-/// instance that takes it over) has all it needs to run it.
+/// instance that takes it over) has all it needs to run it. An entry of the server's has a <see cref="TextOffset"/>:
+/// how much of the reply's text came before it (a stream sends it at that point; a UI shows it there).
 /// </summary>
 public sealed record ToolCall(
     [property: JsonPropertyName("call_id")] string CallId,
@@ -22,7 +23,8 @@ public sealed record ToolCall(
     [property: JsonPropertyName("server_label"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ServerLabel = null,
     [property: JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error = null,
     [property: JsonPropertyName("tools"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Tools = null,
-    [property: JsonPropertyName("approve"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Approve = null)
+    [property: JsonPropertyName("approve"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Approve = null,
+    [property: JsonPropertyName("text_offset"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? TextOffset = null)
 {
     public const string McpCall = "mcp_call";
     public const string McpListTools = "mcp_list_tools";

@@ -5,8 +5,8 @@ using ChatBackend.ApiService.Data;
 namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
-/// A turn whose reply is being generated here: its text as it grows, piece by piece, for any number of streams that
-/// follow it (the first, and resumed ones); its end; and the means to stop it. It owns what the turn holds while it
+/// A turn whose reply is being generated here: its text as it grows, piece by piece, and its tool work, for any number
+/// of streams that follow it (the first, and resumed ones); its end; and the means to stop it. It owns what the turn holds while it
 /// runs, its span and its concurrency permit, and lets go of both when <see cref="RunningTurns"/> ends it.
 /// </summary>
 public sealed class TurnRun : IDisposable
@@ -14,6 +14,7 @@ public sealed class TurnRun : IDisposable
     private readonly Lock _gate = new();
     private readonly StringBuilder _text = new();
     private readonly List<int> _pieceEnds = [];
+    private readonly List<ToolEvent> _toolEvents = [];
     private readonly CancellationTokenSource _cancellation = new();
     private readonly Timer _timeLimit;
     private readonly TaskCompletionSource<TurnOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -76,25 +77,46 @@ public sealed class TurnRun : IDisposable
         }
     }
 
+    /// <summary>How many tool events the turn made so far.</summary>
+    public int ToolEventCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _toolEvents.Count;
+            }
+        }
+    }
+
+    /// <summary>The tool events made so far.</summary>
+    public IReadOnlyList<ToolEvent> ToolEvents()
+    {
+        lock (_gate)
+        {
+            return [.. _toolEvents];
+        }
+    }
+
     /// <summary>
-    /// The pieces after <paramref name="offset"/> (the first cut where the offset falls inside it), whether the text
-    /// is complete, and a task that completes at the next change.
+    /// What came after <paramref name="from"/>: the text's pieces (the first cut where the offset falls inside it) and
+    /// the tool events, in order; whether the text is complete; and a task that completes at the next change.
     /// </summary>
-    public TextRead Read(int offset)
+    public RunRead Read(StreamPosition from)
     {
         lock (_gate)
         {
             // The first piece that ends after the offset; a follower reads on from there, never from the start.
-            var first = _pieceEnds.BinarySearch(offset);
+            var first = _pieceEnds.BinarySearch(from.Offset);
             first = first >= 0 ? first + 1 : ~first;
             var pieces = new List<(string Text, int End)>(_pieceEnds.Count - first);
-            var start = offset;
+            var start = from.Offset;
             for (var i = first; i < _pieceEnds.Count; i++)
             {
                 pieces.Add((_text.ToString(start, _pieceEnds[i] - start), _pieceEnds[i]));
                 start = _pieceEnds[i];
             }
-            return new TextRead(pieces, _textEnded, _changed.Task);
+            return new RunRead(ReplyEvent.Merge(pieces, _toolEvents, from), _textEnded, _changed.Task);
         }
     }
 
@@ -127,13 +149,22 @@ public sealed class TurnRun : IDisposable
         }
     }
 
-    internal void Append(string piece)
+    internal void Append(string piece) => Change(piece, static (run, piece) =>
+    {
+        run._text.Append(piece);
+        run._pieceEnds.Add(run._text.Length);
+    });
+
+    /// <summary>A step of the server's tool work, at the text's current end (its entry's offset says so).</summary>
+    internal void Add(ToolEvent toolEvent) => Change(toolEvent, static (run, toolEvent) => run._toolEvents.Add(toolEvent));
+
+    // No closure per piece: thousands of streams append their pieces here.
+    private void Change<T>(T item, Action<TurnRun, T> change)
     {
         TaskCompletionSource changed;
         lock (_gate)
         {
-            _text.Append(piece);
-            _pieceEnds.Add(_text.Length);
+            change(this, item);
             changed = _changed;
             _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
@@ -181,5 +212,5 @@ public sealed class TurnRun : IDisposable
     }
 }
 
-/// <summary>What a follower of a <see cref="TurnRun"/> reads: new pieces with the offset each ends at, and what next.</summary>
-public sealed record TextRead(IReadOnlyList<(string Text, int End)> Pieces, bool Ended, Task Changed);
+/// <summary>What a follower of a <see cref="TurnRun"/> reads: the new events, whether the text ended, and what next.</summary>
+public sealed record RunRead(IReadOnlyList<ReplyEvent> Events, bool Ended, Task Changed);

@@ -4,23 +4,23 @@ using MySqlConnector;
 
 namespace ChatBackend.ApiService.Data;
 
-/// <summary>A running turn's text so far, as its instance writes it.</summary>
-public sealed record ReplyProgress(string ConversationId, int MessageNo, int Attempt, string Text);
+/// <summary>A running turn's text so far and its tool events (JSON, or null while it has none), as its instance writes them.</summary>
+public sealed record ReplyProgress(string ConversationId, int MessageNo, int Attempt, string Text, string? ToolEvents);
 
 /// <summary>A running turn, named by the row of its progress.</summary>
 public sealed record ProgressKey(string ConversationId, int MessageNo, int Attempt);
 
 /// <summary>
-/// A message and its reply as another instance sees them: the status, the text generated so far while Pending (and
-/// how long its instance has been silent), the stored reply once answered.
+/// A message and its reply as another instance sees them: the status, the text and tool events (JSON) generated so far
+/// while Pending (and how long its instance has been silent), the stored reply once answered.
 /// </summary>
 public sealed record ReplyState(
     string ConversationId, string MessageId, long UserId, string Message, int MessageNo, MessageStatus Status,
     TurnError? Error, int Attempt, TimeSpan Silence, string? ProgressText, int MessageCount, ReplyRecord? Reply,
-    MessageKind Kind, string? SendSettings = null);
+    MessageKind Kind, string? SendSettings = null, string? ProgressToolEvents = null);
 
 /// <summary>
-/// The SQL of replies while they are generated (V4): the generating instance's batched progress writes, a cancel
+/// The SQL of replies while they are generated (V4, V17): the generating instance's batched progress writes, a cancel
 /// from another instance, and the reads of an instance that follows a reply it does not generate.
 /// </summary>
 public sealed class ReplyProgressStore(MySqlDataSource dataSource)
@@ -58,10 +58,10 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
         var ownerName = Add(owner);
         foreach (var chunk in grown.Chunk(RowsPerStatement))
         {
-            sql.Append("INSERT INTO reply_progress (conv_id, message_no, attempt, owner, text, heartbeat_at) VALUES ");
+            sql.Append("INSERT INTO reply_progress (conv_id, message_no, attempt, owner, text, tool_events, heartbeat_at) VALUES ");
             sql.AppendJoin(", ", chunk.Select(progress =>
-                $"({Add(progress.ConversationId)}, {Add(progress.MessageNo)}, {Add(progress.Attempt)}, {ownerName}, {Add(progress.Text)}, UTC_TIMESTAMP(6))"));
-            sql.Append(" ON DUPLICATE KEY UPDATE owner = VALUES(owner), text = VALUES(text), heartbeat_at = VALUES(heartbeat_at);\n");
+                $"({Add(progress.ConversationId)}, {Add(progress.MessageNo)}, {Add(progress.Attempt)}, {ownerName}, {Add(progress.Text)}, {Add(progress.ToolEvents)}, UTC_TIMESTAMP(6))"));
+            sql.Append(" ON DUPLICATE KEY UPDATE owner = VALUES(owner), text = VALUES(text), tool_events = VALUES(tool_events), heartbeat_at = VALUES(heartbeat_at);\n");
         }
         sql.Append($"UPDATE reply_progress SET heartbeat_at = UTC_TIMESTAMP(6) WHERE owner = {ownerName};\n");
         sql.Append($"SELECT conv_id, message_no, attempt FROM reply_progress WHERE owner = {ownerName} AND cancel_requested = 1;");
@@ -111,7 +111,7 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
         }
         const string sql = $"""
             SELECT m.role, m.message, m.tool_calls AS message_tool_calls, m.settings AS send_settings, m.message_no, m.Status, m.error_code, m.attempt,
-                   c.message_count, p.text AS progress,
+                   c.message_count, p.text AS progress, p.tool_events AS progress_tool_events,
                    {ReplyColumns.Silence}, {ReplyColumns.Reply}
             FROM message_store m
             JOIN conversation_store c ON c.conv_id = m.conv_id
@@ -142,7 +142,8 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
                 Reply: reader.ReadReply(),
                 Kind: reader.GetString("role") == MessageKind.User.Role ? MessageKind.User
                     : new MessageKind(reader.GetString("role"), reader.GetNullableString("message_tool_calls")),
-                SendSettings: reader.GetNullableString("send_settings"));
+                SendSettings: reader.GetNullableString("send_settings"),
+                ProgressToolEvents: reader.GetNullableString("progress_tool_events"));
         }, cancellationToken);
     }
 }

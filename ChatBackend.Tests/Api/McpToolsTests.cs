@@ -181,13 +181,14 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
     }
 
     [Fact]
-    public async Task AStreamedResponseWithAnMcpToolEndsWithTheListAndCallEventsInOrder()
+    public async Task AStreamedResponseSendsTheListAndTheCallAsTheyHappenWithTheIndexesOfItsOutput()
     {
         var (_, sdk) = NewUser();
-        Fake.Enqueue(Call("add", """{"a":3,"b":4}"""));
+        Mcp.Gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        Fake.Enqueue(Call("gate", "{}"));
         Fake.Enqueue(FakeReply.Say("Seven", "."));
         var options = new CreateResponseOptions { Model = "gpt-4o-mini", StreamingEnabled = true };
-        options.InputItems.Add(ResponseItem.CreateUserMessageItem("What is 3+4?"));
+        options.InputItems.Add(ResponseItem.CreateUserMessageItem("Pass the gate"));
         options.Tools.Add(ResponseTool.CreateMcpTool(
             "local", fixture.Mcp.Endpoint, toolCallApprovalPolicy: new McpToolCallApprovalPolicy(DefaultMcpToolCallApprovalPolicy.NeverRequireApproval)));
 
@@ -195,29 +196,84 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
         await foreach (var update in sdk.CreateResponseStreamingAsync(options, Cancellation))
         {
             updates.Add(update);
+            // The call is announced while it runs: the gate opens only once the client has seen it start.
+            if (update.EventName() == "response.mcp_call_arguments.done")
+            {
+                Assert.False(Mcp.Gate.Task.IsCompleted);
+                Mcp.Gate.SetResult();
+            }
         }
 
-        var names = updates.Select(update => JsonDocument.Parse(System.ClientModel.Primitives.ModelReaderWriter.Write(update)).RootElement.Str("type")).ToList();
+        var names = updates.Select(update => update.EventName()).ToList();
         Assert.Equal(
-            ["response.output_text.done", "response.content_part.done", "response.output_item.done",
+            ["response.created", "response.in_progress",
              "response.output_item.added", "response.mcp_list_tools.in_progress", "response.mcp_list_tools.completed", "response.output_item.done",
              "response.output_item.added", "response.mcp_call.in_progress", "response.mcp_call_arguments.delta", "response.mcp_call_arguments.done",
-             "response.mcp_call.completed", "response.output_item.done", "response.completed"],
-            names.SkipWhile(name => name != "response.output_text.done"));
+             "response.mcp_call.completed", "response.output_item.done",
+             "response.output_item.added", "response.content_part.added", "response.output_text.delta", "response.output_text.delta",
+             "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"],
+            names);
         var numbers = updates.Select(update => update.SequenceNumber).ToList();
         Assert.Equal(numbers.Order(), numbers);
         Assert.Equal(numbers.Count, numbers.Distinct().Count());
         var call = Assert.IsType<McpToolCallItem>(updates.OfType<StreamingResponseOutputItemDoneUpdate>().Select(done => done.Item).OfType<McpToolCallItem>().Single());
-        Assert.Equal(("add", "7"), (call.ToolName, call.ToolOutput));
+        Assert.Equal(("gate", "gate passed"), (call.ToolName, call.ToolOutput));
         var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
         Assert.Equal("Seven.", completed.GetOutputText());
+        // Each item's output_index in the stream is its place in the response's output.
+        var output = completed.OutputItems.Select(item => item.Id).ToList();
+        Assert.Equal(3, output.Count);
+        foreach (var added in updates.OfType<StreamingResponseOutputItemAddedUpdate>())
+        {
+            Assert.Equal(added.Item.Id, output[added.OutputIndex]);
+        }
+        Assert.IsAssignableFrom<MessageResponseItem>(completed.OutputItems[2]);
     }
 
     [Fact]
-    public async Task ANativeStreamWithToolsSendsEachCallAndItsResultBeforeDone()
+    public async Task AResponseStreamResumedFromAToolEventsNumberGoesOnWithTheSameEventsAndNumbers()
+    {
+        var (_, sdk) = NewUser();
+        Fake.Enqueue(new FakeReply.Calls([("call_1", "add", """{"a":1,"b":2}""")], Saying: "Adding. "));
+        Fake.Enqueue(FakeReply.Say("Three", "."));
+        var options = new CreateResponseOptions { Model = "gpt-4o-mini", StreamingEnabled = true };
+        options.InputItems.Add(ResponseItem.CreateUserMessageItem("1+2?"));
+        options.Tools.Add(ResponseTool.CreateMcpTool(
+            "local", fixture.Mcp.Endpoint, toolCallApprovalPolicy: new McpToolCallApprovalPolicy(DefaultMcpToolCallApprovalPolicy.NeverRequireApproval)));
+        var live = new List<StreamingResponseUpdate>();
+        await foreach (var update in sdk.CreateResponseStreamingAsync(options, Cancellation))
+        {
+            live.Add(update);
+        }
+        var id = Assert.IsType<StreamingResponseCompletedUpdate>(live[^1]).Response.Id;
+        // The list, then the message with the text before the call, then the call, then the rest of the message's text.
+        Assert.Equal("response.output_text.delta", live[8].EventName());
+        var callStarted = live.FindIndex(update => update.EventName() == "response.mcp_call.in_progress");
+        Assert.True(callStarted > 8);
+        Assert.Equal("response.output_text.delta", live[callStarted + 5].EventName());
+
+        var resumed = new List<StreamingResponseUpdate>();
+        await foreach (var update in sdk.GetResponseStreamingAsync(
+            new GetResponseOptions(id) { StartingAfter = live[callStarted].SequenceNumber, StreamingEnabled = true }, Cancellation))
+        {
+            resumed.Add(update);
+        }
+
+        // The same events with the same numbers; the stored text after the call comes as one delta, numbered as the
+        // last live one (a delta's number is where its text ends).
+        static bool IsDelta(StreamingResponseUpdate update) => update is StreamingResponseOutputTextDeltaUpdate;
+        var rest = live.Skip(callStarted + 1).ToList();
+        Assert.Equal(rest.Where(update => !IsDelta(update)).Select(update => (update.EventName(), update.SequenceNumber)),
+            resumed.Where(update => !IsDelta(update)).Select(update => (update.EventName(), update.SequenceNumber)));
+        var delta = Assert.IsType<StreamingResponseOutputTextDeltaUpdate>(Assert.Single(resumed, IsDelta));
+        Assert.Equal(("Three.", rest.Last(IsDelta).SequenceNumber), (delta.Delta, delta.SequenceNumber));
+    }
+
+    [Fact]
+    public async Task ANativeStreamSendsEachCallAsItStartsAndEndsBetweenThePiecesAndResumesAfterAToolEvent()
     {
         var (http, _) = NewUser();
-        Fake.Enqueue(new FakeReply.Calls([("call_a", "add", """{"a":5,"b":5}"""), ("call_f", "fail", "{}")]));
+        Fake.Enqueue(new FakeReply.Calls([("call_a", "add", """{"a":5,"b":5}"""), ("call_f", "fail", "{}")], Saying: "Let me see. "));
         Fake.Enqueue(FakeReply.Say("Ten", ", and a failure."));
 
         using var response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
@@ -226,11 +282,75 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
         }, HttpCompletionOption.ResponseHeadersRead, Cancellation);
         var events = await ServerSentEvents.ReadAllAsync(response).Bounded();
 
-        Assert.Equal(["start", "delta", "delta", "tool_call", "tool_result", "tool_call", "tool_result", "done"], events.Select(item => item.Name));
-        Assert.Equal(("call_a", "local", "add"), (events[3].Data.Str("call_id"), events[3].Data.Str("server_label"), events[3].Data.Str("name")));
-        Assert.Equal("10", events[4].Data.Str("output"));
-        Assert.Contains("the tool broke on purpose", events[6].Data.Str("error"));
-        Assert.Equal(["mcp_list_tools", "mcp_call", "mcp_call"], events[^1].Data.GetProperty("tool_calls").EnumerateArray().Select(entry => entry.Str("type")));
+        Assert.Equal(["start", "delta", "tool_call", "tool_result", "tool_call", "tool_result", "delta", "delta", "done"], events.Select(item => item.Name));
+        Assert.Equal(("call_a", "local", "add"), (events[2].Data.Str("call_id"), events[2].Data.Str("server_label"), events[2].Data.Str("name")));
+        Assert.Equal("10", events[3].Data.Str("output"));
+        Assert.Contains("the tool broke on purpose", events[5].Data.Str("error"));
+        // The ids count the tool events (the list of tools is the first, before the text, without an event of its own
+        // in this API).
+        Assert.Equal(["0.12.1", "0.12.2", "0.12.3", "0.12.4", "0.12.5", "0.15.5", "0.31.5", "0.31.5"], events.Skip(1).Select(item => item.Id));
+        var entries = events[^1].Data.GetProperty("tool_calls").EnumerateArray().ToList();
+        Assert.Equal(["mcp_list_tools", "mcp_call", "mcp_call"], entries.Select(entry => entry.Str("type")));
+        Assert.Equal([0, 12, 12], entries.Select(entry => entry.GetProperty("text_offset").GetInt32()));
+
+        // Resumed after the first call's result: the second call, then the rest of the text, nothing twice.
+        var (conversationId, messageId) = (events[0].Data.Str("conversation_id"), events[0].Data.Str("message_id"));
+        using var resume = new HttpRequestMessage(HttpMethod.Get, $"/conversations/{conversationId}/messages/{messageId}/stream");
+        resume.Headers.Add("Last-Event-ID", events[3].Id);
+        using var resumed = await http.SendAsync(resume, HttpCompletionOption.ResponseHeadersRead, Cancellation);
+        var rest = await ServerSentEvents.ReadAllAsync(resumed).Bounded();
+
+        Assert.Equal(["start", "tool_call", "tool_result", "delta", "done"], rest.Select(item => item.Name));
+        Assert.Equal("call_f", rest[1].Data.Str("call_id"));
+        Assert.Equal("Ten, and a failure.", rest[3].Data.Str("text"));
+    }
+
+    [Fact]
+    public async Task AStreamResumedOnAnotherInstanceFollowsACallThatIsStillRunningThere()
+    {
+        var (a, onA, b) = await InstanceAAsync();
+        using var _ = a;
+        using var __ = onA;
+        Mcp.Gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        Fake.Enqueue(new FakeReply.Calls([("call_gate", "gate", "{}")], Saying: "Checking. "));
+        Fake.Enqueue(FakeReply.Say("Through."));
+        var messageId = ChatCalls.NewMessageId();
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/chat-message/stream")
+        {
+            Content = JsonContent.Create(new { message = "Pass the gate natively", message_id = messageId, tools = "local" }),
+        };
+        using var onAStream = await onA.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancellation);
+        await using var onAEvents = ServerSentEvents.ReadEventsAsync(onAStream, cancellationToken: Cancellation).GetAsyncEnumerator(Cancellation);
+        var seenOnA = new List<ServerSentEvents.Event>();
+        while (seenOnA.LastOrDefault()?.Name != "tool_call" && await onAEvents.MoveNextAsync())
+        {
+            seenOnA.Add(onAEvents.Current);
+        }
+        Assert.Equal(["start", "delta", "tool_call"], seenOnA.Select(item => item.Name));
+
+        // B resumes after the text A sent: it follows the call A runs through the database, and the rest as it comes.
+        var conversationId = seenOnA[0].Data.Str("conversation_id");
+        using var resume = new HttpRequestMessage(HttpMethod.Get, $"/conversations/{conversationId}/messages/{messageId}/stream");
+        resume.Headers.Add("Last-Event-ID", seenOnA[1].Id);
+        using var onBStream = await b.SendAsync(resume, HttpCompletionOption.ResponseHeadersRead, Cancellation);
+        await using var onBEvents = ServerSentEvents.ReadEventsAsync(onBStream, cancellationToken: Cancellation).GetAsyncEnumerator(Cancellation);
+        var seenOnB = new List<ServerSentEvents.Event>();
+        while (seenOnB.LastOrDefault()?.Name != "tool_call" && await onBEvents.MoveNextAsync())
+        {
+            seenOnB.Add(onBEvents.Current);
+        }
+        Assert.False(Mcp.Gate.Task.IsCompleted);
+        Mcp.Gate.SetResult();
+        while (await onBEvents.MoveNextAsync())
+        {
+            seenOnB.Add(onBEvents.Current);
+        }
+
+        Assert.Equal(["start", "tool_call", "tool_result", "delta", "done"], seenOnB.Select(item => item.Name));
+        Assert.Equal(seenOnA[2].Id, seenOnB[1].Id);
+        Assert.Equal("gate passed", seenOnB[2].Data.Str("output"));
+        Assert.Equal("Through.", seenOnB[3].Data.Str("text"));
     }
 
     [Fact]
@@ -526,8 +646,14 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
 
         using var resumed = await b.GetAsync(
             $"/conversations/{conversationId}/messages/{messageId}/stream", HttpCompletionOption.ResponseHeadersRead, Cancellation);
-        var done = (await ServerSentEvents.ReadAllAsync(resumed).Bounded())[^1];
+        var steps = await ServerSentEvents.ReadAllAsync(resumed).Bounded();
+        var done = steps[^1];
 
+        // The takeover's steps as it makes them (after what B read of A's attempt, if A wrote it before it died): the
+        // interrupted call reported, not run, then the reply.
+        var names = steps.Select(item => item.Name).ToList();
+        Assert.Equal("start", names[0]);
+        Assert.Equal(["tool_call", "tool_result", "delta", "done"], names.Skip(Math.Max(names.LastIndexOf("restart"), 0) + 1));
         Assert.Equal("done", done.Name);
         Assert.NotNull(Fake.Requests[^1].Body["tools"]);
         var slow = done.Data.GetProperty("tool_calls").EnumerateArray().Single(entry => entry.Str("type") == "mcp_call");

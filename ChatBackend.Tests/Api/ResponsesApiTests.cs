@@ -84,7 +84,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
             ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
              "response.output_text.delta", "response.output_text.delta", "response.output_text.delta",
              "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"],
-            updates.Select(EventName));
+            updates.Select(update => update.EventName()));
         var numbers = updates.Select(update => update.SequenceNumber).ToList();
         Assert.Equal(numbers.Order(), numbers);
         Assert.Equal(numbers.Count, numbers.Distinct().Count());
@@ -194,7 +194,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         Assert.Equal("Once ", cancelled.GetOutputText());
         Assert.DoesNotContain(resumed, update => update is StreamingResponseOutputTextDeltaUpdate { Delta: "Once " });
         Assert.All(resumed, update => Assert.True(update.SequenceNumber > 8));
-        Assert.Equal("response.incomplete", EventName(resumed[^1]));
+        Assert.Equal("response.incomplete", resumed[^1].EventName());
         Assert.Equal(ResponseStatus.Cancelled, ((ResponseResult)await sdkA.GetResponseAsync(queued.Id, Cancellation)).Status);
         httpA.Dispose();
         httpB.Dispose();
@@ -499,7 +499,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
             {
                 updates.Add(update);
             }
-            Assert.Contains("response.function_call_arguments.done", updates.Select(EventName));
+            Assert.Contains("response.function_call_arguments.done", updates.Select(update => update.EventName()));
             called = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
             Assert.Equal(Json(called), Json((ResponseResult)await sdk.GetResponseAsync(called.Id, Cancellation)));
         }
@@ -567,9 +567,6 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         Assert.False(string.IsNullOrEmpty(error.Str("type")));
         return error;
     }
-
-    private static string EventName(StreamingResponseUpdate update) =>
-        JsonDocument.Parse(System.ClientModel.Primitives.ModelReaderWriter.Write(update)).RootElement.Str("type");
 
     private static string Json(ResponseResult response) => System.ClientModel.Primitives.ModelReaderWriter.Write(response).ToString();
 }

@@ -266,7 +266,7 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
         await new ChatBackend.ApiService.Data.StaleRowsPurge(dataSource, NullLogger<ChatBackend.ApiService.Data.StaleRowsPurge>.Instance)
             .PurgeAsync(CancellationToken.None);
         var cancels = await store.FlushAsync(
-            "the-generating-instance", [], [new ChatBackend.ApiService.Data.ReplyProgress("purge000-0001", 1, 0, "so far")],
+            "the-generating-instance", [], [new ChatBackend.ApiService.Data.ReplyProgress("purge000-0001", 1, 0, "so far", ToolEvents: null)],
             CancellationToken.None);
 
         Assert.Equal([key], cancels);

@@ -72,4 +72,8 @@ public static class ChatCalls
     public static string Str(this JsonElement element, string property) => element.GetProperty(property).GetString()!;
 
     public static int Int(this JsonElement element, string property) => element.GetProperty(property).GetInt32();
+
+    /// <summary>The type of a Responses stream's event as the OpenAI SDK read it (its JSON's "type").</summary>
+    public static string EventName(this OpenAI.Responses.StreamingResponseUpdate update) =>
+        JsonDocument.Parse(System.ClientModel.Primitives.ModelReaderWriter.Write(update)).RootElement.Str("type");
 }

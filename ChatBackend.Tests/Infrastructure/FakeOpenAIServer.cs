@@ -31,8 +31,11 @@ public abstract record FakeReply
     /// <summary>A stream that sends <paramref name="Pieces"/> and then, once <paramref name="Cut"/> completes, loses its connection.</summary>
     public sealed record CutStream(IReadOnlyList<string> Pieces, Task Cut) : FakeReply;
 
-    /// <summary>Calls of the request's tools instead of an answer (finish reason tool_calls), plain or streamed.</summary>
-    public sealed record Calls(IReadOnlyList<(string Id, string Name, string Arguments)> ToolCalls) : FakeReply;
+    /// <summary>
+    /// Calls of the request's tools (finish reason tool_calls), after the words <paramref name="Saying"/> when given,
+    /// plain or streamed.
+    /// </summary>
+    public sealed record Calls(IReadOnlyList<(string Id, string Name, string Arguments)> ToolCalls, string? Saying = null) : FakeReply;
 
     public static Text Say(params string[] pieces) => new(pieces);
 }
@@ -160,7 +163,7 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 await cut.WaitAsync(aborted);
                 context.Abort();
                 return;
-            case FakeReply.Calls(var calls):
+            case FakeReply.Calls(var calls, var saying):
                 var toolCalls = new JsonArray([.. calls.Select((call, index) => (JsonNode)new JsonObject
                 {
                     ["index"] = index,
@@ -171,11 +174,15 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 if (!request.Stream)
                 {
                     var completion = Completion(model, "", "tool_calls");
-                    completion["choices"]![0]!["message"] = new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = toolCalls };
+                    completion["choices"]![0]!["message"] = new JsonObject { ["role"] = "assistant", ["content"] = saying, ["tool_calls"] = toolCalls };
                     await response.WriteAsJsonAsync(completion, aborted);
                     return;
                 }
                 await StartStreamAsync(response, aborted);
+                if (saying is not null)
+                {
+                    await WriteChunkAsync(response, Chunk(model, saying, finishReason: null), aborted);
+                }
                 var delta = Chunk(model, null, finishReason: null);
                 delta["choices"]![0]!["delta"] = new JsonObject { ["role"] = "assistant", ["tool_calls"] = toolCalls };
                 await WriteChunkAsync(response, delta, aborted);

@@ -79,6 +79,13 @@ public sealed class McpTestServer : IAsyncDisposable
             return "slow done";
         }
 
+        [McpServerTool(Name = "gate"), Description("Answers once the test opens its gate.")]
+        public static async Task<string> Gate(McpTestState state, CancellationToken cancellationToken)
+        {
+            await state.Gate.Task.WaitAsync(cancellationToken);
+            return "gate passed";
+        }
+
         [McpServerTool(Name = "fail"), Description("Always fails.")]
         public static string Fail() => throw new McpException("the tool broke on purpose");
 
@@ -94,5 +101,8 @@ public sealed class McpTestState
     public int SlowStarted;
     public int SlowFinished;
     public TaskCompletionSource SlowEntered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>What the gate tool waits for: a test sets a new one, and completes it when the call may answer.</summary>
+    public TaskCompletionSource Gate { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public ConcurrentDictionary<string, string> Headers { get; } = new(StringComparer.OrdinalIgnoreCase);
 }

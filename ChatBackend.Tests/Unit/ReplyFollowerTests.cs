@@ -5,7 +5,8 @@ namespace ChatBackend.Tests.Unit;
 
 /// <summary>
 /// The end of a followed reply (ReplyFollower's Ending, through Replay, which streams a stored reply): a restart when
-/// the client's offset is past the text, the rest of the text, then the end.
+/// the client's offset is past the text, the rest of the text, then the end; tool events merged with the text where
+/// they happened.
 /// </summary>
 [Trait("Category", "Unit")]
 public sealed class ReplyFollowerTests
@@ -46,6 +47,27 @@ public sealed class ReplyFollowerTests
             [new ReplyEvent.Restarted(new StreamPosition(1, 0)), new ReplyEvent.Delta("Hello there", new StreamPosition(1, 11)),
                 End(new StreamPosition(1, 11))],
             events);
+    }
+
+    [Fact]
+    public void ToolEventsComeWhereTheyHappenedInTheTextAndAPositionAfterOneGoesOnWithTheNext()
+    {
+        var listed = new ToolCall("mcpl_s", Type: ToolCall.McpListTools, ServerLabel: "s", TextOffset: 0);
+        var call = new ToolCall("c1", "add", "{}", "2", ToolCall.McpCall, "s", TextOffset: 5);
+        var tools = ToolEvent.Of([listed, call, new ToolCall("f1", "client_side", "{}")]);
+
+        // A piece that spans the call's offset is cut there.
+        var all = ReplyEvent.Merge([("Hello there", 11)], tools, StreamPosition.Start);
+        Assert.Equal(
+            [new ReplyEvent.Tool(tools[0], new StreamPosition(0, 0, 1)), new ReplyEvent.Delta("Hello", new StreamPosition(0, 5, 1)),
+                new ReplyEvent.Tool(tools[1], new StreamPosition(0, 5, 2)), new ReplyEvent.Tool(tools[2], new StreamPosition(0, 5, 3)),
+                new ReplyEvent.Delta(" there", new StreamPosition(0, 11, 3))],
+            all);
+        Assert.False(tools[1].Ended);
+        Assert.Equal("2", tools[2].Entry.Output);
+
+        var afterStart = ReplyEvent.Merge([(" there", 11)], tools, new StreamPosition(0, 5, 2));
+        Assert.Equal([all[3], all[4]], afterStart);
     }
 
     private static async Task<List<ReplyEvent>> ReplayAsync(StreamPosition from) =>

@@ -19,6 +19,17 @@ public sealed class StreamPositionTests
     }
 
     [Theory]
+    [InlineData("0.5.1", 0, 5, 1)]
+    [InlineData("3.17.12", 3, 17, 12)]
+    public void AfterAToolEventTheirCountFollows(string text, int attempt, int offset, int tools)
+    {
+        Assert.True(StreamPosition.TryParse(text, out var position));
+
+        Assert.Equal(new StreamPosition(attempt, offset, tools), position);
+        Assert.Equal(text, position.ToString());
+    }
+
+    [Theory]
     [InlineData(null)]
     [InlineData("")]
     public void NoIdIsTheStart(string? text)
@@ -33,7 +44,8 @@ public sealed class StreamPositionTests
     [InlineData("5")]
     [InlineData(".5")]
     [InlineData("1.")]
-    [InlineData("1.2.3")]
+    [InlineData("1.2.3.4")]
+    [InlineData("1.2.")]
     [InlineData("-1.2")]
     [InlineData("1.-2")]
     [InlineData(" 1.2")]
