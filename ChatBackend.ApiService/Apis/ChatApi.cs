@@ -284,7 +284,7 @@ public static class ChatApi
         var (conversationId, messageId) = (request.ConversationId, request.MessageId);
         return await chat.CancelAsync(request.UserId, conversationId, messageId, cancellationToken) switch
         {
-            CancelOutcome.Stopped(TurnOutcome.Cancelled(_, _, var partialReply)) =>
+            CancelOutcome.Stopped(TurnOutcome.Cancelled(_, _, var partialReply, _)) =>
                 TypedResults.Ok(new CancelResponse(conversationId, messageId, nameof(MessageStatus.Cancelled), partialReply)),
             CancelOutcome.Stopped(TurnOutcome.Answered(var answered)) =>
                 TypedResults.Ok(new CancelResponse(conversationId, messageId, nameof(MessageStatus.Success), answered.Reply.Text)),

@@ -37,7 +37,7 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
         "{\"conversation_id\", \"message_id\", \"reason\", \"detail\"} when the server shut down before the reply was " +
         "finished: send the message again with the same ids for the whole reply. A `: keepalive` comment " +
         "is sent after 15 s without data. If the client disconnects, the reply is still generated and stored: read " +
-        "it from the history. A message_id that was already answered streams its stored reply as a single delta.";
+        "it from the history. A message_id that was already answered streams its stored reply as a single delta (cut where its tool events come).";
 
     private static ReadOnlySpan<byte> KeepAlive => ": keepalive\n\n"u8;
 

@@ -63,7 +63,7 @@ public static class Problems
             StatusCodes.Status503ServiceUnavailable, "The server is shutting down",
             $"The server stopped before the model answered. {StoredForRetry}",
             conversationId, messageId),
-        TurnOutcome.Cancelled(var conversationId, var messageId, _) => Turn(
+        TurnOutcome.Cancelled(var conversationId, var messageId, _, _) => Turn(
             StatusCodes.Status409Conflict, "The reply was cancelled",
             "The reply was stopped by a cancel; what was generated is stored with status Cancelled. Send the message " +
             "again with the same message_id for a new reply.",

@@ -32,8 +32,9 @@ public sealed record ResponseHead(string Id, string ConversationId, ResponseRequ
 }
 
 /// <summary>
-/// The response object of a turn, from its head and how the turn stands: running (with the text so far), answered,
-/// cut at max_output_tokens, cancelled or failed. The same turn gives the same object wherever it is read.
+/// The response object of a turn, from its head and how the turn stands: running (with the text and tool work so
+/// far), answered, cut at max_output_tokens, cancelled or failed. The same turn gives the same object wherever it is
+/// read.
 /// </summary>
 public static class ResponseObjects
 {
@@ -55,20 +56,21 @@ public static class ResponseObjects
         string running = InProgress)
     {
         var request = head.Request;
-        var (status, text, reply, error) = outcome switch
+        var (status, text, reply, error, toolCalls) = outcome switch
         {
-            null or TurnOutcome.TakenOver or TurnOutcome.StillInProgress => (running, textSoFar, null, null),
-            TurnOutcome.Answered(var answered) =>
-                (answered.Reply.FinishReason == "length" ? Incomplete : Completed, answered.Reply.Text, answered.Reply, (ResponseErrorObject?)null),
-            TurnOutcome.Cancelled(_, _, var partial) => (Cancelled, partial, null, null),
-            TurnOutcome.ModelFailed(_, _, var reason) => (Failed, null, null, new ResponseErrorObject("server_error", reason)),
-            TurnOutcome.ModelTimedOut => (Failed, null, null, new ResponseErrorObject("timeout", "The model did not answer within the turn's time (Chat:Timeout).")),
-            TurnOutcome.ServerStopping => (Failed, null, null, new ResponseErrorObject("server_error", "The server stopped before the reply was finished.")),
-            _ => (Failed, null, null, new ResponseErrorObject("server_error", "The response's conversation was deleted before its reply was stored.")),
+            null or TurnOutcome.TakenOver or TurnOutcome.StillInProgress => (running, textSoFar, null, null, null),
+            TurnOutcome.Answered(var answered) => (answered.Reply.FinishReason == "length" ? Incomplete : Completed,
+                answered.Reply.Text, answered.Reply, (ResponseErrorObject?)null, answered.Reply.ToolCalls),
+            // A cancelled reply keeps its tool work, as its stream showed it.
+            TurnOutcome.Cancelled(_, _, var partial, var ran) => (Cancelled, partial, null, null, ran),
+            TurnOutcome.ModelFailed(_, _, var reason) => (Failed, null, null, new ResponseErrorObject("server_error", reason), null),
+            TurnOutcome.ModelTimedOut => (Failed, null, null, new ResponseErrorObject("timeout", "The model did not answer within the turn's time (Chat:Timeout)."), null),
+            TurnOutcome.ServerStopping => (Failed, null, null, new ResponseErrorObject("server_error", "The server stopped before the reply was finished."), null),
+            _ => (Failed, null, null, new ResponseErrorObject("server_error", "The response's conversation was deleted before its reply was stored."), null),
         };
-        var entries = ToolCall.Parse(reply?.ToolCalls);
+        var entries = ToolCall.Parse(toolCalls);
         // What the server ran where it happened in the text, the message where its text began, the client's calls last.
-        var output = ResponseOutput.Of(head, text, reply is null ? toolsSoFar ?? [] : ToolEvent.Of(entries));
+        var output = ResponseOutput.Of(head, text, status == running ? toolsSoFar ?? [] : ToolEvent.Of(entries));
         if (output.MessageIndex is not null)
         {
             output.EndMessage(new OutputMessageItem(head.OutputItemId, status == Completed ? Completed : status == InProgress ? InProgress : Incomplete, [new OutputTextContent(text!)]));
@@ -119,7 +121,7 @@ public static class ResponseObjects
         return JsonSerializer.SerializeToElement(list);
     }
 
-    /// <summary>A response as the database has it: running, with the text its instance wrote so far, or ended.</summary>
+    /// <summary>A response as the database has it: running, with the text and tool events its instance wrote so far, or ended.</summary>
     public static ResponseObject For(ResponseHead head, ReplyState state) => state.Status == MessageStatus.Pending
         ? For(head, null, state.ProgressText, ToolEvent.Parse(state.ProgressToolEvents))
         : For(head, TurnOutcome.Stored(state));

@@ -53,7 +53,8 @@ public sealed class ResponseOutput(ResponseHead head)
     public (int Index, object Item) Apply(ToolEvent step)
     {
         var entry = step.Entry;
-        if (entry.Type == ToolCall.McpCall && _calls.TryGetValue(entry.CallId, out var started))
+        // A call's end completes the item its start added (a later call may use the same id: a new item).
+        if (entry.Type == ToolCall.McpCall && step.Ended && _calls.Remove(entry.CallId, out var started))
         {
             return (started, _items[started] = Call(((McpCallItem)_items[started]).Id, step));
         }

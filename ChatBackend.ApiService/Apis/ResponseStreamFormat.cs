@@ -11,8 +11,8 @@ namespace ChatBackend.ApiService.Apis;
 /// item's events where its tool work happened (<c>response.mcp_list_tools.*</c>, <c>response.mcp_call.*</c> as a call
 /// starts and as it ends, an approval request); at the end the text, part and message done, the function calls, then
 /// <c>response.completed</c> (or <c>.incomplete</c>, <c>.failed</c>). Sequence numbers follow the text, not the
-/// pieces: an event's number is the count of the other events before it plus the text's offset where it is (a
-/// delta's: where its text ends). So the same number means the same point of the reply on every instance however the
+/// pieces: an event's number is the count of the events before it that are not text deltas plus the text's offset
+/// where it is; a delta's is one less than that count plus the offset its text ends at. So the same number means the same point of the reply on every instance however the
 /// text was cut into pieces, and <c>starting_after</c> resumes from it wherever the stream was read before: the
 /// stream is written from the start and what the client had is left out.
 /// </summary>

@@ -74,12 +74,13 @@ public sealed partial class ProgressWriter(
         {
             if (!_written.TryGetValue(run, out var written) || written != (run.Length, run.ToolEventCount))
             {
-                // The events first: the text is never behind them (an event's offset is within the text written with it).
-                var tools = run.ToolEvents();
-                var text = run.Text();
+                // Read together: an event's offset is within the text written with it. The events only when there
+                // are new ones (a turn's lists of tools and calls' outputs are not rewritten with every piece of text).
+                var (text, tools) = run.Snapshot();
                 var turn = run.Turn;
-                grown.Add((run, new ReplyProgress(turn.ConversationId, turn.MessageNo, turn.Attempt, text, ToolEvent.Serialize(tools)),
-                    (text.Length, tools.Count)));
+                var newEvents = tools.Count != written.ToolEvents;
+                grown.Add((run, new ReplyProgress(turn.ConversationId, turn.MessageNo, turn.Attempt, text,
+                    newEvents ? ToolEvent.Serialize(tools) : null), (text.Length, tools.Count)));
             }
         }
         if (_written.Count == 0 && grown.Count == 0 && _ended.Count == 0)

@@ -138,21 +138,20 @@ public sealed class ReplyFollower(
     // had yet, then the outcome.
     internal static IEnumerable<ReplyEvent> Ending(TurnOutcome outcome, StreamPosition position)
     {
-        // A cancelled reply keeps no tool events: those the stream had stand.
         var (text, tools) = outcome switch
         {
             TurnOutcome.Answered(var answered) => (answered.Reply.Text, ToolEvent.Of(ToolCall.Parse(answered.Reply.ToolCalls))),
-            TurnOutcome.Cancelled(_, _, var partial) => (partial, null),
-            _ => ((string?)null, (IReadOnlyList<ToolEvent>?)null),
+            TurnOutcome.Cancelled(_, _, var partial, var toolCalls) => (partial, ToolEvent.Of(ToolCall.Parse(toolCalls))),
+            _ => ((string?)null, (IReadOnlyList<ToolEvent>)[]),
         };
         if (text is not null)
         {
-            if (position.Offset > text.Length || position.Tools > (tools?.Count ?? position.Tools))
+            if (position.Offset > text.Length || position.Tools > tools.Count)
             {
                 position = position with { Offset = 0, Tools = 0 };
                 yield return new ReplyEvent.Restarted(position);
             }
-            foreach (var item in After(text, tools ?? [], position))
+            foreach (var item in After(text, tools, position))
             {
                 position = item.Position;
                 yield return item;
@@ -161,7 +160,8 @@ public sealed class ReplyFollower(
         yield return new ReplyEvent.Ended(outcome, position);
     }
 
-    // A whole text and its tool events after a position (whose offset is within the text).
+    // A whole text and its tool events after a position (nothing of the text when the position is past it: the
+    // database's text may be behind what the client had of this instance's run).
     private static List<ReplyEvent> After(string text, IReadOnlyList<ToolEvent> tools, StreamPosition position) =>
         ReplyEvent.Merge(text.Length > position.Offset ? [(text[position.Offset..], text.Length)] : [], tools, position);
 

@@ -52,7 +52,7 @@ public sealed partial class ReplyGenerator(
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
         {
-            return await EndEarlyAsync(run, stopwatch, partialReply: "", providerFailure: null, promptTokens: 0);
+            return await EndEarlyAsync(run, stopwatch, providerFailure: null, promptTokens: 0);
         }
         catch (Exception exception)
         {
@@ -117,7 +117,7 @@ public sealed partial class ReplyGenerator(
             }
             catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
             {
-                return await EndEarlyAsync(run, stopwatch, partialReply: "", providerFailure: null, promptTokens);
+                return await EndEarlyAsync(run, stopwatch, providerFailure: null, promptTokens);
             }
             catch (McpServerUnavailableException exception)
             {
@@ -148,7 +148,7 @@ public sealed partial class ReplyGenerator(
                 }
                 catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
                 {
-                    return await EndEarlyAsync(run, stopwatch, partialReply: "", providerFailure: null, promptTokens);
+                    return await EndEarlyAsync(run, stopwatch, providerFailure: null, promptTokens);
                 }
             }
         }
@@ -156,10 +156,6 @@ public sealed partial class ReplyGenerator(
         var attempts = ProviderAttempts.Begin();
         int? timeToFirstTokenMs = null;
         ModelAnswer answer;
-        var spoken = new System.Text.StringBuilder();
-        // What the client was sent (a stream's), or what the model said (a whole answer's), so far.
-        string SoFar() => run.Streaming ? run.Text() : spoken.ToString();
-        int Offset() => run.Streaming ? run.Length : spoken.Length;
         var usage = new UsageDetails();
         while (true)
         {
@@ -174,7 +170,7 @@ public sealed partial class ReplyGenerator(
             }
             catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
             {
-                return await EndEarlyAsync(run, stopwatch, SoFar(), attempts.FailureNotRetried, promptTokens);
+                return await EndEarlyAsync(run, stopwatch, attempts.FailureNotRetried, promptTokens);
             }
             catch (Exception exception)
             {
@@ -184,7 +180,6 @@ public sealed partial class ReplyGenerator(
                     ? $"The model provider failed to answer ({failure})."
                     : "The model provider failed to answer.");
             }
-            spoken.Append(answer.Text);
             usage.Add(answer.Response.Usage ?? new UsageDetails());
             var serverCalls = toolset is null || rounds >= maxRounds
                 ? []
@@ -198,18 +193,18 @@ public sealed partial class ReplyGenerator(
             List<ToolCall> results;
             try
             {
-                results = await mcpRunner.RunAsync(run, toolset!, rounds, ran.Count, Offset(), [.. serverCalls.Except(waiting)], writes, run.Token);
+                results = await mcpRunner.RunAsync(run, toolset!, rounds, ran.Count, run.Length, [.. serverCalls.Except(waiting)], writes, run.Token);
             }
             catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
             {
-                return await EndEarlyAsync(run, stopwatch, SoFar(), providerFailure: null, promptTokens);
+                return await EndEarlyAsync(run, stopwatch, providerFailure: null, promptTokens);
             }
             ran.AddRange(results);
             if (waiting.Count > 0)
             {
                 foreach (var call in waiting)
                 {
-                    var asking = McpCallRunner.ApprovalRequest(toolset!, call, Offset());
+                    var asking = McpCallRunner.ApprovalRequest(toolset!, call, run.Length);
                     ran.Add(asking);
                     run.Add(ToolEvent.Done(asking));
                 }
@@ -235,7 +230,7 @@ public sealed partial class ReplyGenerator(
                 turn.ConversationId, turn.MessageId, "The model provider ended the reply without finishing it.");
         }
         // A stream's stored reply is exactly what its followers were sent.
-        var text = SoFar();
+        var text = run.Text();
         // A reply may be only calls of the request's tools (the client runs them and sends their outputs), or calls
         // that wait for the user's approval.
         if (string.IsNullOrWhiteSpace(text) && calls.Count == 0 && !ran.Any(entry => entry.Type == ToolCall.McpApprovalRequest))
@@ -293,6 +288,11 @@ public sealed partial class ReplyGenerator(
         if (!run.Streaming)
         {
             var whole = await chatClient.GetResponseAsync(prompt, chatOptions, run.Token);
+            // The run's text is the reply's either way: a tool round's events come after the text before them.
+            if (whole.Text is { Length: > 0 } said)
+            {
+                run.Append(said);
+            }
             return new ModelAnswer(whole, whole.Text, [.. whole.Messages.SelectMany(reply => reply.Contents).OfType<FunctionCallContent>()]);
         }
         ChatFinishReason? finishReason = null;
@@ -339,19 +339,22 @@ public sealed partial class ReplyGenerator(
     // ended the retries of a failing provider is the provider's failure; one that cut a call short is a timeout.
     // What was generated counts towards the user's day with the prompt that was sent.
     private async Task<TurnOutcome> EndEarlyAsync(
-        TurnRun run, Stopwatch stopwatch, string partialReply, string? providerFailure, int promptTokens)
+        TurnRun run, Stopwatch stopwatch, string? providerFailure, int promptTokens)
     {
         var turn = run.Turn;
         var elapsedMs = (int)stopwatch.ElapsedMilliseconds;
-        var partial = partialReply.Length == 0 ? null : new ReplyRecord(
-            Ids.NewReplyId(), partialReply, prompts.Count(partialReply), elapsedMs, null, null, null, null, null);
+        // What was generated, with the server's tool work until then (as the run's streams showed it).
+        var (partialReply, toolEvents) = run.Snapshot();
+        var toolCalls = ToolCall.Serialize(ToolEvent.EntriesOf(toolEvents));
+        var partial = partialReply.Length == 0 && toolCalls is null ? null : new ReplyRecord(
+            Ids.NewReplyId(), partialReply, prompts.Count(partialReply), elapsedMs, null, null, null, null, null, toolCalls);
         var tokensUsed = promptTokens + (partial?.TokenCount ?? 0);
         if (run.CancelRequested)
         {
             LogTurnCancelled(turn.ConversationId, turn.MessageNo, partialReply.Length, elapsedMs);
             var cancelled = await store.CompleteTurnAsync(
                 turn, partial, MessageStatus.Cancelled, elapsedMs, TurnError.Cancelled, tokensUsed, CancellationToken.None);
-            return cancelled.Stored ? new TurnOutcome.Cancelled(turn.ConversationId, turn.MessageId, partialReply) : NotStored(turn, cancelled);
+            return cancelled.Stored ? new TurnOutcome.Cancelled(turn.ConversationId, turn.MessageId, partialReply, toolCalls) : NotStored(turn, cancelled);
         }
         if (run.Stopping)
         {

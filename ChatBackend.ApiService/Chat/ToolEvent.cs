@@ -39,6 +39,31 @@ public sealed record ToolEvent(
         return events;
     }
 
+    /// <summary>
+    /// The entries of a reply's tool work cut short, from its events: a call that had started and not ended is kept as
+    /// stopped with the reply.
+    /// </summary>
+    public static IReadOnlyList<ToolCall> EntriesOf(IReadOnlyList<ToolEvent> events)
+    {
+        var entries = new List<ToolCall>();
+        foreach (var step in events)
+        {
+            if (step.Ended && step.Entry.Type == ToolCall.McpCall
+                && entries.FindLastIndex(entry => entry.CallId == step.Entry.CallId) is var started and >= 0)
+            {
+                entries[started] = step.Entry;
+            }
+            else
+            {
+                entries.Add(step.Ended ? step.Entry : step.Entry with { Error = Stopped });
+            }
+        }
+        return entries;
+    }
+
+    /// <summary>What a call stopped with its turn (a cancel, the server stopping) is kept with.</summary>
+    public const string Stopped = "The call was stopped with its reply before it ended.";
+
     public static string? Serialize(IReadOnlyCollection<ToolEvent> events) => events.Count == 0 ? null : JsonSerializer.Serialize(events);
 
     public static IReadOnlyList<ToolEvent> Parse(string? json) =>

@@ -98,6 +98,15 @@ public sealed class TurnRun : IDisposable
         }
     }
 
+    /// <summary>The text and the tool events so far, read together: no event refers to text that is not in it.</summary>
+    public (string Text, IReadOnlyList<ToolEvent> ToolEvents) Snapshot()
+    {
+        lock (_gate)
+        {
+            return (_text.ToString(), [.. _toolEvents]);
+        }
+    }
+
     /// <summary>
     /// What came after <paramref name="from"/>: the text's pieces (the first cut where the offset falls inside it) and
     /// the tool events, in order; whether the text is complete; and a task that completes at the next change.

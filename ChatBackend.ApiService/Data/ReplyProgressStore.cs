@@ -4,7 +4,10 @@ using MySqlConnector;
 
 namespace ChatBackend.ApiService.Data;
 
-/// <summary>A running turn's text so far and its tool events (JSON, or null while it has none), as its instance writes them.</summary>
+/// <summary>
+/// A running turn's text so far and its tool events (JSON; null when it has none, or none since they were last written),
+/// as its instance writes them.
+/// </summary>
 public sealed record ReplyProgress(string ConversationId, int MessageNo, int Attempt, string Text, string? ToolEvents);
 
 /// <summary>A running turn, named by the row of its progress.</summary>
@@ -61,7 +64,7 @@ public sealed class ReplyProgressStore(MySqlDataSource dataSource)
             sql.Append("INSERT INTO reply_progress (conv_id, message_no, attempt, owner, text, tool_events, heartbeat_at) VALUES ");
             sql.AppendJoin(", ", chunk.Select(progress =>
                 $"({Add(progress.ConversationId)}, {Add(progress.MessageNo)}, {Add(progress.Attempt)}, {ownerName}, {Add(progress.Text)}, {Add(progress.ToolEvents)}, UTC_TIMESTAMP(6))"));
-            sql.Append(" ON DUPLICATE KEY UPDATE owner = VALUES(owner), text = VALUES(text), tool_events = VALUES(tool_events), heartbeat_at = VALUES(heartbeat_at);\n");
+            sql.Append(" ON DUPLICATE KEY UPDATE owner = VALUES(owner), text = VALUES(text), tool_events = COALESCE(VALUES(tool_events), tool_events), heartbeat_at = VALUES(heartbeat_at);\n");
         }
         sql.Append($"UPDATE reply_progress SET heartbeat_at = UTC_TIMESTAMP(6) WHERE owner = {ownerName};\n");
         sql.Append($"SELECT conv_id, message_no, attempt FROM reply_progress WHERE owner = {ownerName} AND cancel_requested = 1;");

@@ -19,7 +19,8 @@ public abstract record TurnOutcome
     public sealed record ModelFailed(string ConversationId, string MessageId, string Reason) : TurnOutcome;
     public sealed record ModelTimedOut(string ConversationId, string MessageId) : TurnOutcome;
     public sealed record ServerStopping(string ConversationId, string MessageId) : TurnOutcome;
-    public sealed record Cancelled(string ConversationId, string MessageId, string PartialReply) : TurnOutcome;
+    /// <summary>Stopped on request: what was generated, and the server's tool work until then (its entries, JSON).</summary>
+    public sealed record Cancelled(string ConversationId, string MessageId, string PartialReply, string? ToolCalls = null) : TurnOutcome;
 
     /// <summary>This instance fell silent and another took the turn over: the client should follow it there.</summary>
     public sealed record TakenOver(string ConversationId, string MessageId) : TurnOutcome;
@@ -29,7 +30,7 @@ public abstract record TurnOutcome
     {
         { Status: MessageStatus.Success, Reply: { } reply } =>
             new Answered(new AnsweredTurn(state.ConversationId, state.MessageId, reply, state.MessageCount)),
-        { Status: MessageStatus.Cancelled } => new Cancelled(state.ConversationId, state.MessageId, state.Reply?.Text ?? ""),
+        { Status: MessageStatus.Cancelled } => new Cancelled(state.ConversationId, state.MessageId, state.Reply?.Text ?? "", state.Reply?.ToolCalls),
         { Error: TurnError.Timeout } => new ModelTimedOut(state.ConversationId, state.MessageId),
         // A turn whose instance died (ended by the stale rows' sweep) is what a stopping server leaves: a 503, and
         // sending it again completes it in place.

@@ -470,7 +470,7 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
     }
 
     [Fact]
-    public async Task ACancelDuringASlowCallStopsItAndStoresTheTurnAsCancelled()
+    public async Task ACancelDuringASlowCallStopsItAndStoresTheTurnAsCancelledKeepingTheStoppedCall()
     {
         var (http, sdk) = NewUser();
         Fake.Enqueue(Call("slow", """{"milliseconds":30000}"""));
@@ -488,6 +488,16 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
         Assert.Equal(finished, Mcp.SlowFinished);
         ResponseResult read = await sdk.GetResponseAsync(id, Cancellation);
         Assert.Equal(ResponseStatus.Cancelled, read.Status);
+        // It keeps the tool work it had done, the call it stopped as failed; its stream, read afterwards, shows the same.
+        var call = Assert.IsType<McpToolCallItem>(read.OutputItems[1]);
+        Assert.Equal(("slow", true), (call.ToolName, call.Error is not null));
+        var events = new List<StreamingResponseUpdate>();
+        await foreach (var update in sdk.GetResponseStreamingAsync(new GetResponseOptions(id) { StreamingEnabled = true }, Cancellation))
+        {
+            events.Add(update);
+        }
+        Assert.Equal(["response.mcp_call.failed", "response.output_item.done", "response.incomplete"], events.TakeLast(3).Select(update => update.EventName()));
+        Assert.Equal(2, Assert.IsType<StreamingResponseIncompleteUpdate>(events[^1]).Response.OutputItems.Count);
     }
 
     [Fact]
