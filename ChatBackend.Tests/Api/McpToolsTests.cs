@@ -399,29 +399,34 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
     public async Task AServerUrlOfTheOperatorsNetworkOrNotAllowedIsA400AndNothingIsConnected(string url)
     {
         var (http, _) = NewUser();
+        var (input, refused) = ($"hi {Guid.NewGuid():n}", fixture.Connections.Refused.Count);
 
-        using var response = await RespondAsync(http, "hi", Tool("elsewhere", url));
+        using var response = await RespondAsync(http, input, Tool("elsewhere", url));
 
         var error = (await response.ExpectAsync(HttpStatusCode.BadRequest)).GetProperty("error");
         Assert.Equal("tools[0].server_url", error.Str("param"));
-        Assert.Empty(Fake.Requests);
-        Assert.Empty(fixture.Connections.Refused);
+        AssertNotAsked(input);
+        Assert.Equal(refused, fixture.Connections.Refused.Count);
     }
 
     [Fact]
     public async Task AnAllowedServerUrlWhoseNameResolvesToLoopbackIsRefusedWhenConnecting()
     {
         var (http, _) = NewUser();
-        var before = Mcp.Headers.Count;
+        var (input, refused, before) = ($"hi {Guid.NewGuid():n}", fixture.Connections.Refused.Count, Mcp.Headers.Count);
 
-        using var response = await RespondAsync(http, "hi", Tool("named", $"http://localhost:{fixture.Mcp.Endpoint.Port}/mcp"));
+        using var response = await RespondAsync(http, input, Tool("named", $"http://localhost:{fixture.Mcp.Endpoint.Port}/mcp"));
 
         var error = (await response.ExpectAsync(HttpStatusCode.BadGateway)).GetProperty("error");
         Assert.Contains("'named'", error.Str("message"));
         Assert.Equal(before, Mcp.Headers.Count);
-        Assert.Empty(fixture.Connections.Refused);
-        Assert.Empty(Fake.Requests);
+        Assert.Equal(refused, fixture.Connections.Refused.Count);
+        AssertNotAsked(input);
     }
+
+    // The model was never asked about this input (by this test: another's turn may still reach the class's fake model).
+    private void AssertNotAsked(string input) =>
+        Assert.DoesNotContain(Fake.Requests, request => request.Body.ToJsonString().Contains(input, StringComparison.Ordinal));
 
     [Fact]
     public async Task HeadersAreSentToTheServerButNeverAnsweredNorLogged()
