@@ -81,7 +81,7 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
     }
 
     [Fact]
-    public async Task ACancelOnTheOtherInstanceStopsTheGenerationWithinASecondAndStoresWhatWasGenerated()
+    public async Task ACancelOnTheOtherInstanceStopsTheGenerationAtItsNextProgressWriteAndStoresWhatWasGenerated()
     {
         using var a = StartOwnApi();
         using var b = StartOwnApi();
@@ -99,7 +99,9 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
         var answer = await cancel.ExpectAsync(HttpStatusCode.OK);
         var took = clock.Elapsed;
 
-        Assert.True(took < TimeSpan.FromSeconds(2), $"The cancel took {took}.");
+        // A sees the flag with its next progress write (250 ms); the bound is loose for a loaded machine, far below the
+        // turn's own end (the model holds it until the test releases it).
+        Assert.True(took < TimeSpan.FromSeconds(5), $"The cancel took {took}.");
         Assert.Equal("Cancelled", answer.Str("status"));
         Assert.Equal("partial ", answer.Str("message"));
         var events = await streamEvents.Bounded();
@@ -226,6 +228,8 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
 
         var fromA = a.SendJsonAsync("who answers?", user, messageId);
         var conversationId = await WaitForConversationAsync(user);
+        // A's model call has the slow reply (B's, later, gets the echo) whatever the machine's load.
+        await Eventually.WaitForAsync(() => Fake.Requests.Count == 1, "A's model call");
         using (var early = await b.SendJsonAsync("who answers?", user, messageId, conversationId))
         {
             await early.ExpectAsync(HttpStatusCode.Conflict);
