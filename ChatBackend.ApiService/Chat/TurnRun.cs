@@ -89,15 +89,6 @@ public sealed class TurnRun : IDisposable
         }
     }
 
-    /// <summary>The tool events made so far.</summary>
-    public IReadOnlyList<ToolEvent> ToolEvents()
-    {
-        lock (_gate)
-        {
-            return [.. _toolEvents];
-        }
-    }
-
     /// <summary>The text and the tool events so far, read together: no event refers to text that is not in it.</summary>
     public (string Text, IReadOnlyList<ToolEvent> ToolEvents) Snapshot()
     {
