@@ -110,8 +110,13 @@ closing_line() { # FILE STATUS
   count() { { grep -E "^ +$1: +[0-9]+ *$" "$2" || true; } | awk '{ n += $2 } END { print n + 0 }'; }
   passed=$(count Passed "$1")
   failed=$(count Failed "$1")
-  # The failed tests' names again at the end, where a reader of only the last lines (CI's) sees them.
-  { grep -E "^ +Failed [A-Za-z]" "$1" || true; } | sed 's/^ */failed: /'
+  # The failed tests' names again at the end, each with the first lines of its error message, where a reader of only
+  # the last lines (CI's) sees them.
+  awk 'BEGIN { lines = -2 }
+       /^ +Failed [A-Za-z]/ { sub(/^ +/, ""); print "failed: " $0; lines = -1; next }
+       lines == -1 && /^ +Error Message:/ { lines = 0; next }
+       lines >= 0 && /^ +(Stack Trace|Standard Output Messages):/ { lines = -2; next }
+       lines >= 0 && lines < 8 { sub(/^ +/, ""); print "failed:     " substr($0, 1, 240); lines++ }' "$1"
   echo "$passed passed, $failed failed"
   if [ "$2" -eq 0 ] && [ "$passed" -eq 0 ]; then
     echo "No test ran." >&2

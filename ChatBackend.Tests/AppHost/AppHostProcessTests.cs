@@ -146,8 +146,7 @@ public sealed partial class AppHostProcessTests : IDisposable
 
     private async Task<RunningAppHost> StartAppHostAsync()
     {
-        // In a session of its own, as in a terminal: its process group is its own, and Ctrl+C signals all of that group.
-        var start = AppHostProcess.StartInfo("setsid");
+        var start = AppHostProcess.InATerminalSession(AppHostProcess.Directory, "dotnet", AppHostProcess.Dll);
         // Its data, and the dashboard's record of the run, in the test's own directory, not the user's.
         foreach (var argument in new[] { $"--AppHost:DataDirectory={_data}", $"--Dashboard:Data:Directory={Path.Combine(_data, "dashboard")}",
             "--AppHost:ContainerRuntime=none", "--DcpPublisher:RandomizePorts=true" })

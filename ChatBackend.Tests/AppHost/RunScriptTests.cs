@@ -84,13 +84,7 @@ public sealed class RunScriptTests : IDisposable
 
         public static RunScript Start(IEnumerable<string> arguments)
         {
-            var start = new ProcessStartInfo("setsid")
-            {
-                WorkingDirectory = Path.GetFullPath(Path.Combine(AppHostProcess.Directory, "..")),
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            start.ArgumentList.Add("./run.sh");
+            var start = AppHostProcess.InATerminalSession(Path.GetFullPath(Path.Combine(AppHostProcess.Directory, "..")), "./run.sh");
             foreach (var argument in arguments)
             {
                 start.ArgumentList.Add(argument);

@@ -20,19 +20,28 @@ public static class AppHostProcess
     }
 
     /// <summary><c>dotnet ChatBackend.AppHost.dll</c> in the AppHost's folder, its output redirected.</summary>
-    public static ProcessStartInfo StartInfo(string program = "dotnet")
+    public static ProcessStartInfo StartInfo() => Redirected(new ProcessStartInfo("dotnet") { WorkingDirectory = Directory, ArgumentList = { Dll } });
+
+    /// <summary>
+    /// <paramref name="command"/> as a terminal runs it, its output redirected: in a session of its own (its process
+    /// group is its own, and Ctrl+C signals that group) with every signal's default action. A non-interactive shell's
+    /// background job (as CI may run the tests) ignores SIGINT, every process started from it inherits that, and .NET
+    /// leaves an ignored SIGINT ignored: Ctrl+C would then stop nothing.
+    /// </summary>
+    public static ProcessStartInfo InATerminalSession(string workingDirectory, params IEnumerable<string> command)
     {
-        var start = new ProcessStartInfo(program)
+        var start = new ProcessStartInfo("setsid") { WorkingDirectory = workingDirectory, ArgumentList = { "env", "--default-signal" } };
+        foreach (var argument in command)
         {
-            WorkingDirectory = Directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        if (program != "dotnet")
-        {
-            start.ArgumentList.Add("dotnet");
+            start.ArgumentList.Add(argument);
         }
-        start.ArgumentList.Add(Dll);
+        return Redirected(start);
+    }
+
+    private static ProcessStartInfo Redirected(ProcessStartInfo start)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         return start;
     }
 
