@@ -119,7 +119,7 @@ public static class ConversationsV1Api
         [FromQuery(Name = "after")] string? after,
         [FromQuery(Name = "limit")] int? limit,
         [FromQuery(Name = "order")] string? order,
-        Caller caller, ConversationQueries conversations, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
+        Caller caller, ConversationItems store, CancellationToken cancellationToken)
     {
         if (caller.TokenUserId is not { } userId)
         {
@@ -129,11 +129,17 @@ public static class ConversationsV1Api
         {
             return invalid;
         }
-        if (await ItemsAsync(conversationId, userId, conversations, options.Value, cancellationToken) is not { } items)
+        var page = await store.ListAsync(conversationId, userId, after, limit ?? ResponsesApi.DefaultPageSize, ascending: order == "asc", cancellationToken);
+        if (page is null)
         {
             return NotFound(conversationId);
         }
-        return TypedResults.Ok(ResponsesApi.Page(items, item => item.Id, after, limit, order));
+        if (page.AfterNotFound)
+        {
+            return ResponsesApi.AfterNotFound(after!);
+        }
+        List<ConversationItemObject> data = [.. page.Items.Select(ItemOf)];
+        return TypedResults.Ok(new ListObject<ConversationItemObject>(data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, page.HasMore));
     }
 
     public static async Task<Results<Ok<ListObject<ConversationItemObject>>, ProblemHttpResult>> AddItemsAsync(
@@ -158,28 +164,22 @@ public static class ConversationsV1Api
 
     public static async Task<Results<Ok<ConversationItemObject>, ProblemHttpResult>> GetItemAsync(
         [FromRoute(Name = "conversation_id")] string conversationId, [FromRoute(Name = "item_id")] string itemId, Caller caller,
-        ConversationQueries conversations, IOptions<ChatTurnOptions> options, CancellationToken cancellationToken)
+        ConversationItems store, CancellationToken cancellationToken)
     {
         if (caller.TokenUserId is not { } userId)
         {
             return ResponsesApi.CredentialRequired();
         }
-        if (await ItemsAsync(conversationId, userId, conversations, options.Value, cancellationToken) is not { } items)
+        return await store.FindAsync(conversationId, userId, itemId, cancellationToken) switch
         {
-            return NotFound(conversationId);
-        }
-        return items.FirstOrDefault(item => item.Id == itemId) is { } found
-            ? TypedResults.Ok(found)
-            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found",
-                detail: $"No item '{itemId}' in conversation '{conversationId}'.", extensions: new Dictionary<string, object?> { ["field"] = "item_id" });
+            (false, _) => NotFound(conversationId),
+            (true, { } item) => TypedResults.Ok(ItemOf(item)),
+            (true, null) => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found",
+                detail: $"No item '{itemId}' in conversation '{conversationId}'.", extensions: new Dictionary<string, object?> { ["field"] = "item_id" }),
+        };
     }
 
-    // The conversation's messages as items, oldest first (up to Chat:HistoryMaxPage), or null when it is not the user's.
-    private static async Task<IReadOnlyList<ConversationItemObject>?> ItemsAsync(
-        string conversationId, long userId, ConversationQueries conversations, ChatTurnOptions options, CancellationToken cancellationToken) =>
-        await conversations.GetConversationAsync(conversationId, userId, options.HistoryMaxPage, before: null, cancellationToken) is { } conversation
-            ? [.. conversation.Messages.Select(message => ItemOf(message.MessageId, message.Role, message.Message, message.Status))]
-            : null;
+    private static ConversationItemObject ItemOf(StoredItem item) => ItemOf(item.Id, item.Role, item.Text, item.Status);
 
     private static ConversationItemObject ItemOf(string id, string role, string text, MessageStatus status) => new(
         id,

@@ -277,7 +277,9 @@ public static partial class ResponsesApi
         {
             return ResponseNotFound(responseId);
         }
-        return TypedResults.Ok(Page(ResponseHead.From(row).Request.Input, item => item.Id, after, limit, order));
+        return Page(ResponseHead.From(row).Request.Input, item => item.Id, after, limit, order) is { } page
+            ? TypedResults.Ok(page)
+            : AfterNotFound(after!);
     }
 
     /// <summary>A list's paging that is not valid (limit 1-100, order asc or desc), or null.</summary>
@@ -286,16 +288,28 @@ public static partial class ResponsesApi
         : order is not (null or "asc" or "desc") ? Problems.Invalid(new() { ["order"] = ["order must be asc or desc."] })
         : null;
 
+    /// <summary>The items a list gives when its request names no limit, as OpenAI's lists do.</summary>
+    internal const int DefaultPageSize = 20;
+
+    /// <summary>A list's <c>after</c> that names no item of it: a 400 naming the parameter.</summary>
+    internal static ProblemHttpResult AfterNotFound(string after) =>
+        Problems.Invalid(new() { ["after"] = [$"No item '{after}' in this list to start after."] });
+
     /// <summary>
-    /// A page of <paramref name="oldestFirst"/> as OpenAI lists items: newest first unless <paramref name="order"/> is
-    /// asc, after the item <paramref name="after"/> names, <paramref name="limit"/> of them (20 by default).
+    /// A page of <paramref name="oldestFirst"/> (a short list, held whole) as OpenAI lists items: newest first unless
+    /// <paramref name="order"/> is asc, after the item <paramref name="after"/> names, <paramref name="limit"/> of them
+    /// (20 by default). Null when <paramref name="after"/> names no item of the list.
     /// </summary>
-    internal static ListObject<T> Page<T>(IEnumerable<T> oldestFirst, Func<T, string> idOf, string? after, int? limit, string? order)
+    internal static ListObject<T>? Page<T>(IEnumerable<T> oldestFirst, Func<T, string> idOf, string? after, int? limit, string? order)
     {
-        var items = order == "asc" ? oldestFirst : oldestFirst.Reverse();
-        var rest = items.SkipWhile(item => after is not null && idOf(item) != after).Skip(after is null ? 0 : 1).ToList();
-        var page = rest.Take(limit ?? 20).ToList();
-        return new ListObject<T>(page, page.Count > 0 ? idOf(page[0]) : null, page.Count > 0 ? idOf(page[^1]) : null, rest.Count > page.Count);
+        var items = (order == "asc" ? oldestFirst : oldestFirst.Reverse()).ToList();
+        var start = after is null ? 0 : items.FindIndex(item => idOf(item) == after) + 1;
+        if (start == 0 && after is not null)
+        {
+            return null;
+        }
+        var page = items.Skip(start).Take(limit ?? DefaultPageSize).ToList();
+        return new ListObject<T>(page, page.Count > 0 ? idOf(page[0]) : null, page.Count > 0 ? idOf(page[^1]) : null, items.Count - start > page.Count);
     }
 
     public static Ok<ListObject<ModelObject>> ListModels(ModelCatalog models)

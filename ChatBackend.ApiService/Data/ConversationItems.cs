@@ -10,11 +10,18 @@ public sealed record NewItem(string Role, string Text, int TokenCount);
 /// <summary>A conversation as /v1/conversations shows it: when it began and its metadata (JSON, or null).</summary>
 public sealed record ConversationHead(string ConversationId, DateTime CreatedAt, string? Metadata);
 
+/// <summary>A stored message as an item of /v1/conversations.</summary>
+public sealed record StoredItem(string Id, string Role, string Text, MessageStatus Status);
+
+/// <summary>A page of a conversation's items, whether more follow it, and whether the item it was to follow was found.</summary>
+public sealed record ItemPage(IReadOnlyList<StoredItem> Items, bool HasMore, bool AfterNotFound = false);
+
 /// <summary>
 /// The SQL of /v1/conversations beside the native reads (<see cref="ConversationQueries"/>): a conversation made with
 /// its first items, its metadata, and items added to it. Items are message rows like a turn's, numbered after every
 /// number handed out so far under the conversation's lock (the protocol of <see cref="TurnStore"/>), stored as
-/// Success; a user item followed by an assistant one is a turn of the later context.
+/// Success; a user item followed by an assistant one is a turn of the later context. Items are listed a page at a time
+/// in SQL, never the whole conversation read to answer one page.
 /// </summary>
 public sealed class ConversationItems(MySqlDataSource dataSource)
 {
@@ -103,6 +110,124 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
             return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) > 0;
         }, cancellationToken);
     }
+
+    /// <summary>
+    /// A page of the items of the conversation's newest branch (the messages its history shows), as OpenAI lists them:
+    /// <paramref name="limit"/> of them, newest first unless <paramref name="ascending"/>, after the item
+    /// <paramref name="after"/> when given (one of that branch). Null when the conversation is not the user's.
+    /// </summary>
+    /// <remarks>
+    /// A linear conversation is one range of its (conv_id, message_no) key in either direction; a branched one is read
+    /// as the native history reads a branch: its tree's numbers, then the page's rows by number.
+    /// </remarks>
+    public async Task<ItemPage?> ListAsync(
+        string conversationId, long userId, string? after, int limit, bool ascending, CancellationToken cancellationToken)
+    {
+        if (!Ids.IsConversationId(conversationId))
+        {
+            return null;
+        }
+        const string headSql = """
+            SELECT c.user_id, c.branched,
+                   (SELECT m.message_no FROM message_store m WHERE m.conv_id = c.conv_id AND m.message_id = @after) AS after_no
+            FROM conversation_store c WHERE c.conv_id = @conv
+            """;
+        return await dataSource.RunAsync(async connection =>
+        {
+            (long Owner, bool Branched, int? AfterNo) head;
+            await using (var command = new MySqlCommand(headSql, connection))
+            {
+                command.Parameters.AddWithValue("@conv", conversationId);
+                command.Parameters.AddWithValue("@after", after is not null && Ids.IsMessageId(after) ? after : null);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                if (!await reader.ReadAsync(cancellationToken))
+                {
+                    return null;
+                }
+                head = (reader.GetInt64(0), reader.GetBoolean(1), reader.IsDBNull(2) ? null : reader.GetInt32(2));
+            }
+            if (head.Owner != userId)
+            {
+                return null;
+            }
+            if (after is not null && head.AfterNo is null)
+            {
+                return new ItemPage([], HasMore: false, AfterNotFound: true);
+            }
+            // One row more than the page tells whether more follow.
+            string sql;
+            if (head.Branched)
+            {
+                var branch = (await ConversationQueries.ReadTreeAsync(connection, conversationId, cancellationToken)).NewestBranchThrough(0);
+                if (head.AfterNo is { } afterNo && !branch.Contains(afterNo))
+                {
+                    return new ItemPage([], HasMore: false, AfterNotFound: true);
+                }
+                var numbers = (ascending ? branch.Where(number => number > (head.AfterNo ?? 0)) : branch.AsEnumerable().Reverse().Where(number => number < (head.AfterNo ?? int.MaxValue)))
+                    .Take(limit + 1).ToList();
+                if (numbers is [])
+                {
+                    return new ItemPage([], HasMore: false);
+                }
+                sql = $"{ItemSelect} AND message_no IN ({string.Join(',', numbers)}) ORDER BY message_no {(ascending ? "ASC" : "DESC")}";
+            }
+            else
+            {
+                sql = ascending
+                    ? $"{ItemSelect} AND message_no > @after_no ORDER BY message_no ASC LIMIT @limit"
+                    : $"{ItemSelect} AND message_no < @after_no ORDER BY message_no DESC LIMIT @limit";
+            }
+            await using (var command = new MySqlCommand(sql, connection))
+            {
+                command.Parameters.AddWithValue("@conv", conversationId);
+                command.Parameters.AddWithValue("@after_no", head.AfterNo ?? (ascending ? 0 : int.MaxValue));
+                command.Parameters.AddWithValue("@limit", limit + 1);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                var items = new List<StoredItem>();
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    items.Add(ReadItem(reader));
+                }
+                var hasMore = items.Count > limit;
+                return new ItemPage(hasMore ? items[..limit] : items, hasMore);
+            }
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// One item of a conversation of the user's, on any branch: (false, null) when the conversation is not the user's,
+    /// (true, null) when it has no such item.
+    /// </summary>
+    public async Task<(bool ConversationFound, StoredItem? Item)> FindAsync(
+        string conversationId, long userId, string itemId, CancellationToken cancellationToken)
+    {
+        if (!Ids.IsConversationId(conversationId))
+        {
+            return (false, null);
+        }
+        const string sql = """
+            SELECT m.message_id, m.role, m.message, m.Status
+            FROM conversation_store c LEFT JOIN message_store m ON m.conv_id = c.conv_id AND m.message_id = @item
+            WHERE c.conv_id = @conv AND c.user_id = @user
+            """;
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@user", userId);
+            command.Parameters.AddWithValue("@item", Ids.IsMessageId(itemId) ? itemId : null);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return !await reader.ReadAsync(cancellationToken) ? (false, null)
+                : reader.IsDBNull(0) ? (true, null)
+                : (true, ReadItem(reader));
+        }, cancellationToken);
+    }
+
+    // An item's columns in the order ReadItem reads them, of one conversation's rows.
+    private const string ItemSelect = "SELECT message_id, role, message, Status FROM message_store WHERE conv_id = @conv";
+
+    private static StoredItem ReadItem(MySqlDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), reader.GetString(2), Enum.Parse<MessageStatus>(reader.GetString(3)));
 
     /// <summary>Adds <paramref name="items"/> at the end of a conversation of the user's: their ids, or null when it is not.</summary>
     public async Task<IReadOnlyList<string>?> AddAsync(

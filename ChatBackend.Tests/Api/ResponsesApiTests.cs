@@ -477,6 +477,81 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         http.Dispose();
     }
 
+    [Fact]
+    public async Task AConversationsItemsArePagedBothWaysFromAnyItemAndABranchedOneListsOnlyItsNewestBranch()
+    {
+        // Items are paged in SQL, not cut from the history the original's endpoint answers (which this bounds to 10).
+        var api = StartApi(new(Settings) { ["Chat:HistoryMaxPage"] = "10" });
+        var token = Issuer.Create($"user-{Guid.NewGuid():n}");
+        var (sdk, http) = ClientsOfToken(api, token);
+        var conversations = new OpenAI.Conversations.ConversationClient(
+            new ApiKeyCredential(token), new OpenAI.OpenAIClientOptions { Endpoint = new Uri(api.BaseAddress!, "/v1") });
+        static BinaryContent Items(int from, int count) => BinaryContent.Create(BinaryData.FromObjectAsJson(new
+        {
+            items = Enumerable.Range(from, count).Select(n => new { role = n % 2 == 1 ? "user" : "assistant", content = $"item {n}" }),
+        }));
+        var id = Parse(await conversations.CreateConversationAsync(Items(1, 20))).Str("id");
+        await conversations.CreateConversationItemsAsync(id, Items(21, 20));
+        await conversations.CreateConversationItemsAsync(id, Items(41, 5));
+        async Task<(List<string> Texts, List<string> Ids, int Pages)> AllAsync(string conversationId, int limit, string order)
+        {
+            var (texts, ids, pages) = (new List<string>(), new List<string>(), 0);
+            await foreach (var page in conversations.GetConversationItemsAsync(conversationId, limit, order, after: null, include: null, options: null).GetRawPagesAsync())
+            {
+                pages++;
+                foreach (var item in JsonDocument.Parse(page.GetRawResponse().Content).RootElement.GetProperty("data").EnumerateArray())
+                {
+                    texts.Add(item.GetProperty("content")[0].Str("text"));
+                    ids.Add(item.Str("id"));
+                }
+            }
+            return (texts, ids, pages);
+        }
+        async Task<JsonElement> PageAsync(string conversationId, string query) =>
+            await (await http.GetAsync($"/v1/conversations/{conversationId}/items?{query}", Cancellation)).ExpectAsync(HttpStatusCode.OK);
+
+        // The SDK follows each page's last id as the next one's `after`, in both orders, through all 45.
+        var newestFirst = await AllAsync(id, 7, "desc");
+        var oldestFirst = await AllAsync(id, 10, "asc");
+        var after10 = await PageAsync(id, $"order=asc&limit=3&after={oldestFirst.Ids[9]}");
+        var before3 = await PageAsync(id, $"order=desc&limit=5&after={oldestFirst.Ids[2]}");
+        var first = Parse(await conversations.GetConversationItemAsync(id, oldestFirst.Ids[0], include: null, options: null));
+        using var unknownAfter = await http.GetAsync($"/v1/conversations/{id}/items?after=msg_not_an_item", Cancellation);
+
+        Assert.Equal(Enumerable.Range(1, 45).Reverse().Select(n => $"item {n}"), newestFirst.Texts);
+        Assert.Equal(7, newestFirst.Pages);
+        Assert.Equal(Enumerable.Range(1, 45).Select(n => $"item {n}"), oldestFirst.Texts);
+        Assert.Equal(["item 11", "item 12", "item 13"], after10.GetProperty("data").EnumerateArray().Select(item => item.GetProperty("content")[0].Str("text")));
+        Assert.True(after10.GetProperty("has_more").GetBoolean());
+        Assert.Equal(oldestFirst.Ids[10], after10.Str("first_id"));
+        Assert.Equal(["item 2", "item 1"], before3.GetProperty("data").EnumerateArray().Select(item => item.GetProperty("content")[0].Str("text")));
+        Assert.False(before3.GetProperty("has_more").GetBoolean());
+        Assert.Equal("item 1", first.GetProperty("content")[0].Str("text"));
+        Assert.Equal("after", (await ExpectOpenAIErrorAsync(unknownAfter, HttpStatusCode.BadRequest)).Str("param"));
+
+        // A branch: the third response continues the first, beside the second. The list is the newest branch's path.
+        ResponseResult one = await sdk.CreateResponseAsync(Ask(ResponseItem.CreateUserMessageItem("one")), Cancellation);
+        var two = Ask(ResponseItem.CreateUserMessageItem("two"));
+        two.PreviousResponseId = one.Id;
+        await sdk.CreateResponseAsync(two, Cancellation);
+        var three = Ask(ResponseItem.CreateUserMessageItem("three"));
+        three.PreviousResponseId = one.Id;
+        await sdk.CreateResponseAsync(three, Cancellation);
+        var branched = await ConversationOfAsync(http); // the most recently active of the user's
+        var branch = await AllAsync(branched, 1, "desc");
+        var fromTheTop = await PageAsync(branched, "order=asc&limit=2");
+        var history = await http.HistoryAsync(branched);
+        using var afterAnotherBranch = await http.GetAsync(
+            $"/v1/conversations/{branched}/items?after={history.GetProperty("messages")[2].GetProperty("siblings")[0].GetString()}", Cancellation);
+
+        Assert.Equal(["echo: three", "three", "echo: one", "one"], branch.Texts);
+        Assert.Equal(4, branch.Pages);
+        Assert.Equal(["one", "echo: one"], fromTheTop.GetProperty("data").EnumerateArray().Select(item => item.GetProperty("content")[0].Str("text")));
+        Assert.True(fromTheTop.GetProperty("has_more").GetBoolean());
+        Assert.Equal("after", (await ExpectOpenAIErrorAsync(afterAnotherBranch, HttpStatusCode.BadRequest)).Str("param"));
+        http.Dispose();
+    }
+
     private static JsonElement Parse(ClientResult result) => JsonDocument.Parse(result.GetRawResponse().Content).RootElement.Clone();
 
     [Theory]
