@@ -14,6 +14,7 @@ namespace ChatBackend.Tests.Api;
 /// are recovered from, and two migrators on two nodes of a new database both succeed.
 /// </summary>
 [Trait("Category", "Galera")]
+[Collection(RunsAlone.Name)]
 public sealed class GaleraClusterTests(GaleraFixture fixture) : IClassFixture<GaleraFixture>, IAsyncDisposable
 {
     private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(90);

@@ -14,6 +14,7 @@ namespace ChatBackend.Tests.AppHost;
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")] // /proc and signals: the machines this runs on
 [Trait("Category", "AppHost")]
+[Collection(RunsAlone.Name)]
 public sealed partial class AppHostProcessTests : IDisposable
 {
     private readonly string _data = Directory.CreateTempSubdirectory("chatbackend-apphost-process-").FullName;
@@ -115,9 +116,9 @@ public sealed partial class AppHostProcessTests : IDisposable
 
         var dashboard = new Uri(login).GetLeftPart(UriPartial.Authority);
         // The page of a trace the dashboard has not received yet says "not found" and stays so: it is opened again
-        // until the turn's spans are there (a batch every second in Development). Once in CI, beside the suite's other
-        // AppHosts and builds, a turn's spans never came: the exporter drops a batch whose call outlives its 10-s
-        // deadline (its retry stops there), the likely cause, not proven. Every fourth try sends a new turn; any will do.
+        // until the turn's spans are there (a batch every second in Development). In the parallel suite, at a load
+        // average above 20, no turn's spans came within minutes (the class runs alone since: RunsAlone). Every fourth
+        // try sends a new turn; any will do. If none comes, the failure says what the dashboard's trace list holds.
         var chatTurn = page.GetByText("chat turn").First;
         for (var tries = 1; ; tries++)
         {
@@ -134,6 +135,12 @@ public sealed partial class AppHostProcessTests : IDisposable
             catch (PlaywrightException) when (tries < 16)
             {
                 // Not there yet: open it, or another turn's, again.
+            }
+            catch (PlaywrightException)
+            {
+                await page.GotoAsync($"{dashboard}/traces");
+                var list = string.Join(' ', (await page.Locator("main").InnerTextAsync()).Split((char[])['\n', '\t'], StringSplitOptions.RemoveEmptyEntries));
+                Assert.Fail($"No trace of the {traceIds.Count} chat turns reached the dashboard in {tries} tries. Its trace list: {list[..Math.Min(600, list.Length)]}");
             }
         }
         await ScreenshotAsync(page, "trace-detail");

@@ -11,6 +11,7 @@ namespace ChatBackend.Tests.AppHost;
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")] // /proc and signals
 [Trait("Category", "AppHost")]
+[Collection(RunsAlone.Name)]
 public sealed class RunScriptTests : IDisposable
 {
     private readonly string _data = Directory.CreateTempSubdirectory("chatbackend-run-sh-").FullName;
