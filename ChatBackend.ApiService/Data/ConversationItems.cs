@@ -252,7 +252,8 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
             var ids = AppendInserts(sql, command, items, "@items_base", onlyWhen: "@items_base IS NOT NULL");
             sql.Append($"""
                 UPDATE conversation_store
-                SET last_message_no = last_message_no + @count, message_count = message_count + @count, updated_at = UTC_TIMESTAMP(6)
+                SET last_message_no = last_message_no + @count, message_count = (SELECT COUNT(*) FROM message_store WHERE conv_id = @conv),
+                    updated_at = UTC_TIMESTAMP(6)
                 WHERE conv_id = @conv AND @items_base IS NOT NULL;
                 SELECT @items_base IS NOT NULL;
                 {UnitOfWork.Commit}

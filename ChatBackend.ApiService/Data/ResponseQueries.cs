@@ -72,7 +72,9 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
               AND (m.message_no = u.message_no OR (m.message_no = u.message_no + 1 AND m.role = 'assistant'))
             WHERE u.conv_id = @turn_resp_conv AND u.message_id = @id AND u.Status <> 'Pending';
             SET @turn_resp_deleted = ROW_COUNT();
-            UPDATE conversation_store SET message_count = message_count - @turn_resp_deleted WHERE conv_id = @turn_resp_conv;
+            UPDATE conversation_store
+            SET message_count = (SELECT COUNT(*) FROM message_store WHERE conv_id = @turn_resp_conv)
+            WHERE conv_id = @turn_resp_conv AND @turn_resp_deleted > 0;
             DELETE FROM response WHERE id = @id AND @turn_resp_deleted > 0;
             DELETE FROM response
             WHERE conv_id = @turn_resp_conv AND @drop_empty AND @turn_resp_deleted > 0

@@ -20,6 +20,10 @@ namespace ChatBackend.ApiService.Data;
 /// <item>parent_no (V11): only a row that begins a turn has one, and only when it does not follow the row right before
 /// it (a branch); the row it follows is read under the conversation's lock, in the same batch. Reads of a conversation
 /// whose <c>branched</c> is set walk its tree (<see cref="ConversationTree"/>); others read rows in number order.</item>
+/// <item>message_count is never added to or taken from: every transaction that adds or removes a conversation's rows
+/// sets it to their number, read under the conversation's lock in the same transaction (the end, the count before its
+/// reply plus one). An increment lost or doubled once (a Galera writer killed under load left counts one off, rows
+/// whole) cannot outlive the conversation's next write.</item>
 /// <item>ROW_COUNT(): read only by the statement right after the one it counts, or kept in a user variable named
 /// <c>@turn_…</c> by a SET right after it; no statement may be put between the two.</item>
 /// <item>Every result of a batch is read to its end (<see cref="UnitOfWork.ReadToEndAsync"/>): a COMMIT that fails
@@ -133,7 +137,6 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             SET @turn_retaken = ROW_COUNT();
             DELETE r FROM message_store r JOIN message_store u ON u.conv_id = r.conv_id AND r.message_no = u.message_no + 1
             WHERE u.conv_id = @conv AND u.message_id = @mid AND r.role = 'assistant' AND @turn_retaken > 0;
-            UPDATE conversation_store SET message_count = message_count - ROW_COUNT() WHERE conv_id = @conv;
             {FollowedRow(send)}
             INSERT INTO message_store (role, conv_id, message_no, parent_no, message_id, message, tool_calls, settings, token_count, Status, created_at, updated_at)
             SELECT @role, c.conv_id, c.last_message_no + 1, NULLIF(@turn_parent, c.last_message_no), @mid, @message, @tool_calls, @settings, @tokens,
@@ -144,9 +147,11 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             SET @turn_inserted = ROW_COUNT();
             {ResponseInsert(send, "WHERE @turn_inserted > 0")}
             UPDATE conversation_store
-            SET branched = branched OR COALESCE(@turn_parent <> last_message_no, 0),
-                last_message_no = last_message_no + 2, message_count = message_count + 1, updated_at = UTC_TIMESTAMP(6)
-            WHERE conv_id = @conv AND @turn_inserted > 0;
+            SET branched = branched OR (@turn_inserted > 0 AND COALESCE(@turn_parent <> last_message_no, 0)),
+                last_message_no = last_message_no + 2 * @turn_inserted,
+                message_count = (SELECT COUNT(*) FROM message_store WHERE conv_id = @conv),
+                updated_at = IF(@turn_inserted > 0, UTC_TIMESTAMP(6), updated_at)
+            WHERE conv_id = @conv AND @turn_inserted + @turn_retaken > 0;
             {keyGivenBack}
             SELECT @turn_inserted AS inserted, @turn_retaken AS retaken, @follows IS NOT NULL AND @turn_parent IS NULL AS unfollowable,
                    m.role, m.message_no, m.Status, m.attempt,
