@@ -40,9 +40,6 @@ public static class ChatDatabase
                 or MySqlErrorCode.ConnectionCountError or MySqlErrorCode.AccessDenied
             || mysql.Number is 0 or >= 2000
             || mysql.InnerException is IOException or System.Net.Sockets.SocketException,
-        // A connection's stream cut or garbled under a read (a proxy's backend killed mid-packet), when the driver lets
-        // it through unwrapped.
-        MySqlProtocolException or IOException or System.Net.Sockets.SocketException => true,
         TimeoutException or DatabaseUnavailableException or UnitOfWork.CommitLostException => true,
         _ => exception.InnerException is { } inner && IsUnavailable(inner),
     };

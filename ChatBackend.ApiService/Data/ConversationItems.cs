@@ -156,6 +156,7 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
             }
             // One row more than the page tells whether more follow.
             string sql;
+            bool? branchHasMore = null;
             if (head.Branched)
             {
                 var branch = (await ConversationQueries.ReadTreeAsync(connection, conversationId, cancellationToken)).NewestBranchThrough(0);
@@ -165,11 +166,13 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
                 }
                 var numbers = (ascending ? branch.Where(number => number > (head.AfterNo ?? 0)) : branch.AsEnumerable().Reverse().Where(number => number < (head.AfterNo ?? int.MaxValue)))
                     .Take(limit + 1).ToList();
+                // Whether more follow is the tree's to say: a row of the page deleted since does not end the list.
+                branchHasMore = numbers.Count > limit;
                 if (numbers is [])
                 {
                     return new ItemPage([], HasMore: false);
                 }
-                sql = $"{ItemSelect} AND message_no IN ({string.Join(',', numbers)}) ORDER BY message_no {(ascending ? "ASC" : "DESC")}";
+                sql = $"{ItemSelect} AND message_no IN ({string.Join(',', numbers.Take(limit))}) ORDER BY message_no {(ascending ? "ASC" : "DESC")}";
             }
             else
             {
@@ -188,8 +191,8 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
                 {
                     items.Add(ReadItem(reader));
                 }
-                var hasMore = items.Count > limit;
-                return new ItemPage(hasMore ? items[..limit] : items, hasMore);
+                var hasMore = branchHasMore ?? items.Count > limit;
+                return new ItemPage(items.Count > limit ? items[..limit] : items, hasMore);
             }
         }, cancellationToken);
     }
@@ -240,8 +243,10 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
         return await dataSource.RunAsync(async connection =>
         {
             await using var command = new MySqlCommand { Connection = connection };
+            // READ COMMITTED, as a turn's transactions (TurnStore.StartTransaction): the count's read takes no locks
+            // on the conversation's rows and the gap after them, which a neighbouring conversation's inserts would wait on.
             var sql = new StringBuilder($"""
-                {UnitOfWork.Begin}
+                {TurnStore.StartTransaction}
                 SET @items_base = NULL;
                 SELECT last_message_no INTO @items_base FROM conversation_store WHERE conv_id = @conv AND user_id = @user FOR UPDATE;
 

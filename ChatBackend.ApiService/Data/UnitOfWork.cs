@@ -75,8 +75,11 @@ internal static class UnitOfWork
             catch (Exception exception)
             {
                 // MySqlConnector reports a use of a connection that broke under it as InvalidOperationException
-                // ("Connection must be Open; current state is Broken"), e.g. from a reader's dispose.
-                if (exception is InvalidOperationException && connection.State != ConnectionState.Open)
+                // ("Connection must be Open; current state is Broken"), e.g. from a reader's dispose; and a stream cut
+                // or garbled under a read (a proxy's backend killed mid-packet) may come through unwrapped. Whether
+                // the unit committed is unknown either way.
+                if ((exception is InvalidOperationException && connection.State != ConnectionState.Open)
+                    || exception is MySqlProtocolException or IOException or System.Net.Sockets.SocketException)
                 {
                     throw new DatabaseUnavailableException(exception);
                 }

@@ -1,24 +1,22 @@
-using System.Net.Sockets;
 using ChatBackend.ApiService.Data;
+using Microsoft.AspNetCore.Http;
 
 namespace ChatBackend.Tests.Unit;
 
-/// <summary>Which failures of the database are an unavailable database (503), and which are a bug (500).</summary>
+/// <summary>Which failures are an unavailable database (503), and which are the request's own or a bug.</summary>
 [Trait("Category", "Unit")]
 public sealed class DatabaseFailureTests
 {
     [Fact]
-    public void AConnectionCutUnderAReadIsAnUnavailableDatabaseEvenWhenTheDriverLetsItThroughUnwrapped()
+    public void ARequestsOwnIOErrorOrABugIsNotAnUnavailableDatabase()
     {
-        Assert.True(ChatDatabase.IsUnavailable(new EndOfStreamException()));
-        Assert.True(ChatDatabase.IsUnavailable(new SocketException((int)SocketError.ConnectionReset)));
-        Assert.True(ChatDatabase.IsUnavailable(new InvalidOperationException("wrapped", new IOException())));
+        // Kestrel's bad request (a 413, a malformed body) is an IOException: it keeps its status, with no Retry-After.
+        Assert.False(ChatDatabase.IsUnavailable(new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge)));
+        Assert.False(ChatDatabase.IsUnavailable(new IOException("A file.")));
+        Assert.False(ChatDatabase.IsUnavailable(new InvalidOperationException("A bug.")));
     }
 
     [Fact]
-    public void AnErrorOfTheCodeItselfIsNotAnUnavailableDatabase()
-    {
-        Assert.False(ChatDatabase.IsUnavailable(new InvalidOperationException("A bug.")));
-        Assert.False(ChatDatabase.IsUnavailable(new FormatException()));
-    }
+    public void AConnectionThatBrokeUnderAUnitIsAnUnavailableDatabase() =>
+        Assert.True(ChatDatabase.IsUnavailable(new DatabaseUnavailableException(new EndOfStreamException())));
 }
