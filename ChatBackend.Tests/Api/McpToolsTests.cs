@@ -156,16 +156,23 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
         Assert.Equal(["mcp_list_tools", "mcp_call"], stored);
     }
 
+    // A request through the SDK with the test's own MCP server as a tool that needs no approval.
+    private CreateResponseOptions AskWithTheLocalServer(string input, bool streamed = false)
+    {
+        var options = new CreateResponseOptions { Model = "gpt-4o-mini", StreamingEnabled = streamed };
+        options.InputItems.Add(ResponseItem.CreateUserMessageItem(input));
+        options.Tools.Add(ResponseTool.CreateMcpTool(
+            "local", fixture.Mcp.Endpoint, toolCallApprovalPolicy: new McpToolCallApprovalPolicy(DefaultMcpToolCallApprovalPolicy.NeverRequireApproval)));
+        return options;
+    }
+
     [Fact]
     public async Task AResponseWithAnMcpToolThroughTheSdkHasTheListTheCallAndTheAnswerAsOutputItems()
     {
         var (_, sdk) = NewUser();
         Fake.Enqueue(Call("add", """{"a":20,"b":22}"""));
         Fake.Enqueue(FakeReply.Say("42."));
-        var options = new CreateResponseOptions { Model = "gpt-4o-mini" };
-        options.InputItems.Add(ResponseItem.CreateUserMessageItem("What is 20+22?"));
-        options.Tools.Add(ResponseTool.CreateMcpTool(
-            "local", fixture.Mcp.Endpoint, toolCallApprovalPolicy: new McpToolCallApprovalPolicy(DefaultMcpToolCallApprovalPolicy.NeverRequireApproval)));
+        var options = AskWithTheLocalServer("What is 20+22?");
 
         ResponseResult response = await sdk.CreateResponseAsync(options, Cancellation);
 
@@ -187,10 +194,7 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
         Mcp.Gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
         Fake.Enqueue(Call("gate", "{}"));
         Fake.Enqueue(FakeReply.Say("Seven", "."));
-        var options = new CreateResponseOptions { Model = "gpt-4o-mini", StreamingEnabled = true };
-        options.InputItems.Add(ResponseItem.CreateUserMessageItem("Pass the gate"));
-        options.Tools.Add(ResponseTool.CreateMcpTool(
-            "local", fixture.Mcp.Endpoint, toolCallApprovalPolicy: new McpToolCallApprovalPolicy(DefaultMcpToolCallApprovalPolicy.NeverRequireApproval)));
+        var options = AskWithTheLocalServer("Pass the gate", streamed: true);
 
         var updates = new List<StreamingResponseUpdate>();
         await foreach (var update in sdk.CreateResponseStreamingAsync(options, Cancellation))
@@ -236,10 +240,7 @@ public sealed class McpToolsTests(McpToolsTests.Fixture fixture) : FakeModelTest
         var (_, sdk) = NewUser();
         Fake.Enqueue(new FakeReply.Calls([("call_1", "add", """{"a":1,"b":2}""")], Saying: "Adding. "));
         Fake.Enqueue(FakeReply.Say("Three", "."));
-        var options = new CreateResponseOptions { Model = "gpt-4o-mini", StreamingEnabled = true };
-        options.InputItems.Add(ResponseItem.CreateUserMessageItem("1+2?"));
-        options.Tools.Add(ResponseTool.CreateMcpTool(
-            "local", fixture.Mcp.Endpoint, toolCallApprovalPolicy: new McpToolCallApprovalPolicy(DefaultMcpToolCallApprovalPolicy.NeverRequireApproval)));
+        var options = AskWithTheLocalServer("1+2?", streamed: true);
         var live = new List<StreamingResponseUpdate>();
         await foreach (var update in sdk.CreateResponseStreamingAsync(options, Cancellation))
         {
