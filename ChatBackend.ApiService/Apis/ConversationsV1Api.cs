@@ -38,6 +38,9 @@ public static class ConversationsV1Api
             .ProducesProblems([StatusCodes.Status400BadRequest, .. Problems404]);
         v1.MapGet("/{conversation_id}/items/{item_id}", GetItemAsync).WithName("GetConversationItemV1").WithSummary("One item of a conversation")
             .ProducesProblems(Problems404);
+        v1.MapDelete("/{conversation_id}/items/{item_id}", DeleteItemAsync).WithName("DeleteConversationItemV1")
+            .WithSummary("Delete one item of a conversation; the conversation")
+            .ProducesProblems([StatusCodes.Status409Conflict, .. Problems404]);
         return routes;
     }
 
@@ -174,8 +177,27 @@ public static class ConversationsV1Api
         {
             (false, _) => NotFound(conversationId),
             (true, { } item) => TypedResults.Ok(ItemOf(item)),
-            (true, null) => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found",
-                detail: $"No item '{itemId}' in conversation '{conversationId}'.", extensions: new Dictionary<string, object?> { ["field"] = "item_id" }),
+            (true, null) => ItemNotFound(conversationId, itemId),
+        };
+    }
+
+    public static async Task<Results<Ok<ConversationObject>, ProblemHttpResult>> DeleteItemAsync(
+        [FromRoute(Name = "conversation_id")] string conversationId, [FromRoute(Name = "item_id")] string itemId, Caller caller,
+        ConversationItems store, CancellationToken cancellationToken)
+    {
+        if (caller.TokenUserId is not { } userId)
+        {
+            return ResponsesApi.CredentialRequired();
+        }
+        return await store.DeleteAsync(conversationId, userId, itemId, cancellationToken) switch
+        {
+            (ItemDeletion.Deleted, { } head) => TypedResults.Ok(ObjectOf(head)),
+            (ItemDeletion.Running, _) => TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict, title: "The item's turn is running",
+                detail: "Its reply is still being generated: cancel it first (POST /v1/responses/{id}/cancel, or the native cancel).",
+                extensions: new Dictionary<string, object?> { ["field"] = "item_id" }),
+            (ItemDeletion.ItemNotFound, _) => ItemNotFound(conversationId, itemId),
+            _ => NotFound(conversationId),
         };
     }
 
@@ -243,6 +265,10 @@ public static class ConversationsV1Api
         head.ConversationId,
         new DateTimeOffset(head.CreatedAt).ToUnixTimeSeconds(),
         head.Metadata is null ? [] : JsonSerializer.Deserialize<Dictionary<string, string>>(head.Metadata) ?? []);
+
+    private static ProblemHttpResult ItemNotFound(string conversationId, string itemId) => TypedResults.Problem(
+        statusCode: StatusCodes.Status404NotFound, title: "Not found",
+        detail: $"No item '{itemId}' in conversation '{conversationId}'.", extensions: new Dictionary<string, object?> { ["field"] = "item_id" });
 
     private static ProblemHttpResult NotFound(string conversationId) => TypedResults.Problem(
         statusCode: StatusCodes.Status404NotFound, title: "Not found",

@@ -13,6 +13,17 @@ public sealed record ConversationHead(string ConversationId, DateTime CreatedAt,
 /// <summary>A stored message as an item of /v1/conversations.</summary>
 public sealed record StoredItem(string Id, string Role, string Text, MessageStatus Status);
 
+/// <summary>How deleting a conversation's item went.</summary>
+public enum ItemDeletion
+{
+    Deleted,
+    ConversationNotFound,
+    ItemNotFound,
+
+    /// <summary>The item is a message whose reply is still being generated: cancel it first.</summary>
+    Running,
+}
+
 /// <summary>A page of a conversation's items, whether more follow it, and whether the item it was to follow was found.</summary>
 public sealed record ItemPage(IReadOnlyList<StoredItem> Items, bool HasMore, bool AfterNotFound = false);
 
@@ -223,6 +234,62 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
             return !await reader.ReadAsync(cancellationToken) ? (false, null)
                 : reader.IsDBNull(0) ? (true, null)
                 : (true, ReadItem(reader));
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes one item (message row) of a conversation of the user's, under the conversation's lock (the protocol of
+    /// <see cref="TurnStore"/>), and gives the conversation's head. Exactly that row goes, with a reply's tool calls;
+    /// the rows around it stay, and the tree passes over the gap (<see cref="ConversationTree"/>). A response is its
+    /// turn's rows, so when its message or its reply goes, its row goes too. A message whose turn is running is not
+    /// deleted (<see cref="ItemDeletion.Running"/>): its reply would be stored after it.
+    /// </summary>
+    public async Task<(ItemDeletion Deletion, ConversationHead? Head)> DeleteAsync(
+        string conversationId, long userId, string itemId, CancellationToken cancellationToken)
+    {
+        if (!Ids.IsConversationId(conversationId))
+        {
+            return (ItemDeletion.ConversationNotFound, null);
+        }
+        const string sql = $"""
+            {TurnStore.StartTransaction}
+            SET @item_conv = NULL, @item_no = NULL, @item_role = NULL, @item_running = 0, @item_deleted = 0;
+            SELECT conv_id INTO @item_conv FROM conversation_store WHERE conv_id = @conv AND user_id = @user FOR UPDATE;
+            SELECT message_no, role, Status = 'Pending' INTO @item_no, @item_role, @item_running
+            FROM message_store WHERE conv_id = @item_conv AND message_id = @item;
+            DELETE FROM response
+            WHERE conv_id = @item_conv AND NOT @item_running AND id = (
+                SELECT message_id FROM message_store
+                WHERE conv_id = @item_conv AND message_no = IF(@item_role = 'assistant', @item_no - 1, @item_no));
+            DELETE FROM tool_call WHERE conv_id = @item_conv AND message_no = @item_no AND @item_role = 'assistant';
+            DELETE FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no AND NOT @item_running;
+            SET @item_deleted = ROW_COUNT();
+            UPDATE conversation_store SET message_count = (SELECT COUNT(*) FROM message_store WHERE conv_id = @item_conv)
+            WHERE conv_id = @item_conv AND @item_deleted > 0;
+            SELECT @item_no IS NOT NULL AS found, @item_running AS running, created_at, metadata
+            FROM conversation_store WHERE conv_id = @item_conv;
+            {UnitOfWork.Commit}
+            """;
+        return await dataSource.RunAsync(async connection =>
+        {
+            await using var command = new MySqlCommand(sql, connection);
+            command.Parameters.AddWithValue("@conv", conversationId);
+            command.Parameters.AddWithValue("@user", userId);
+            command.Parameters.AddWithValue("@item", Ids.IsMessageId(itemId) ? itemId : null);
+            (ItemDeletion, ConversationHead?) deletion = (ItemDeletion.ConversationNotFound, null);
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    var head = new ConversationHead(conversationId, DateTime.SpecifyKind(reader.GetDateTime(2), DateTimeKind.Utc),
+                        reader.IsDBNull(3) ? null : reader.GetString(3));
+                    deletion = (!reader.GetBoolean(0) ? ItemDeletion.ItemNotFound
+                        : reader.GetBoolean(1) ? ItemDeletion.Running
+                        : ItemDeletion.Deleted, head);
+                }
+                await reader.ReadToEndAsync(cancellationToken);
+            }
+            return deletion;
         }, cancellationToken);
     }
 

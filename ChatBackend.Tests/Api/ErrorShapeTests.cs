@@ -102,6 +102,16 @@ public sealed class ErrorShapeTests(ErrorShapeTests.Fixture api) : ApiTest(api),
             (HttpMethod.Put, $"/conversations/{escaped}/messages/{messageId}/feedback?rating=up"),
             (HttpMethod.Put, $"/conversations/{conversationId}/messages/{escaped}/feedback?rating=up"),
             (HttpMethod.Delete, $"/conversations/{conversationId}/messages/{escaped}/feedback"),
+            (HttpMethod.Get, $"/v1/conversations/{escaped}"),
+            (HttpMethod.Delete, $"/v1/conversations/{escaped}"),
+            (HttpMethod.Get, $"/v1/conversations/{escaped}/items"),
+            (HttpMethod.Get, $"/v1/conversations/{conversationId}/items/{escaped}"),
+            (HttpMethod.Delete, $"/v1/conversations/{conversationId}/items/{escaped}"),
+            (HttpMethod.Delete, $"/v1/conversations/{escaped}/items/{messageId}"),
+            (HttpMethod.Get, $"/v1/responses/{escaped}"),
+            (HttpMethod.Delete, $"/v1/responses/{escaped}"),
+            (HttpMethod.Post, $"/v1/responses/{escaped}/cancel"),
+            (HttpMethod.Get, $"/v1/responses/{escaped}/input_items"),
         };
 
         foreach (var (method, path) in requests)
@@ -112,7 +122,9 @@ public sealed class ErrorShapeTests(ErrorShapeTests.Fixture api) : ApiTest(api),
             var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
             Assert.True(response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest,
                 $"{method} {path}: {(int)response.StatusCode} {body}");
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            // /v1 answers in OpenAI's error shape, the native endpoints in problem details.
+            Assert.Equal(path.StartsWith("/v1/", StringComparison.Ordinal) ? "application/json" : "application/problem+json",
+                response.Content.Headers.ContentType?.MediaType);
         }
         // Nothing was stored beside the first turn, and the conversation is whole.
         using var history = new HttpRequestMessage(HttpMethod.Get, $"/get-conversation-history/{conversationId}");

@@ -438,8 +438,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         var api = StartApi(Settings);
         var token = Issuer.Create($"user-{Guid.NewGuid():n}");
         var (sdk, http) = ClientsOfToken(api, token);
-        var conversations = new OpenAI.Conversations.ConversationClient(
-            new ApiKeyCredential(token), new OpenAI.OpenAIClientOptions { Endpoint = new Uri(api.BaseAddress!, "/v1") });
+        var conversations = ConversationsOf(api, token);
 
         var created = Parse(await conversations.CreateConversationAsync(BinaryContent.Create(BinaryData.FromObjectAsJson(new
         {
@@ -484,8 +483,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         var api = StartApi(new(Settings) { ["Chat:HistoryMaxPage"] = "10" });
         var token = Issuer.Create($"user-{Guid.NewGuid():n}");
         var (sdk, http) = ClientsOfToken(api, token);
-        var conversations = new OpenAI.Conversations.ConversationClient(
-            new ApiKeyCredential(token), new OpenAI.OpenAIClientOptions { Endpoint = new Uri(api.BaseAddress!, "/v1") });
+        var conversations = ConversationsOf(api, token);
         static BinaryContent Items(int from, int count) => BinaryContent.Create(BinaryData.FromObjectAsJson(new
         {
             items = Enumerable.Range(from, count).Select(n => new { role = n % 2 == 1 ? "user" : "assistant", content = $"item {n}" }),
@@ -550,6 +548,82 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         Assert.True(fromTheTop.GetProperty("has_more").GetBoolean());
         Assert.Equal("after", (await ExpectOpenAIErrorAsync(afterAnotherBranch, HttpStatusCode.BadRequest)).Str("param"));
         http.Dispose();
+    }
+
+    [Fact]
+    public async Task DeletingAConversationsItemTakesItOutOfItsListHistoryAndLaterContextButARunningTurnsMessageStays()
+    {
+        var api = StartApi(Settings);
+        var token = Issuer.Create($"user-{Guid.NewGuid():n}");
+        var (sdk, http) = ClientsOfToken(api, token);
+        var conversations = ConversationsOf(api, token);
+        var id = Parse(await conversations.CreateConversationAsync(BinaryContent.Create(BinaryData.FromObjectAsJson(new
+        {
+            items = new object[] { new { role = "user", content = "I like green tea." }, new { role = "assistant", content = "Noted." },
+                new { role = "user", content = "I like lemons." }, new { role = "assistant", content = "Noted too." } },
+            metadata = new { topic = "tea" },
+        })))).Str("id");
+        var ask = Ask(ResponseItem.CreateUserMessageItem("What do I like?"));
+        ask.ConversationOptions = new ResponseConversationOptions(id);
+        ResponseResult answered = await sdk.CreateResponseAsync(ask, Cancellation);
+        async Task<List<(string Id, string Text)>> ItemsAsync()
+        {
+            var items = new List<(string, string)>();
+            await foreach (var page in conversations.GetConversationItemsAsync(id, limit: 10, order: "asc", after: null, include: null, options: null).GetRawPagesAsync())
+            {
+                items.AddRange(JsonDocument.Parse(page.GetRawResponse().Content).RootElement.GetProperty("data").EnumerateArray()
+                    .Select(item => (item.Str("id"), item.GetProperty("content")[0].Str("text"))));
+            }
+            return items;
+        }
+        var before = await ItemsAsync();
+
+        // The first item, then the response's reply: the response goes with it (a response is its turn's rows).
+        var deleted = Parse(await conversations.DeleteConversationItemAsync(id, before[0].Id));
+        await conversations.DeleteConversationItemAsync(id, before[5].Id);
+        var again = await Assert.ThrowsAsync<ClientResultException>(() => conversations.DeleteConversationItemAsync(id, before[0].Id));
+        var read = await Assert.ThrowsAsync<ClientResultException>(() => conversations.GetConversationItemAsync(id, before[0].Id, include: null, options: null));
+        var response = await Assert.ThrowsAsync<ClientResultException>(() => sdk.GetResponseAsync(answered.Id, Cancellation));
+        var stranger = ClientsOfToken(api, Issuer.Create($"user-{Guid.NewGuid():n}")).Http;
+        using var othersItem = await stranger.DeleteAsync($"/v1/conversations/{id}/items/{before[1].Id}", Cancellation);
+        var after = await ItemsAsync();
+        var history = await http.HistoryAsync(id);
+        var next = Ask(ResponseItem.CreateUserMessageItem("Again?"));
+        next.ConversationOptions = new ResponseConversationOptions(id);
+        await sdk.CreateResponseAsync(next, Cancellation);
+        var context = Fake.Requests[^1].Messages.Skip(1).ToList();
+
+        Assert.Equal(["I like green tea.", "Noted.", "I like lemons.", "Noted too.", "What do I like?", "echo: What do I like?"], before.Select(item => item.Text));
+        Assert.Equal((id, "conversation", "tea"), (deleted.Str("id"), deleted.Str("object"), deleted.GetProperty("metadata").Str("topic")));
+        Assert.Equal([404, 404, 404], [again.Status, read.Status, response.Status]);
+        Assert.Equal("not_found", (await ExpectOpenAIErrorAsync(othersItem, HttpStatusCode.NotFound)).Str("code"));
+        Assert.Equal(["Noted.", "I like lemons.", "Noted too.", "What do I like?"], after.Select(item => item.Text));
+        Assert.Equal(4, history.Int("message_count"));
+        Assert.Equal(["Noted.", "I like lemons.", "Noted too.", "What do I like?"], history.GetProperty("messages").EnumerateArray().Select(message => message.Str("message")));
+        // The context is whole turns: the reply whose message went and the message whose reply went are not sent.
+        Assert.Equal([("user", "I like lemons."), ("assistant", "Noted too."), ("user", "Again?")], context);
+
+        // A message whose reply is being generated stays, with a 409 that says why; once the turn ended it can go.
+        var hold = new TaskCompletionSource();
+        Fake.Enqueue(new FakeReply.Text(["Still ", "thinking"], HoldAfterFirstPiece: hold.Task));
+        var slow = Ask(ResponseItem.CreateUserMessageItem("Think slowly."));
+        slow.ConversationOptions = new ResponseConversationOptions(id);
+        slow.BackgroundModeEnabled = true;
+        ResponseResult running = await sdk.CreateResponseAsync(slow, Cancellation);
+        await Eventually.WaitForAsync(async () => ((ResponseResult)await sdk.GetResponseAsync(running.Id, Cancellation)).GetOutputText() == "Still ",
+            "the slow reply's first piece");
+        using var refused = await http.DeleteAsync($"/v1/conversations/{id}/items/{running.Id}", Cancellation);
+        var refusal = await ExpectOpenAIErrorAsync(refused, HttpStatusCode.Conflict);
+        hold.SetResult();
+        await Eventually.WaitForAsync(async () => ((ResponseResult)await sdk.GetResponseAsync(running.Id, Cancellation)).Status == ResponseStatus.Completed,
+            "the slow reply's end");
+        await conversations.DeleteConversationItemAsync(id, running.Id);
+
+        Assert.Equal(("conflict", "item_id"), (refusal.Str("code"), refusal.Str("param")));
+        Assert.Equal(["Noted.", "I like lemons.", "Noted too.", "What do I like?", "Again?", "echo: Again?", "Still thinking"],
+            (await ItemsAsync()).Select(item => item.Text));
+        http.Dispose();
+        stranger.Dispose();
     }
 
     private static JsonElement Parse(ClientResult result) => JsonDocument.Parse(result.GetRawResponse().Content).RootElement.Clone();
@@ -633,6 +707,9 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return (sdk, http);
     }
+
+    private static OpenAI.Conversations.ConversationClient ConversationsOf(HttpClient api, string token) =>
+        new(new ApiKeyCredential(token), new OpenAI.OpenAIClientOptions { Endpoint = new Uri(api.BaseAddress!, "/v1") });
 
     private static async Task<JsonElement> ExpectOpenAIErrorAsync(HttpResponseMessage response, HttpStatusCode status)
     {
