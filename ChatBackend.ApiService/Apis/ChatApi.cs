@@ -32,7 +32,7 @@ public static class ChatApi
                 "query string); a body field wins over the same query field. message_id is the idempotency key within " +
                 "a conversation: sending it again returns the stored reply without calling the model again.")
             .Accepts<ChatMessageBody>("application/json", "application/x-www-form-urlencoded")
-            .WithMetadata(QueryStringFieldsMetadata.Send, IdempotencyKeyMetadata.Instance)
+            .WithMetadata(QueryStringFieldsMetadata.Send, IdempotencyKeyMetadata.Instance, KeyCheckedByTheTurn.Instance)
             .ProducesProblems(WaitedTurnProblems);
 
         app.MapPost("/chat-message/stream", StreamMessageAsync)
@@ -40,7 +40,7 @@ public static class ChatApi
             .WithSummary("Send a message and receive the reply as server-sent events while it is generated")
             .WithDescription(ChatEventStream.FormatDescription)
             .Accepts<ChatMessageBody>("application/json", "application/x-www-form-urlencoded")
-            .WithMetadata(QueryStringFieldsMetadata.Send, IdempotencyKeyMetadata.Instance)
+            .WithMetadata(QueryStringFieldsMetadata.Send, IdempotencyKeyMetadata.Instance, KeyCheckedByTheTurn.Instance)
             .ProducesProblems(TurnProblems);
 
         app.MapGet("/conversations/{conversation_id}/messages/{message_id}/stream", ResumeStreamAsync)

@@ -46,6 +46,8 @@ public static class Problems
             title: "Idempotency-Key already used",
             detail: "This Idempotency-Key was used in the last 24 hours for a different request; use a new key for a new request.",
             extensions: new Dictionary<string, object?> { ["field"] = FieldNames.IdempotencyKeyHeader }),
+        // As the key scheme's own refusal (the key was revoked after this instance found it; see KeyCheckedByTheTurn).
+        TurnOutcome.ApiKeyNotValid => TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, detail: ApiKeyAuthenticationHandler.NotValid),
         TurnOutcome.BranchPointNotFound(var messageId) => TypedResults.Problem(
             statusCode: StatusCodes.Status404NotFound,
             title: "Message to follow not found",
@@ -125,7 +127,12 @@ public static class Problems
         {
             problem.Title = "A valid bearer token is required";
             problem.Detail = context.HttpContext.Items[ChallengeReasonKey] as string
+                ?? problem.Detail
                 ?? "Send Authorization: Bearer with a token of the configured issuer and audience.";
+            if (problem.Detail == ApiKeyAuthenticationHandler.NotValid)
+            {
+                context.HttpContext.Response.Headers.WWWAuthenticate = ApiKeyAuthenticationHandler.Challenge;
+            }
         }
     }
 

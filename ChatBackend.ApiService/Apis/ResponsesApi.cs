@@ -29,6 +29,7 @@ public static partial class ResponsesApi
         var v1 = routes.MapGroup(OpenAIErrorWriter.PathPrefix).WithTags("OpenAI Responses");
         v1.MapPost("/responses", CreateAsync)
             .WithName("CreateResponse")
+            .WithMetadata(KeyCheckedByTheTurn.Instance)
             .WithSummary("Create a model response (OpenAI Responses API)")
             .WithDescription(
                 "A turn of a conversation: a new one, the one `conversation` names, or the one `previous_response_id` " +
@@ -63,8 +64,8 @@ public static partial class ResponsesApi
 
     public static async Task<Results<Ok<ResponseObject>, ChatEventStream, ProblemHttpResult>> CreateAsync(
         [FromBody] JsonElement body, Caller caller, ChatTurnService chat, ReplyFollower follower, ResponseQueries responses,
-        ReplyProgressStore progress, ModelCatalog models, IOptions<ChatTurnOptions> options, IOptions<ToolOptions> toolOptions, TimeProvider clock,
-        ILogger<ResponseObject> logger, CancellationToken cancellationToken)
+        ReplyProgressStore progress, ApiKeys keys, ModelCatalog models, IOptions<ChatTurnOptions> options, IOptions<ToolOptions> toolOptions,
+        TimeProvider clock, ILogger<ResponseObject> logger, CancellationToken cancellationToken)
     {
         if (caller.TokenUserId is not { } userId)
         {
@@ -88,6 +89,11 @@ public static partial class ResponsesApi
         List<ToolCall> approvals = [];
         if (input.PreviousResponseId is { } previousId)
         {
+            // The previous response is read before the turn begins: a key taken from memory is looked up first.
+            if (!await caller.KeyStillValidAsync(keys, cancellationToken))
+            {
+                return Problems.For(new TurnOutcome.ApiKeyNotValid());
+            }
             switch (await responses.FindAsync(previousId, userId, cancellationToken))
             {
                 case null:
@@ -142,7 +148,8 @@ public static partial class ResponsesApi
                 ? new MessageKind("tool", approvals.Count == 0 ? outputs : ToolCall.Serialize([.. answers.Where(answer => answer.IsFunctionCall), .. approvals]))
                 : null,
             // Any earlier response may be continued: one that is not its conversation's newest starts a branch there.
-            Follows: input.PreviousResponseId is { } followed ? new BranchPoint(followed, BranchMode.After) : null);
+            Follows: input.PreviousResponseId is { } followed ? new BranchPoint(followed, BranchMode.After) : null,
+            KeyToCheck: caller.UncheckedKey);
         var outcome = await chat.BeginAsync(request, streaming: input.Stream || input.Background, cancellationToken);
         if (outcome is not TurnStarted(var run))
         {

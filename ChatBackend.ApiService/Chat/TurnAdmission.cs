@@ -8,7 +8,7 @@ namespace ChatBackend.ApiService.Chat;
 /// quota (every instance's, counted in the database). A refused send stores nothing.
 /// </summary>
 public sealed class TurnAdmission(
-    TurnLimits limits, UsageQueries usage, ReplyProgressStore progress, IOptions<QuotaOptions> quota)
+    TurnLimits limits, UsageQueries usage, ReplyProgressStore progress, ApiKeys keys, IOptions<QuotaOptions> quota)
 {
     /// <summary>
     /// The outcome that refuses the send, or none with the turn's concurrency permit (if a limit is set): the caller's
@@ -44,6 +44,11 @@ public sealed class TurnAdmission(
         if (limit == 0)
         {
             return null;
+        }
+        // The day's usage (and a retry's stored reply) is read before the turn begins: a key taken from memory first.
+        if (request.KeyToCheck is { } key && !await keys.ExistsAsync(key, cancellationToken))
+        {
+            return new TurnOutcome.ApiKeyNotValid();
         }
         var today = await usage.GetTodayAsync(request.UserId, cancellationToken);
         if (today.Tokens < limit)

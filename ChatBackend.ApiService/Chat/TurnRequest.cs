@@ -12,7 +12,8 @@ namespace ChatBackend.ApiService.Chat;
 /// </summary>
 public sealed record TurnRequest(
     string Message, long UserId, string? MessageId, string? ConversationId, string? IdempotencyKey = null,
-    ResponseStart? Response = null, TurnSettings? Settings = null, MessageKind? Kind = null, BranchPoint? Follows = null)
+    ResponseStart? Response = null, TurnSettings? Settings = null, MessageKind? Kind = null, BranchPoint? Follows = null,
+    long? KeyToCheck = null)
 {
     /// <summary>
     /// The Idempotency-Key with the fingerprint of what it was sent with: the message, the conversation, the

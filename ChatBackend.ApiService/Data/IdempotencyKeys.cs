@@ -29,7 +29,7 @@ internal static class IdempotencyKeys
         // Another send may claim the key first (this claim then fails on its unique key): look again.
         return await TurnStore.AgainOnDuplicateKeyAsync(connection, async () =>
         {
-            var earlier = await FindAsync(connection, send.UserId, key.Key, cancellationToken);
+            var earlier = await FindAsync(connection, send, key.Key, cancellationToken);
             if (earlier is { Expired: false })
             {
                 return earlier.Fingerprint.AsSpan().SequenceEqual(key.Fingerprint)
@@ -53,14 +53,15 @@ internal static class IdempotencyKeys
     }
 
     private static async Task<KeyedTurn?> FindAsync(
-        MySqlConnection connection, long userId, string key, CancellationToken cancellationToken)
+        MySqlConnection connection, TurnStore.Send send, string key, CancellationToken cancellationToken)
     {
         const string sql = """
             SELECT fingerprint, conv_id, message_id, created_at <= UTC_TIMESTAMP(6) - INTERVAL 1 DAY AS expired
             FROM idempotency_key WHERE user_id = @user AND idem_key = @key
             """;
-        await using var command = new MySqlCommand(sql, connection);
-        command.Parameters.AddWithValue("@user", userId);
+        await using var command = new MySqlCommand(send.KeyCheck + sql, connection);
+        send.AddKeyCheck(command.Parameters);
+        command.Parameters.AddWithValue("@user", send.UserId);
         command.Parameters.AddWithValue("@key", key);
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleRow, cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))

@@ -14,6 +14,9 @@ public abstract record TurnOutcome
     public sealed record MessageIdReused(string ConversationId, string MessageId) : TurnOutcome;
     public sealed record IdempotencyKeyReused : TurnOutcome;
 
+    /// <summary>The API key the send was let in by from memory was revoked since (its check in the batch failed); nothing was stored.</summary>
+    public sealed record ApiKeyNotValid : TurnOutcome;
+
     /// <summary>The message a branching send named to follow is not in the conversation, or its turn has no answer.</summary>
     public sealed record BranchPointNotFound(string MessageId) : TurnOutcome;
     public sealed record ModelFailed(string ConversationId, string MessageId, string Reason) : TurnOutcome;

@@ -26,6 +26,8 @@ namespace ChatBackend.ApiService.Data;
 /// whole) cannot outlive the conversation's next write.</item>
 /// <item>ROW_COUNT(): read only by the statement right after the one it counts, or kept in a user variable named
 /// <c>@turn_…</c> by a SET right after it; no statement may be put between the two.</item>
+/// <item>A send let in on an API key from memory opens each of its batches with the key's check
+/// (<see cref="ApiKeys.CheckInBatch"/>), before anything is read or written: a revoked key fails the batch there.</item>
 /// <item>Every result of a batch is read to its end (<see cref="UnitOfWork.ReadToEndAsync"/>): a COMMIT that fails
 /// after the batch's SELECT must reach the caller.</item>
 /// </list>
@@ -39,31 +41,55 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     /// existing one, or finds the turn that <paramref name="messageId"/>, or <paramref name="idempotencyKey"/>, named
     /// before: <see cref="TurnOutcome.Begun"/> when the turn is the caller's to run.
     /// </summary>
-    /// <remarks>A <paramref name="response"/> (a send of /v1/responses) is stored with the message it begins.</remarks>
+    /// <remarks>
+    /// A <paramref name="response"/> (a send of /v1/responses) is stored with the message it begins. A
+    /// <paramref name="keyToCheck"/> (the API key the send was let in by from memory) is checked first in each batch
+    /// (<see cref="ApiKeys.CheckInBatch"/>): once revoked, nothing is read or stored, <see cref="TurnOutcome.ApiKeyNotValid"/>.
+    /// </remarks>
     public async Task<TurnOutcome> BeginTurnAsync(
         long userId, string? conversationId, string messageId, string message, int tokenCount, TimeSpan abandonedAfter,
         IdempotencyKey? idempotencyKey, ResponseStart? response, CancellationToken cancellationToken, MessageKind? kind = null,
-        BranchPoint? follows = null, string? settings = null)
+        BranchPoint? follows = null, string? settings = null, long? keyToCheck = null)
     {
-        var send = new Send(userId, messageId, message, tokenCount, abandonedAfter, response, kind ?? MessageKind.User, follows, settings);
-        return await dataSource.RunAsync(async connection =>
+        var send = new Send(userId, messageId, message, tokenCount, abandonedAfter, response, kind ?? MessageKind.User, follows, settings, keyToCheck);
+        try
         {
-            switch (idempotencyKey, conversationId)
+            return await dataSource.RunAsync(async connection =>
             {
-                case ({ } key, _):
-                    return await IdempotencyKeys.BeginKeyedTurnAsync(connection, send, conversationId, key, cancellationToken);
-                case (null, null):
-                    return await StartConversationAsync(connection, send, cancellationToken);
-                default:
-                    return await ContinueConversationAsync(connection, send, conversationId, claim: null, cancellationToken);
-            }
-        }, cancellationToken);
+                switch (idempotencyKey, conversationId)
+                {
+                    case ({ } key, _):
+                        return await IdempotencyKeys.BeginKeyedTurnAsync(connection, send, conversationId, key, cancellationToken);
+                    case (null, null):
+                        return await StartConversationAsync(connection, send, cancellationToken);
+                    default:
+                        return await ContinueConversationAsync(connection, send, conversationId, claim: null, cancellationToken);
+                }
+            }, cancellationToken);
+        }
+        catch (MySqlException exception) when (keyToCheck is not null && exception.ErrorCode == ApiKeys.RevokedInBatch)
+        {
+            return new TurnOutcome.ApiKeyNotValid();
+        }
     }
 
     /// <summary>What a send stores, whichever way it begins.</summary>
     internal sealed record Send(
         long UserId, string MessageId, string Message, int TokenCount, TimeSpan AbandonedAfter, ResponseStart? Response, MessageKind Kind,
-        BranchPoint? Follows, string? Settings);
+        BranchPoint? Follows, string? Settings, long? KeyToCheck)
+    {
+        /// <summary>What a batch of this send opens with: the key's check when there is one (<see cref="ApiKeys.CheckInBatch"/>).</summary>
+        public string KeyCheck => KeyToCheck is null ? "" : ApiKeys.CheckInBatch;
+
+        /// <summary>The check's parameter, when there is one.</summary>
+        public void AddKeyCheck(MySqlParameterCollection parameters)
+        {
+            if (KeyToCheck is { } key)
+            {
+                parameters.AddWithValue("@checked_key_id", key);
+            }
+        }
+    }
 
     /// <summary>A key's claim, the statements a keyed send's transaction opens with (<see cref="IdempotencyKeys"/>).</summary>
     internal sealed record KeyClaim(string Sql, Action<MySqlParameterCollection> AddParameters);
@@ -243,7 +269,8 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     // The turn's transaction in one batch: START TRANSACTION, a key's claim when there is one, then the statements.
     private static MySqlCommand Batch(MySqlConnection connection, KeyClaim? claim, string sql, Send send, string conversationId)
     {
-        var command = new MySqlCommand($"{StartTransaction}{claim?.Sql}{sql}", connection);
+        var command = new MySqlCommand($"{StartTransaction}{send.KeyCheck}{claim?.Sql}{sql}", connection);
+        send.AddKeyCheck(command.Parameters);
         command.Parameters.AddWithValue("@conv", conversationId);
         command.Parameters.AddWithValue("@user", send.UserId);
         command.Parameters.AddWithValue("@mid", send.MessageId);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using ChatBackend.ApiService.Apis;
 using ChatBackend.Tests.Infrastructure;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
@@ -413,16 +414,37 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
 
         ResponseResult made = await sdkA.CreateResponseAsync("gpt-4o-mini", "Keyed hello", previousResponseId: null, Cancellation);
         ResponseResult read = await sdkB.GetResponseAsync(made.Id, Cancellation);
-        var history = await a.HistoryAsync(await ConversationOfAsync(httpB), user);
+        var conversationId = await ConversationOfAsync(httpB);
+        var history = await a.HistoryAsync(conversationId, user);
+        // B found the key a moment ago: its sends take it from memory, and their first transaction checks it.
+        ResponseResult second = await sdkB.CreateResponseAsync("gpt-4o-mini", "Keyed again", previousResponseId: null, Cancellation);
         using (var revoked = await a.DeleteAsync($"/api-keys/{key.GetProperty("id")}?user_id={user}", Cancellation))
         {
             Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
         }
         var refused = await Assert.ThrowsAsync<ClientResultException>(() => sdkB.GetResponseAsync(made.Id, Cancellation));
+        var refusedSend = await Assert.ThrowsAsync<ClientResultException>(
+            () => sdkB.CreateResponseAsync("gpt-4o-mini", "After the revocation", previousResponseId: null, Cancellation));
+        var refusedFollowUp = await Assert.ThrowsAsync<ClientResultException>(
+            () => sdkB.CreateResponseAsync("gpt-4o-mini", "And a follow-up", previousResponseId: made.Id, Cancellation));
+        using var nativeSend = await httpB.PostAsync("/chat-message?message=native", content: null, Cancellation);
+        using var nativeFollowUp = await httpB.PostAsync($"/chat-message/stream?message=streamed&conversation_id={conversationId}", content: null, Cancellation);
+        using var keyed = new HttpRequestMessage(HttpMethod.Post, "/chat-message?message=keyed") { Headers = { { "Idempotency-Key", "after-revocation" } } };
+        using var nativeKeyedSend = await httpB.SendAsync(keyed, Cancellation);
+        var conversations = await (await a.GetAsync($"/conversations?user_id={user}", Cancellation)).ExpectAsync(HttpStatusCode.OK);
 
         Assert.Equal("echo: Keyed hello", read.GetOutputText());
         Assert.Equal(["Keyed hello", "echo: Keyed hello"], history.GetProperty("messages").EnumerateArray().Select(message => message.Str("message")));
-        Assert.Equal(401, refused.Status);
+        Assert.Equal("echo: Keyed again", second.GetOutputText());
+        Assert.Equal([401, 401, 401], [refused.Status, refusedSend.Status, refusedFollowUp.Status]);
+        foreach (var native in new[] { nativeSend, nativeFollowUp, nativeKeyedSend })
+        {
+            var problem = await native.ExpectAsync(HttpStatusCode.Unauthorized);
+            Assert.Equal(ApiKeyAuthenticationHandler.NotValid, problem.Str("detail"));
+            Assert.Contains("invalid_token", native.Headers.WwwAuthenticate.ToString());
+        }
+        // Nothing of the refused sends was stored: the two conversations of before, each one turn.
+        Assert.Equal([2, 2], conversations.GetProperty("data").EnumerateArray().Select(conversation => conversation.Int("message_count")));
         using var anonymous = await a.PostAsJsonAsync("/v1/responses", new { input = "no key" }, Cancellation);
         Assert.Equal("invalid_api_key", (await ExpectOpenAIErrorAsync(anonymous, HttpStatusCode.Unauthorized)).Str("code"));
         httpA.Dispose();

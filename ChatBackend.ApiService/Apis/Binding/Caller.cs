@@ -20,13 +20,26 @@ public sealed class Caller
 
     private readonly long? _tokenUserId;
 
-    private Caller(long? tokenUserId) => _tokenUserId = tokenUserId;
+    private Caller(long? tokenUserId, long? uncheckedKey = null) => (_tokenUserId, UncheckedKey) = (tokenUserId, uncheckedKey);
 
     /// <summary>
     /// The user of the request's bearer credential (a token or an API key), when it came with one; null when the
     /// request only names its user (no bearer scheme, no key).
     /// </summary>
     public long? TokenUserId => _tokenUserId;
+
+    /// <summary>
+    /// The id of the API key a send was let in by from memory (<see cref="KeyCheckedByTheTurn"/>): its turn's first
+    /// transaction checks it. Null when the key was looked up, or there is none.
+    /// </summary>
+    public long? UncheckedKey { get; }
+
+    /// <summary>
+    /// Whether the request may read the user's rows before its turn: true unless its key was taken from memory and has
+    /// been revoked since (one lookup, only then).
+    /// </summary>
+    public async Task<bool> KeyStillValidAsync(ApiKeys keys, CancellationToken cancellationToken) =>
+        UncheckedKey is not { } key || await keys.ExistsAsync(key, cancellationToken);
 
     public static async ValueTask<Caller> BindAsync(HttpContext context)
     {
@@ -36,7 +49,7 @@ public sealed class Caller
         }
         if (ApiKeyAuthenticationHandler.UserIdOf(context.User) is { } keyUser)
         {
-            return new Caller(keyUser);
+            return new Caller(keyUser, ApiKeyAuthenticationHandler.UncheckedKeyOf(context.User));
         }
         var claim = context.RequestServices.GetRequiredService<IOptions<UserClaimOptions>>().Value.SubjectClaim;
         // The token was refused at validation when it did not name its user (see UserAuthenticationExtensions).

@@ -100,7 +100,8 @@ public sealed partial class ChatMessageInput
             string.IsNullOrWhiteSpace(conversationId) ? null : conversationId.Trim(),
             IdempotencyKey: idempotencyKey,
             Settings: string.IsNullOrEmpty(model) && servers is null ? null : new TurnSettings(Model: NullIfEmpty(model), Mcp: servers),
-            Follows: follows is null ? null : new BranchPoint(follows, BranchMode.ByRole));
+            Follows: follows is null ? null : new BranchPoint(follows, BranchMode.ByRole),
+            KeyToCheck: caller.UncheckedKey);
         return true;
     }
 
