@@ -228,6 +228,17 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
 
         public void Write<T>(string eventName, T data, string? id)
         {
+            JsonSerializer.Serialize(BeginEvent(eventName, id), data, json);
+            EndEvent();
+        }
+
+        /// <summary>
+        /// Opens an event whose data the caller writes itself, as one JSON value, into the writer returned (for the
+        /// events written per piece of a reply, where the serializer's reflection costs more than the rest); then
+        /// <see cref="EndEvent"/>.
+        /// </summary>
+        public Utf8JsonWriter BeginEvent(string eventName, string? id)
+        {
             if (id is not null)
             {
                 WriteRaw("id: "u8);
@@ -245,8 +256,13 @@ public sealed partial class ChatEventStream : IResult, IEndpointMetadataProvider
             {
                 _json.Reset(_body);
             }
-            JsonSerializer.Serialize(_json, data, json);
-            _json.Flush();
+            return _json;
+        }
+
+        /// <summary>Ends the event <see cref="BeginEvent"/> opened.</summary>
+        public void EndEvent()
+        {
+            _json!.Flush();
             WriteRaw("\n\n"u8);
         }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using ChatBackend.ApiService.Chat;
 using ChatBackend.ApiService.Data;
 using Microsoft.AspNetCore.Mvc;
@@ -105,13 +106,34 @@ public sealed class ResponseStreamFormat(ResponseHead head, long startingAfter, 
         }
         // What of the piece the client had (a piece cut elsewhere than where it read up to).
         var had = (int)Math.Clamp(_startingAfter - (_others - 1) - start, 0, text.Length);
-        var messageIndex = _output.MessageIndex!.Value;
-        writer.Write("response.output_text.delta", new
-        {
-            type = "response.output_text.delta", sequence_number = deltaNumber, item_id = head.OutputItemId,
-            output_index = messageIndex, content_index = 0, delta = text[had..], logprobs = Array.Empty<object>(),
-        }, deltaNumber.ToString(CultureInfo.InvariantCulture));
+        // Written field by field: one event per piece of every stream, where the serializer's reflection showed.
+        var json = writer.BeginEvent(DeltaEvent, deltaNumber.ToString(CultureInfo.InvariantCulture));
+        json.WriteStartObject();
+        json.WriteString(DeltaFields.Type, DeltaEvent);
+        json.WriteNumber(DeltaFields.SequenceNumber, deltaNumber);
+        json.WriteString(DeltaFields.ItemId, head.OutputItemId);
+        json.WriteNumber(DeltaFields.OutputIndex, _output.MessageIndex!.Value);
+        json.WriteNumber(DeltaFields.ContentIndex, 0);
+        json.WriteString(DeltaFields.Delta, text.AsSpan(had));
+        json.WriteStartArray(DeltaFields.Logprobs);
+        json.WriteEndArray();
+        json.WriteEndObject();
+        writer.EndEvent();
         _last = deltaNumber;
+    }
+
+    private const string DeltaEvent = "response.output_text.delta";
+
+    // The text delta event's fields, as OpenAI names them.
+    private static class DeltaFields
+    {
+        public static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
+        public static readonly JsonEncodedText SequenceNumber = JsonEncodedText.Encode("sequence_number");
+        public static readonly JsonEncodedText ItemId = JsonEncodedText.Encode("item_id");
+        public static readonly JsonEncodedText OutputIndex = JsonEncodedText.Encode("output_index");
+        public static readonly JsonEncodedText ContentIndex = JsonEncodedText.Encode("content_index");
+        public static readonly JsonEncodedText Delta = JsonEncodedText.Encode("delta");
+        public static readonly JsonEncodedText Logprobs = JsonEncodedText.Encode("logprobs");
     }
 
     private void WriteTool(ChatEventStream.EventWriter writer, ToolEvent step)
