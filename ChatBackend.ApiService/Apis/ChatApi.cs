@@ -106,12 +106,12 @@ public static class ChatApi
     }
 
     public static async Task<Results<Ok<ChatMessageResponse>, ValidationProblem, ProblemHttpResult>> SendMessageAsync(
-        ChatMessageInput input, Caller caller, ChatTurnService chat, ModelCatalog models, IOptions<ChatTurnOptions> options,
+        ChatMessageInput input, Caller caller, ChatTurnService chat, ApiKeys keys, ModelCatalog models, IOptions<ChatTurnOptions> options,
         IOptions<ToolOptions> tools, CancellationToken cancellationToken)
     {
-        if (caller.IsOtherUser(input.RequestedUserId))
+        if (await caller.OtherUserAsync(input.RequestedUserId, keys, cancellationToken) is { } otherUser)
         {
-            return Problems.OtherUser();
+            return otherUser;
         }
         if (!input.TryValidate(caller, options.Value.MaxMessageLength, models, out var request, out var errors, tools.Value))
         {
@@ -126,12 +126,12 @@ public static class ChatApi
 
     public static async Task<Results<ChatEventStream, ValidationProblem, ProblemHttpResult>> StreamMessageAsync(
         ChatMessageInput input, Caller caller, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, ChatTurnService chat,
-        ReplyFollower follower, ModelCatalog models, IOptions<ChatTurnOptions> options, IOptions<ToolOptions> tools,
+        ReplyFollower follower, ApiKeys keys, ModelCatalog models, IOptions<ChatTurnOptions> options, IOptions<ToolOptions> tools,
         CancellationToken cancellationToken)
     {
-        if (caller.IsOtherUser(input.RequestedUserId))
+        if (await caller.OtherUserAsync(input.RequestedUserId, keys, cancellationToken) is { } otherUser)
         {
-            return Problems.OtherUser();
+            return otherUser;
         }
         if (!input.TryValidate(caller, options.Value.MaxMessageLength, models, out var request, out var errors, tools.Value))
         {

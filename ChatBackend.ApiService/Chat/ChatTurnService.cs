@@ -18,6 +18,7 @@ public sealed class ChatTurnService(
     ReplyGenerator generator,
     PromptBuilder prompts,
     RunningTurns runningTurns,
+    ApiKeys keys,
     IOptions<ChatTurnOptions> options)
 {
     public static readonly ActivitySource ActivitySource = new(typeof(ChatTurnService).Assembly.GetName().Name!);
@@ -70,6 +71,11 @@ public sealed class ChatTurnService(
                 request.Follows, request.Response is null ? request.Settings?.ToStored() : null, request.KeyToCheck);
             if (begun is not TurnOutcome.Begun(var turn))
             {
+                if (begun is TurnOutcome.ApiKeyNotValid)
+                {
+                    // The key's next request is looked up, and refused before it counts against its user's limits.
+                    keys.Forget(request.KeyToCheck!.Value);
+                }
                 return begun;
             }
             activity?.SetTag(ConversationIdEnricher.TagName, turn.ConversationId);

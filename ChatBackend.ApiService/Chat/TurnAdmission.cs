@@ -18,7 +18,8 @@ public sealed class TurnAdmission(
     {
         if (limits.TryAdmit(request.UserId, out var permit) is { } limited)
         {
-            return (limited, null);
+            // A refusal tells of the user's sends: a key taken from memory is looked up first.
+            return (await KeyRevokedAsync(request, cancellationToken) ? new TurnOutcome.ApiKeyNotValid() : limited, null);
         }
         try
         {
@@ -46,7 +47,7 @@ public sealed class TurnAdmission(
             return null;
         }
         // The day's usage (and a retry's stored reply) is read before the turn begins: a key taken from memory first.
-        if (request.KeyToCheck is { } key && !await keys.ExistsAsync(key, cancellationToken))
+        if (await KeyRevokedAsync(request, cancellationToken))
         {
             return new TurnOutcome.ApiKeyNotValid();
         }
@@ -63,4 +64,8 @@ public sealed class TurnAdmission(
         }
         return new QuotaUsedUp(today.Tokens, limit, today.UntilReset);
     }
+
+    // Whether the API key the send was let in by from memory (KeyCheckedByTheTurn) has been revoked since.
+    private async Task<bool> KeyRevokedAsync(TurnRequest request, CancellationToken cancellationToken) =>
+        request.KeyToCheck is { } key && !await keys.ExistsAsync(key, cancellationToken);
 }

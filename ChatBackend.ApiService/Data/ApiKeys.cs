@@ -115,6 +115,13 @@ public sealed class ApiKeys(MySqlDataSource dataSource, TimeProvider clock)
             return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
         }, cancellationToken);
         // Not needed for the revocation to hold (nothing is taken as valid from memory), only not to keep it.
+        Forget(id);
+        return revoked;
+    }
+
+    /// <summary>Forgets the key of this row id (revoked), so that its next request is looked up.</summary>
+    public void Forget(long id)
+    {
         foreach (var (hash, remembered) in _remembered)
         {
             if (remembered.Key.Id == id)
@@ -122,7 +129,6 @@ public sealed class ApiKeys(MySqlDataSource dataSource, TimeProvider clock)
                 _remembered.TryRemove(hash, out _);
             }
         }
-        return revoked;
     }
 
     /// <summary>
@@ -154,11 +160,13 @@ public sealed class ApiKeys(MySqlDataSource dataSource, TimeProvider clock)
         {
             await TouchAsync(foundKey.Id, cancellationToken);
         }
-        if (_remembered.Count >= MaxRemembered)
+        var remembered = Convert.ToHexString(hash);
+        // Count takes every lock of the dictionary: only for a key not remembered yet.
+        if (!_remembered.ContainsKey(remembered) && _remembered.Count >= MaxRemembered)
         {
             _remembered.Clear();
         }
-        _remembered[Convert.ToHexString(hash)] = (foundKey, clock.GetTimestamp());
+        _remembered[remembered] = (foundKey, clock.GetTimestamp());
         return foundKey;
     }
 

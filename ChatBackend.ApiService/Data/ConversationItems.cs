@@ -239,10 +239,18 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
 
     /// <summary>
     /// Deletes one item (message row) of a conversation of the user's, under the conversation's lock (the protocol of
-    /// <see cref="TurnStore"/>), and gives the conversation's head. Exactly that row goes, with a reply's tool calls;
-    /// the rows around it stay, and the tree passes over the gap (<see cref="ConversationTree"/>). A response is its
-    /// turn's rows, so when its message or its reply goes, its row goes too. A message whose turn is running is not
-    /// deleted (<see cref="ItemDeletion.Running"/>): its reply would be stored after it.
+    /// <see cref="TurnStore"/>), and gives the conversation's head. Exactly that row goes, with its tool calls (a
+    /// reply's, or those of a message's attempts that left no reply); the rows around it stay:
+    /// <list type="bullet">
+    /// <item>the rows that followed it follow the row it followed (their parent_no set to it), so a branch keeps its
+    /// place in the tree (<see cref="ConversationTree"/>); a linear conversation reads as before;</item>
+    /// <item>a message whose reply goes is left as a turn that ended without one (Cancelled): sending it again with
+    /// its message_id answers it anew, in the reply's place;</item>
+    /// <item>a response is its turn's rows, so when its message or its reply goes, its row goes too;</item>
+    /// <item>the conversation keeps its place in the list (updated_at stays).</item>
+    /// </list>
+    /// A message whose turn is running is not deleted (<see cref="ItemDeletion.Running"/>): its reply would be stored
+    /// after it.
     /// </summary>
     public async Task<(ItemDeletion Deletion, ConversationHead? Head)> DeleteAsync(
         string conversationId, long userId, string itemId, CancellationToken cancellationToken)
@@ -253,18 +261,30 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
         }
         const string sql = $"""
             {TurnStore.StartTransaction}
-            SET @item_conv = NULL, @item_no = NULL, @item_role = NULL, @item_running = 0, @item_deleted = 0;
+            SET @item_conv = NULL, @item_no = NULL, @item_role = NULL, @item_running = 0, @item_parent = NULL, @item_deleted = 0;
             SELECT conv_id INTO @item_conv FROM conversation_store WHERE conv_id = @conv AND user_id = @user FOR UPDATE;
-            SELECT message_no, role, Status = 'Pending' INTO @item_no, @item_role, @item_running
+            SELECT message_no, role, Status = 'Pending', COALESCE(parent_no, message_no - 1)
+            INTO @item_no, @item_role, @item_running, @item_parent
             FROM message_store WHERE conv_id = @item_conv AND message_id = @item;
             DELETE FROM response
             WHERE conv_id = @item_conv AND NOT @item_running AND id = (
                 SELECT message_id FROM message_store
                 WHERE conv_id = @item_conv AND message_no = IF(@item_role = 'assistant', @item_no - 1, @item_no));
-            DELETE FROM tool_call WHERE conv_id = @item_conv AND message_no = @item_no AND @item_role = 'assistant';
+            DELETE FROM tool_call
+            WHERE conv_id = @item_conv AND NOT @item_running AND (
+                (@item_role = 'assistant' AND message_no = @item_no)
+                OR (@item_role <> 'assistant' AND message_no = @item_no + 1
+                    AND NOT EXISTS (SELECT 1 FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no + 1)));
+            UPDATE message_store SET Status = 'Cancelled', updated_at = UTC_TIMESTAMP(6)
+            WHERE conv_id = @item_conv AND message_no = @item_no - 1 AND @item_role = 'assistant'
+              AND role <> 'assistant' AND Status = 'Success';
+            UPDATE message_store SET parent_no = @item_parent
+            WHERE conv_id = @item_conv AND NOT @item_running
+              AND (parent_no = @item_no OR (message_no = @item_no + 1 AND parent_no IS NULL));
             DELETE FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no AND NOT @item_running;
             SET @item_deleted = ROW_COUNT();
-            UPDATE conversation_store SET message_count = (SELECT COUNT(*) FROM message_store WHERE conv_id = @item_conv)
+            UPDATE conversation_store
+            SET message_count = (SELECT COUNT(*) FROM message_store WHERE conv_id = @item_conv), updated_at = updated_at
             WHERE conv_id = @item_conv AND @item_deleted > 0;
             SELECT @item_no IS NOT NULL AS found, @item_running AS running, created_at, metadata
             FROM conversation_store WHERE conv_id = @item_conv;

@@ -52,7 +52,9 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
     /// Deletes a response that ended: its message, its reply and its row, in one batch under its conversation's lock,
     /// taken first (the protocol of <see cref="TurnStore"/>; the response's row is only read before it, unlocked). The
     /// conversation keeps its other turns, and goes with the last one when <paramref name="dropEmptyConversation"/> (a
-    /// response that was not to be stored, in a conversation of its own).
+    /// response that was not to be stored, in a conversation of its own). The rows that followed the turn follow the
+    /// row it followed (their parent_no set to it), so a branch keeps its place in the tree; the conversation keeps its
+    /// place in the list (updated_at stays).
     /// </summary>
     public async Task<ResponseDeletion> DeleteAsync(string id, long userId, bool dropEmptyConversation, CancellationToken cancellationToken)
     {
@@ -65,6 +67,15 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
             SET @turn_resp_conv = NULL;
             SELECT c.conv_id INTO @turn_resp_conv FROM conversation_store c
             WHERE c.conv_id = (SELECT r.conv_id FROM response r WHERE r.id = @id) AND c.user_id = @user FOR UPDATE;
+            SET @turn_resp_no = NULL, @turn_resp_parent = NULL;
+            SELECT message_no, COALESCE(parent_no, message_no - 1) INTO @turn_resp_no, @turn_resp_parent
+            FROM message_store WHERE conv_id = @turn_resp_conv AND message_id = @id AND Status <> 'Pending';
+            SET @turn_resp_reply = EXISTS (
+                SELECT 1 FROM message_store WHERE conv_id = @turn_resp_conv AND message_no = @turn_resp_no + 1 AND role = 'assistant');
+            UPDATE message_store SET parent_no = @turn_resp_parent
+            WHERE conv_id = @turn_resp_conv AND message_no > @turn_resp_no + @turn_resp_reply
+              AND (parent_no = @turn_resp_no OR (@turn_resp_reply AND parent_no = @turn_resp_no + 1)
+                   OR (parent_no IS NULL AND message_no = @turn_resp_no + @turn_resp_reply + 1));
             DELETE t FROM message_store u JOIN tool_call t ON t.conv_id = u.conv_id AND t.message_no = u.message_no + 1
             WHERE u.conv_id = @turn_resp_conv AND u.message_id = @id AND u.Status <> 'Pending';
             DELETE m FROM message_store u
@@ -73,7 +84,7 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
             WHERE u.conv_id = @turn_resp_conv AND u.message_id = @id AND u.Status <> 'Pending';
             SET @turn_resp_deleted = ROW_COUNT();
             UPDATE conversation_store
-            SET message_count = (SELECT COUNT(*) FROM message_store WHERE conv_id = @turn_resp_conv)
+            SET message_count = (SELECT COUNT(*) FROM message_store WHERE conv_id = @turn_resp_conv), updated_at = updated_at
             WHERE conv_id = @turn_resp_conv AND @turn_resp_deleted > 0;
             DELETE FROM response WHERE id = @id AND @turn_resp_deleted > 0;
             DELETE FROM response

@@ -431,13 +431,15 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         using var nativeFollowUp = await httpB.PostAsync($"/chat-message/stream?message=streamed&conversation_id={conversationId}", content: null, Cancellation);
         using var keyed = new HttpRequestMessage(HttpMethod.Post, "/chat-message?message=keyed") { Headers = { { "Idempotency-Key", "after-revocation" } } };
         using var nativeKeyedSend = await httpB.SendAsync(keyed, Cancellation);
+        // Another user's user_id is a 403 for a valid key; a revoked one learns nothing from it.
+        using var nativeOtherUser = await httpB.PostAsync($"/chat-message?message=other&user_id={user + 1}", content: null, Cancellation);
         var conversations = await (await a.GetAsync($"/conversations?user_id={user}", Cancellation)).ExpectAsync(HttpStatusCode.OK);
 
         Assert.Equal("echo: Keyed hello", read.GetOutputText());
         Assert.Equal(["Keyed hello", "echo: Keyed hello"], history.GetProperty("messages").EnumerateArray().Select(message => message.Str("message")));
         Assert.Equal("echo: Keyed again", second.GetOutputText());
         Assert.Equal([401, 401, 401], [refused.Status, refusedSend.Status, refusedFollowUp.Status]);
-        foreach (var native in new[] { nativeSend, nativeFollowUp, nativeKeyedSend })
+        foreach (var native in new[] { nativeSend, nativeFollowUp, nativeKeyedSend, nativeOtherUser })
         {
             var problem = await native.ExpectAsync(HttpStatusCode.Unauthorized);
             Assert.Equal(ApiKeyAuthenticationHandler.NotValid, problem.Str("detail"));
@@ -457,10 +459,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
     [Fact]
     public async Task AConversationMadeWithTheSdksConversationsClientIsReadAndContinuedThroughBothSurfaces()
     {
-        var api = StartApi(Settings);
-        var token = Issuer.Create($"user-{Guid.NewGuid():n}");
-        var (sdk, http) = ClientsOfToken(api, token);
-        var conversations = ConversationsOf(api, token);
+        var (sdk, http, conversations) = NewConversationsUser();
 
         var created = Parse(await conversations.CreateConversationAsync(BinaryContent.Create(BinaryData.FromObjectAsJson(new
         {
@@ -472,11 +471,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         ask.ConversationOptions = new ResponseConversationOptions(id);
         ResponseResult answered = await sdk.CreateResponseAsync(ask, Cancellation);
         var updated = Parse(await conversations.UpdateConversationAsync(id, BinaryContent.Create(BinaryData.FromObjectAsJson(new { metadata = new { topic = "drinks" } }))));
-        var items = new List<JsonElement>();
-        await foreach (var page in conversations.GetConversationItemsAsync(id, limit: 2, order: "asc", after: null, include: null, options: null).GetRawPagesAsync())
-        {
-            items.AddRange(JsonDocument.Parse(page.GetRawResponse().Content).RootElement.GetProperty("data").EnumerateArray().Select(item => item.Clone()));
-        }
+        var (items, _) = await AllItemsAsync(conversations, id, limit: 2);
         var second = Parse(await conversations.GetConversationItemAsync(id, items[1].Str("id"), include: null, options: null));
         var native = await http.HistoryAsync(id);
         var deleted = Parse(await conversations.DeleteConversationAsync(id, options: null));
@@ -502,10 +497,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
     public async Task AConversationsItemsArePagedBothWaysFromAnyItemAndABranchedOneListsOnlyItsNewestBranch()
     {
         // Items are paged in SQL, not cut from the history the original's endpoint answers (which this bounds to 10).
-        var api = StartApi(new(Settings) { ["Chat:HistoryMaxPage"] = "10" });
-        var token = Issuer.Create($"user-{Guid.NewGuid():n}");
-        var (sdk, http) = ClientsOfToken(api, token);
-        var conversations = ConversationsOf(api, token);
+        var (sdk, http, conversations) = NewConversationsUser(new(Settings) { ["Chat:HistoryMaxPage"] = "10" });
         static BinaryContent Items(int from, int count) => BinaryContent.Create(BinaryData.FromObjectAsJson(new
         {
             items = Enumerable.Range(from, count).Select(n => new { role = n % 2 == 1 ? "user" : "assistant", content = $"item {n}" }),
@@ -515,17 +507,8 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         await conversations.CreateConversationItemsAsync(id, Items(41, 5));
         async Task<(List<string> Texts, List<string> Ids, int Pages)> AllAsync(string conversationId, int limit, string order)
         {
-            var (texts, ids, pages) = (new List<string>(), new List<string>(), 0);
-            await foreach (var page in conversations.GetConversationItemsAsync(conversationId, limit, order, after: null, include: null, options: null).GetRawPagesAsync())
-            {
-                pages++;
-                foreach (var item in JsonDocument.Parse(page.GetRawResponse().Content).RootElement.GetProperty("data").EnumerateArray())
-                {
-                    texts.Add(item.GetProperty("content")[0].Str("text"));
-                    ids.Add(item.Str("id"));
-                }
-            }
-            return (texts, ids, pages);
+            var (items, pages) = await AllItemsAsync(conversations, conversationId, limit, order);
+            return ([.. items.Select(TextOf)], [.. items.Select(item => item.Str("id"))], pages);
         }
         async Task<JsonElement> PageAsync(string conversationId, string query) =>
             await (await http.GetAsync($"/v1/conversations/{conversationId}/items?{query}", Cancellation)).ExpectAsync(HttpStatusCode.OK);
@@ -575,10 +558,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
     [Fact]
     public async Task DeletingAConversationsItemTakesItOutOfItsListHistoryAndLaterContextButARunningTurnsMessageStays()
     {
-        var api = StartApi(Settings);
-        var token = Issuer.Create($"user-{Guid.NewGuid():n}");
-        var (sdk, http) = ClientsOfToken(api, token);
-        var conversations = ConversationsOf(api, token);
+        var (sdk, http, conversations) = NewConversationsUser();
         var id = Parse(await conversations.CreateConversationAsync(BinaryContent.Create(BinaryData.FromObjectAsJson(new
         {
             items = new object[] { new { role = "user", content = "I like green tea." }, new { role = "assistant", content = "Noted." },
@@ -588,16 +568,8 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         var ask = Ask(ResponseItem.CreateUserMessageItem("What do I like?"));
         ask.ConversationOptions = new ResponseConversationOptions(id);
         ResponseResult answered = await sdk.CreateResponseAsync(ask, Cancellation);
-        async Task<List<(string Id, string Text)>> ItemsAsync()
-        {
-            var items = new List<(string, string)>();
-            await foreach (var page in conversations.GetConversationItemsAsync(id, limit: 10, order: "asc", after: null, include: null, options: null).GetRawPagesAsync())
-            {
-                items.AddRange(JsonDocument.Parse(page.GetRawResponse().Content).RootElement.GetProperty("data").EnumerateArray()
-                    .Select(item => (item.Str("id"), item.GetProperty("content")[0].Str("text"))));
-            }
-            return items;
-        }
+        async Task<List<(string Id, string Text)>> ItemsAsync() =>
+            [.. (await AllItemsAsync(conversations, id, limit: 10)).Items.Select(item => (item.Str("id"), TextOf(item)))];
         var before = await ItemsAsync();
 
         // The first item, then the response's reply: the response goes with it (a response is its turn's rows).
@@ -606,10 +578,14 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         var again = await Assert.ThrowsAsync<ClientResultException>(() => conversations.DeleteConversationItemAsync(id, before[0].Id));
         var read = await Assert.ThrowsAsync<ClientResultException>(() => conversations.GetConversationItemAsync(id, before[0].Id, include: null, options: null));
         var response = await Assert.ThrowsAsync<ClientResultException>(() => sdk.GetResponseAsync(answered.Id, Cancellation));
-        var stranger = ClientsOfToken(api, Issuer.Create($"user-{Guid.NewGuid():n}")).Http;
+        var stranger = ClientsOfToken(http, Issuer.Create($"user-{Guid.NewGuid():n}")).Http;
         using var othersItem = await stranger.DeleteAsync($"/v1/conversations/{id}/items/{before[1].Id}", Cancellation);
         var after = await ItemsAsync();
         var history = await http.HistoryAsync(id);
+        // The message whose reply went is a turn that ended without one: sent again, it is answered anew.
+        using var resent = await http.PostAsync(
+            $"/chat-message?message={Uri.EscapeDataString("What do I like?")}&conversation_id={id}&message_id={answered.Id}", content: null, Cancellation);
+        var answeredAgain = await resent.ExpectAsync(HttpStatusCode.OK);
         var next = Ask(ResponseItem.CreateUserMessageItem("Again?"));
         next.ConversationOptions = new ResponseConversationOptions(id);
         await sdk.CreateResponseAsync(next, Cancellation);
@@ -622,8 +598,11 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         Assert.Equal(["Noted.", "I like lemons.", "Noted too.", "What do I like?"], after.Select(item => item.Text));
         Assert.Equal(4, history.Int("message_count"));
         Assert.Equal(["Noted.", "I like lemons.", "Noted too.", "What do I like?"], history.GetProperty("messages").EnumerateArray().Select(message => message.Str("message")));
-        // The context is whole turns: the reply whose message went and the message whose reply went are not sent.
-        Assert.Equal([("user", "I like lemons."), ("assistant", "Noted too."), ("user", "Again?")], context);
+        Assert.Equal("Cancelled", history.GetProperty("messages")[3].Str("status"));
+        Assert.Equal("echo: What do I like?", answeredAgain.Str("message"));
+        // The context is whole turns: the reply whose message went is not sent.
+        Assert.Equal([("user", "I like lemons."), ("assistant", "Noted too."), ("user", "What do I like?"), ("assistant", "echo: What do I like?"), ("user", "Again?")],
+            context);
 
         // A message whose reply is being generated stays, with a 409 that says why; once the turn ended it can go.
         var hold = new TaskCompletionSource();
@@ -642,10 +621,44 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         await conversations.DeleteConversationItemAsync(id, running.Id);
 
         Assert.Equal(("conflict", "item_id"), (refusal.Str("code"), refusal.Str("param")));
-        Assert.Equal(["Noted.", "I like lemons.", "Noted too.", "What do I like?", "Again?", "echo: Again?", "Still thinking"],
+        Assert.Equal(["Noted.", "I like lemons.", "Noted too.", "What do I like?", "echo: What do I like?", "Again?", "echo: Again?", "Still thinking"],
             (await ItemsAsync()).Select(item => item.Text));
         http.Dispose();
         stranger.Dispose();
+    }
+
+    [Fact]
+    public async Task DeletingATurnOrAnItemOfABranchLeavesTheRowsThatFollowedItOnTheirOwnBranch()
+    {
+        var (sdk, http, conversations) = NewConversationsUser();
+        async Task<ResponseResult> AskAsync(string text, string? previous)
+        {
+            var ask = Ask(ResponseItem.CreateUserMessageItem(text));
+            ask.PreviousResponseId = previous;
+            return await sdk.CreateResponseAsync(ask, Cancellation);
+        }
+        // 1 one, 2 its reply; 3 two, 4 its reply; 5 three beside two (a branch after 2), 6 its reply; 7 four after 6, 8 its reply.
+        var one = await AskAsync("one", null);
+        await AskAsync("two", one.Id);
+        var three = await AskAsync("three", one.Id);
+        var four = await AskAsync("four", three.Id);
+        var id = await ConversationOfAsync(http);
+        async Task<List<string>> NewestBranchAsync() => [.. (await AllItemsAsync(conversations, id, limit: 20)).Items.Select(TextOf)];
+        var before = await NewestBranchAsync();
+
+        // The turn four followed goes: four follows what it followed, not the branch beside it.
+        await sdk.DeleteResponseAsync(three.Id, Cancellation);
+        var withoutThree = await NewestBranchAsync();
+        // Then four's message: its reply follows what four followed.
+        await conversations.DeleteConversationItemAsync(id, four.Id);
+        var withoutFour = await NewestBranchAsync();
+        var history = await http.HistoryAsync(id);
+
+        Assert.Equal(["one", "echo: one", "three", "echo: three", "four", "echo: four"], before);
+        Assert.Equal(["one", "echo: one", "four", "echo: four"], withoutThree);
+        Assert.Equal(["one", "echo: one", "echo: four"], withoutFour);
+        Assert.Equal(withoutFour, history.GetProperty("messages").EnumerateArray().Select(message => message.Str("message")));
+        http.Dispose();
     }
 
     private static JsonElement Parse(ClientResult result) => JsonDocument.Parse(result.GetRawResponse().Content).RootElement.Clone();
@@ -728,6 +741,31 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return (sdk, http);
+    }
+
+    // Every item of a conversation through the SDK's paging (pages of limit): the items, and how many pages it read.
+    private static async Task<(List<JsonElement> Items, int Pages)> AllItemsAsync(
+        OpenAI.Conversations.ConversationClient conversations, string id, int limit, string order = "asc")
+    {
+        var (items, pages) = (new List<JsonElement>(), 0);
+        await foreach (var page in conversations.GetConversationItemsAsync(id, limit, order, after: null, include: null, options: null).GetRawPagesAsync())
+        {
+            pages++;
+            items.AddRange(JsonDocument.Parse(page.GetRawResponse().Content).RootElement.GetProperty("data").EnumerateArray().Select(item => item.Clone()));
+        }
+        return (items, pages);
+    }
+
+    private static string TextOf(JsonElement item) => item.GetProperty("content")[0].Str("text");
+
+    // A new user of a new API (a bearer token of its own), with the SDK's Responses and Conversations clients and HTTP.
+    private (ResponsesClient Sdk, HttpClient Http, OpenAI.Conversations.ConversationClient Conversations) NewConversationsUser(
+        Dictionary<string, string?>? settings = null)
+    {
+        var api = StartApi(settings ?? Settings);
+        var token = Issuer.Create($"user-{Guid.NewGuid():n}");
+        var (sdk, http) = ClientsOfToken(api, token);
+        return (sdk, http, ConversationsOf(api, token));
     }
 
     private static OpenAI.Conversations.ConversationClient ConversationsOf(HttpClient api, string token) =>

@@ -82,6 +82,15 @@ public sealed class Caller
         && id >= 1 && id != own;
 
     /// <summary>
+    /// The 403 of a send whose user_id names another user than its credential's (<see cref="IsOtherUser"/>), or null.
+    /// A key taken from memory is looked up first, so that a revoked one learns nothing of its user from the answer.
+    /// </summary>
+    public async Task<ProblemHttpResult?> OtherUserAsync(string? requested, ApiKeys keys, CancellationToken cancellationToken) =>
+        !IsOtherUser(requested) ? null
+        : await KeyStillValidAsync(keys, cancellationToken) ? Problems.OtherUser()
+        : Problems.For(new TurnOutcome.ApiKeyNotValid());
+
+    /// <summary>
     /// The user of a request whose only field is its user_id (query string): null with the user, or the problem to
     /// answer, a 403 for another user's user_id or a 400 naming a missing or malformed one.
     /// </summary>
