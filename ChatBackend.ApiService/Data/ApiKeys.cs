@@ -182,16 +182,24 @@ public sealed class ApiKeys(MySqlDataSource dataSource, TimeProvider clock)
             ? remembered.Key
             : null;
 
-    /// <summary>Whether the key of this row id is still there (not revoked).</summary>
+    /// <summary>
+    /// Whether the key of this row id is still there (not revoked); one that is not is forgotten, so that its next
+    /// request is looked up, and refused before it counts against its user's limits.
+    /// </summary>
     public async Task<bool> ExistsAsync(long id, CancellationToken cancellationToken)
     {
         const string sql = "SELECT COUNT(*) FROM api_key WHERE id = @id";
-        return await dataSource.RunAsync(async connection =>
+        var exists = await dataSource.RunAsync(async connection =>
         {
             await using var command = new MySqlCommand(sql, connection);
             command.Parameters.AddWithValue("@id", id);
             return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0;
         }, cancellationToken);
+        if (!exists)
+        {
+            Forget(id);
+        }
+        return exists;
     }
 
     // Conditional, so that of the instances that saw the same stale time at once only the first writes.

@@ -242,8 +242,10 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
     /// <see cref="TurnStore"/>), and gives the conversation's head. Exactly that row goes, with its tool calls (a
     /// reply's, or those of a message's attempts that left no reply); the rows around it stay:
     /// <list type="bullet">
-    /// <item>the rows that followed it follow the row it followed (their parent_no set to it), so a branch keeps its
-    /// place in the tree (<see cref="ConversationTree"/>); a linear conversation reads as before;</item>
+    /// <item>the rows that followed it follow the row it followed (their parent_no set to it; the next row without
+    /// one may be past numbers never used), so a branch keeps its place in the tree (<see cref="ConversationTree"/>);
+    /// a linear conversation reads as before. A reply whose message stays is the exception: the rows after it are left
+    /// to pass down to the message, so that a new reply, stored in its place, is followed again;</item>
     /// <item>a message whose reply goes is left as a turn that ended without one (Cancelled): sending it again with
     /// its message_id answers it anew, in the reply's place;</item>
     /// <item>a response is its turn's rows, so when its message or its reply goes, its row goes too;</item>
@@ -278,9 +280,12 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
             UPDATE message_store SET Status = 'Cancelled', updated_at = UTC_TIMESTAMP(6)
             WHERE conv_id = @item_conv AND message_no = @item_no - 1 AND @item_role = 'assistant'
               AND role <> 'assistant' AND Status = 'Success';
-            UPDATE message_store SET parent_no = @item_parent
-            WHERE conv_id = @item_conv AND NOT @item_running
-              AND (parent_no = @item_no OR (message_no = @item_no + 1 AND parent_no IS NULL));
+            SET @item_next = (SELECT MIN(message_no) FROM message_store WHERE conv_id = @item_conv AND message_no > @item_no);
+            SET @item_repoint = NOT (@item_role = 'assistant' AND EXISTS (
+                SELECT 1 FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no - 1 AND role <> 'assistant'));
+            UPDATE message_store SET parent_no = @item_parent, updated_at = updated_at
+            WHERE conv_id = @item_conv AND NOT @item_running AND @item_repoint
+              AND (parent_no = @item_no OR (message_no = @item_next AND parent_no IS NULL));
             DELETE FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no AND NOT @item_running;
             SET @item_deleted = ROW_COUNT();
             UPDATE conversation_store

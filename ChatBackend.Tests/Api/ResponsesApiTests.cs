@@ -653,11 +653,18 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         await conversations.DeleteConversationItemAsync(id, four.Id);
         var withoutFour = await NewestBranchAsync();
         var history = await http.HistoryAsync(id);
+        // A reply whose message stays: the message is answered again in its place, and what followed follows that.
+        var oneReply = (await AllItemsAsync(conversations, id, limit: 20)).Items[1].Str("id");
+        await conversations.DeleteConversationItemAsync(id, oneReply);
+        using var resent = await http.PostAsync($"/chat-message?message=one&conversation_id={id}&message_id={one.Id}", content: null, Cancellation);
+        await resent.ExpectAsync(HttpStatusCode.OK);
+        var answeredAgain = await NewestBranchAsync();
 
         Assert.Equal(["one", "echo: one", "three", "echo: three", "four", "echo: four"], before);
         Assert.Equal(["one", "echo: one", "four", "echo: four"], withoutThree);
         Assert.Equal(["one", "echo: one", "echo: four"], withoutFour);
         Assert.Equal(withoutFour, history.GetProperty("messages").EnumerateArray().Select(message => message.Str("message")));
+        Assert.Equal(["one", "echo: one", "echo: four"], answeredAgain);
         http.Dispose();
     }
 
