@@ -8,8 +8,8 @@ namespace ChatBackend.ApiService.Apis;
 /// <summary>A response as every read of it starts: its id, conversation and what its request asked.</summary>
 public sealed record ResponseHead(string Id, string ConversationId, ResponseRequestRecord Request)
 {
-    /// <summary>The id of its output message (one per response: its reply).</summary>
-    public string OutputItemId => $"msg_{Id[Ids.ResponsePrefix.Length..]}";
+    /// <summary>The id of its output message (one per response: its reply), made once: a stream writes it with every piece.</summary>
+    public string OutputItemId { get; } = $"msg_{Id[Ids.ResponsePrefix.Length..]}";
 
     /// <summary>The id of its output's function call number <paramref name="index"/>.</summary>
     public string FunctionCallId(int index) => $"fc_{Id[Ids.ResponsePrefix.Length..]}_{index}";

@@ -90,7 +90,7 @@ public static partial class ResponsesApi
         if (input.PreviousResponseId is { } previousId)
         {
             // The previous response is read before the turn begins: a key taken from memory is looked up first.
-            if (!await caller.KeyStillValidAsync(keys, cancellationToken))
+            if (!await keys.StillValidAsync(caller.UncheckedKey, cancellationToken))
             {
                 return Problems.For(new TurnOutcome.ApiKeyNotValid());
             }

@@ -19,7 +19,7 @@ public sealed class TurnAdmission(
         if (limits.TryAdmit(request.UserId, out var permit) is { } limited)
         {
             // A refusal tells of the user's sends: a key taken from memory is looked up first.
-            return (await KeyRevokedAsync(request, cancellationToken) ? new TurnOutcome.ApiKeyNotValid() : limited, null);
+            return (await keys.StillValidAsync(request.KeyToCheck, cancellationToken) ? limited : new TurnOutcome.ApiKeyNotValid(), null);
         }
         try
         {
@@ -47,7 +47,7 @@ public sealed class TurnAdmission(
             return null;
         }
         // The day's usage (and a retry's stored reply) is read before the turn begins: a key taken from memory first.
-        if (await KeyRevokedAsync(request, cancellationToken))
+        if (!await keys.StillValidAsync(request.KeyToCheck, cancellationToken))
         {
             return new TurnOutcome.ApiKeyNotValid();
         }
@@ -64,8 +64,4 @@ public sealed class TurnAdmission(
         }
         return new QuotaUsedUp(today.Tokens, limit, today.UntilReset);
     }
-
-    // Whether the API key the send was let in by from memory (KeyCheckedByTheTurn) has been revoked since.
-    private async Task<bool> KeyRevokedAsync(TurnRequest request, CancellationToken cancellationToken) =>
-        request.KeyToCheck is { } key && !await keys.ExistsAsync(key, cancellationToken);
 }

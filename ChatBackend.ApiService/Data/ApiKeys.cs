@@ -173,7 +173,7 @@ public sealed class ApiKeys(MySqlDataSource dataSource, TimeProvider clock)
     /// <summary>
     /// The key as this instance found it in the table within the last minute, without looking again; null when it
     /// did not. Never proof that the key is still valid: a request let in on it has its first transaction check the
-    /// key (<see cref="CheckInBatch"/>), and anything it reads before that looks again (<see cref="ExistsAsync"/>).
+    /// key (<see cref="CheckInBatch"/>), and anything it reads before that looks again (<see cref="StillValidAsync"/>).
     /// </summary>
     public FoundKey? Remembered(string key) =>
         ApiKeySecret.IsWellFormed(key)
@@ -183,11 +183,17 @@ public sealed class ApiKeys(MySqlDataSource dataSource, TimeProvider clock)
             : null;
 
     /// <summary>
-    /// Whether the key of this row id is still there (not revoked); one that is not is forgotten, so that its next
-    /// request is looked up, and refused before it counts against its user's limits.
+    /// Whether a request let in on <paramref name="uncheckedKey"/> from memory (<see cref="Remembered"/>) may read its
+    /// user's rows before its turn's check: true without one, else whether the key is still there (one lookup). A
+    /// revoked key is forgotten, so that its next request is looked up, and refused before it counts against its
+    /// user's limits.
     /// </summary>
-    public async Task<bool> ExistsAsync(long id, CancellationToken cancellationToken)
+    public async Task<bool> StillValidAsync(long? uncheckedKey, CancellationToken cancellationToken)
     {
+        if (uncheckedKey is not { } id)
+        {
+            return true;
+        }
         const string sql = "SELECT COUNT(*) FROM api_key WHERE id = @id";
         var exists = await dataSource.RunAsync(async connection =>
         {

@@ -261,43 +261,9 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
         {
             return (ItemDeletion.ConversationNotFound, null);
         }
-        const string sql = $"""
-            {TurnStore.StartTransaction}
-            SET @item_conv = NULL, @item_no = NULL, @item_role = NULL, @item_running = 0, @item_parent = NULL, @item_deleted = 0;
-            SELECT conv_id INTO @item_conv FROM conversation_store WHERE conv_id = @conv AND user_id = @user FOR UPDATE;
-            SELECT message_no, role, Status = 'Pending', COALESCE(parent_no, message_no - 1)
-            INTO @item_no, @item_role, @item_running, @item_parent
-            FROM message_store WHERE conv_id = @item_conv AND message_id = @item;
-            DELETE FROM response
-            WHERE conv_id = @item_conv AND NOT @item_running AND id = (
-                SELECT message_id FROM message_store
-                WHERE conv_id = @item_conv AND message_no = IF(@item_role = 'assistant', @item_no - 1, @item_no));
-            DELETE FROM tool_call
-            WHERE conv_id = @item_conv AND NOT @item_running AND (
-                (@item_role = 'assistant' AND message_no = @item_no)
-                OR (@item_role <> 'assistant' AND message_no = @item_no + 1
-                    AND NOT EXISTS (SELECT 1 FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no + 1)));
-            UPDATE message_store SET Status = 'Cancelled', updated_at = UTC_TIMESTAMP(6)
-            WHERE conv_id = @item_conv AND message_no = @item_no - 1 AND @item_role = 'assistant'
-              AND role <> 'assistant' AND Status = 'Success';
-            SET @item_next = (SELECT MIN(message_no) FROM message_store WHERE conv_id = @item_conv AND message_no > @item_no);
-            SET @item_repoint = NOT (@item_role = 'assistant' AND EXISTS (
-                SELECT 1 FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no - 1 AND role <> 'assistant'));
-            UPDATE message_store SET parent_no = @item_parent, updated_at = updated_at
-            WHERE conv_id = @item_conv AND NOT @item_running AND @item_repoint
-              AND (parent_no = @item_no OR (message_no = @item_next AND parent_no IS NULL));
-            DELETE FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no AND NOT @item_running;
-            SET @item_deleted = ROW_COUNT();
-            UPDATE conversation_store
-            SET message_count = (SELECT COUNT(*) FROM message_store WHERE conv_id = @item_conv), updated_at = updated_at
-            WHERE conv_id = @item_conv AND @item_deleted > 0;
-            SELECT @item_no IS NOT NULL AS found, @item_running AS running, created_at, metadata
-            FROM conversation_store WHERE conv_id = @item_conv;
-            {UnitOfWork.Commit}
-            """;
         return await dataSource.RunAsync(async connection =>
         {
-            await using var command = new MySqlCommand(sql, connection);
+            await using var command = new MySqlCommand(DeleteSql, connection);
             command.Parameters.AddWithValue("@conv", conversationId);
             command.Parameters.AddWithValue("@user", userId);
             command.Parameters.AddWithValue("@item", Ids.IsMessageId(itemId) ? itemId : null);
@@ -317,6 +283,39 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
             return deletion;
         }, cancellationToken);
     }
+
+    // Deleting one item (DeleteAsync), in one batch.
+    private static readonly string DeleteSql = $"""
+        {TurnStore.StartTransaction}
+        SET @item_conv = NULL, @item_no = NULL, @item_role = NULL, @item_running = 0, @item_parent = NULL, @item_deleted = 0;
+        SELECT conv_id INTO @item_conv FROM conversation_store WHERE conv_id = @conv AND user_id = @user FOR UPDATE;
+        SELECT message_no, role, Status = 'Pending', COALESCE(parent_no, message_no - 1)
+        INTO @item_no, @item_role, @item_running, @item_parent
+        FROM message_store WHERE conv_id = @item_conv AND message_id = @item;
+        DELETE FROM response
+        WHERE conv_id = @item_conv AND NOT @item_running AND id = (
+            SELECT message_id FROM message_store
+            WHERE conv_id = @item_conv AND message_no = IF(@item_role = 'assistant', @item_no - 1, @item_no));
+        DELETE FROM tool_call
+        WHERE conv_id = @item_conv AND NOT @item_running AND (
+            (@item_role = 'assistant' AND message_no = @item_no)
+            OR (@item_role <> 'assistant' AND message_no = @item_no + 1
+                AND NOT EXISTS (SELECT 1 FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no + 1)));
+        UPDATE message_store SET Status = 'Cancelled', updated_at = UTC_TIMESTAMP(6)
+        WHERE conv_id = @item_conv AND message_no = @item_no - 1 AND @item_role = 'assistant'
+          AND role <> 'assistant' AND Status = 'Success';
+        SET @item_repoint = NOT (@item_role = 'assistant' AND EXISTS (
+            SELECT 1 FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no - 1 AND role <> 'assistant'));
+        {ConversationTree.KeepFollowersSql("@item_conv", "@item_no", "@item_no", "@item_parent", "NOT @item_running AND @item_repoint")}
+        DELETE FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no AND NOT @item_running;
+        SET @item_deleted = ROW_COUNT();
+        UPDATE conversation_store
+        SET message_count = (SELECT COUNT(*) FROM message_store WHERE conv_id = @item_conv), updated_at = updated_at
+        WHERE conv_id = @item_conv AND @item_deleted > 0;
+        SELECT @item_no IS NOT NULL AS found, @item_running AS running, created_at, metadata
+        FROM conversation_store WHERE conv_id = @item_conv;
+        {UnitOfWork.Commit}
+        """;
 
     // An item's columns in the order ReadItem reads them, of one conversation's rows.
     private const string ItemSelect = "SELECT message_id, role, message, Status FROM message_store WHERE conv_id = @conv";

@@ -39,6 +39,22 @@ public sealed class ConversationTree
         }
     }
 
+    /// <summary>
+    /// The statements that keep a branch's rows on their branch when the rows numbered <paramref name="first"/> to
+    /// <paramref name="last"/> (SQL expressions) are about to be deleted: the rows that followed them (a parent_no
+    /// among them, or none and the next number that exists) are set to follow <paramref name="parent"/>, the row the
+    /// first followed. Without it, the tree passes such a row down to whatever is numbered below, on another branch.
+    /// Run before the DELETE, under the conversation's lock, when <paramref name="when"/> holds; the rows' updated_at
+    /// (a Pending row's abandonment clock) stays.
+    /// </summary>
+    internal static string KeepFollowersSql(string conversation, string first, string last, string parent, string when) => $"""
+        SET @tree_next = (SELECT MIN(message_no) FROM message_store WHERE conv_id = {conversation} AND message_no > {last});
+        UPDATE message_store SET parent_no = {parent}, updated_at = updated_at
+        WHERE conv_id = {conversation} AND {when} AND message_no > {last}
+          AND (parent_no BETWEEN {first} AND {last} OR (parent_no IS NULL AND message_no = @tree_next));
+
+        """;
+
     /// <summary>The row with this id, if the conversation has one.</summary>
     public TreeRow? Find(string messageId) => _byId.TryGetValue(messageId, out var row) ? row : null;
 

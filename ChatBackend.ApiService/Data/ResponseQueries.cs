@@ -62,7 +62,7 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
         {
             return ResponseDeletion.NotFound;
         }
-        const string sql = $"""
+        var sql = $"""
             {UnitOfWork.Begin}
             SET @turn_resp_conv = NULL;
             SELECT c.conv_id INTO @turn_resp_conv FROM conversation_store c
@@ -72,12 +72,7 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
             FROM message_store WHERE conv_id = @turn_resp_conv AND message_id = @id AND Status <> 'Pending';
             SET @turn_resp_reply = EXISTS (
                 SELECT 1 FROM message_store WHERE conv_id = @turn_resp_conv AND message_no = @turn_resp_no + 1 AND role = 'assistant');
-            SET @turn_resp_next = (
-                SELECT MIN(message_no) FROM message_store WHERE conv_id = @turn_resp_conv AND message_no > @turn_resp_no + @turn_resp_reply);
-            UPDATE message_store SET parent_no = @turn_resp_parent, updated_at = updated_at
-            WHERE conv_id = @turn_resp_conv AND message_no > @turn_resp_no + @turn_resp_reply
-              AND (parent_no = @turn_resp_no OR (@turn_resp_reply AND parent_no = @turn_resp_no + 1)
-                   OR (parent_no IS NULL AND message_no = @turn_resp_next));
+            {ConversationTree.KeepFollowersSql("@turn_resp_conv", "@turn_resp_no", "@turn_resp_no + @turn_resp_reply", "@turn_resp_parent", "TRUE")}
             DELETE t FROM message_store u JOIN tool_call t ON t.conv_id = u.conv_id AND t.message_no = u.message_no + 1
             WHERE u.conv_id = @turn_resp_conv AND u.message_id = @id AND u.Status <> 'Pending';
             DELETE m FROM message_store u

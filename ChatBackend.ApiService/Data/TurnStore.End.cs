@@ -50,7 +50,8 @@ public sealed partial class TurnStore
     {
         // The conversation row is locked first, exclusively: inserting the reply first would take a shared lock
         // on it (the foreign-key check) and two replies upgrading their shared locks at once deadlock. Its count
-        // takes the reply at once: the rows it has, and the reply (TurnStore's protocol: a count is the rows'). The message is ended only by its own attempt; an end that is not this attempt's
+        // takes the reply at once: the rows it has, and the reply (TurnStore's protocol: a count is the rows'). The
+        // message is ended only by its own attempt; an end that is not this attempt's
         // (another took the turn over, or the conversation was deleted) stops at the reply's INSERT, whose conv_id is
         // then NULL (1048, in strict mode or not), and the whole transaction is rolled back: two statements fewer on
         // every turn than taking the reply and the count back out, for a rare end. (INSERT ... SELECT would make the

@@ -34,13 +34,6 @@ public sealed class Caller
     /// </summary>
     public long? UncheckedKey { get; }
 
-    /// <summary>
-    /// Whether the request may read the user's rows before its turn: true unless its key was taken from memory and has
-    /// been revoked since (one lookup, only then).
-    /// </summary>
-    public async Task<bool> KeyStillValidAsync(ApiKeys keys, CancellationToken cancellationToken) =>
-        UncheckedKey is not { } key || await keys.ExistsAsync(key, cancellationToken);
-
     public static async ValueTask<Caller> BindAsync(HttpContext context)
     {
         if (context.User.Identity?.IsAuthenticated != true)
@@ -87,7 +80,7 @@ public sealed class Caller
     /// </summary>
     public async Task<ProblemHttpResult?> OtherUserAsync(string? requested, ApiKeys keys, CancellationToken cancellationToken) =>
         !IsOtherUser(requested) ? null
-        : await KeyStillValidAsync(keys, cancellationToken) ? Problems.OtherUser()
+        : await keys.StillValidAsync(UncheckedKey, cancellationToken) ? Problems.OtherUser()
         : Problems.For(new TurnOutcome.ApiKeyNotValid());
 
     /// <summary>

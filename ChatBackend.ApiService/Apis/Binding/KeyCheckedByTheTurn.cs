@@ -5,7 +5,7 @@ namespace ChatBackend.ApiService.Apis;
 /// (<see cref="Data.ApiKeys.CheckInBatch"/>): the key scheme may then let its request in on a key this instance found
 /// within the last minute, without a round trip of its own (<see cref="ApiKeyAuthenticationHandler"/>). Such an
 /// endpoint reads nothing of the user's before its turn begins unless it checks the key first
-/// (<see cref="Caller.KeyStillValidAsync"/>).
+/// (<see cref="Data.ApiKeys.StillValidAsync"/>).
 /// </summary>
 public sealed class KeyCheckedByTheTurn
 {
