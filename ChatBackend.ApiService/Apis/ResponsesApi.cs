@@ -132,16 +132,17 @@ public static partial class ResponsesApi
             }
         }
 
-        var responseId = Ids.NewResponseId();
+        // The response's id is made with its turn, from the conversation it lands in (ResponseStart).
+        var inputItems = Ids.NewItemId();
         var record = new ResponseRequestRecord(
             clock.GetUtcNow().ToUnixTimeSeconds(), input.Model, input.Instructions, input.PreviousResponseId, input.Conversation,
             input.Store, input.Background, input.MaxOutputTokens, input.Temperature ?? settings.Temperature, input.TopP ?? 1,
             input.Metadata, input.ToolChoice, input.ParallelToolCalls, input.Text, input.ToolsJson,
             [.. input.InputMessages.Select((message, index) => new InputMessageItem(
-                $"msg_{responseId[Ids.ResponsePrefix.Length..]}_in{index}", message.Role, [new InputTextContent(message.Text)]))]);
+                $"{inputItems}_in{index}", message.Role, [new InputTextContent(message.Text)]))]);
         var request = new TurnRequest(
-            input.Message, userId, responseId, conversationId,
-            Response: new ResponseStart(responseId, JsonSerializer.Serialize(record)),
+            input.Message, userId, MessageId: null, conversationId,
+            Response: new ResponseStart(JsonSerializer.Serialize(record)),
             Settings: input.Settings(),
             // Approvals are kept with the calls they answer: the turn, or an instance that takes it over, runs them.
             Kind: input.ToolOutputs is { } outputs
@@ -164,10 +165,10 @@ public static partial class ResponsesApi
                 _ => Problems.For(outcome),
             };
         }
-        var head = new ResponseHead(responseId, run.Turn.ConversationId, record);
+        var head = new ResponseHead(run.Turn.MessageId, run.Turn.ConversationId, record);
         if (!input.Store)
         {
-            ForgetWhenEnded(run, responseId, userId, responses, logger);
+            ForgetWhenEnded(run, head.Id, userId, responses, logger);
         }
         if (input.Stream)
         {

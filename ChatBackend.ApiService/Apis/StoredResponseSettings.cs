@@ -7,14 +7,16 @@ using Microsoft.Extensions.Options;
 namespace ChatBackend.ApiService.Apis;
 
 /// <summary>
-/// A response's settings as its request gave them (the response table's JSON), for the instance that takes its turn
-/// over: the same model, instructions, sampling, format, tools and earlier input items as the first attempt had.
+/// A response's settings as its request gave them (the JSON on its message's row, V18), for the instance that takes its
+/// turn over: the same model, instructions, sampling, format, tools and earlier input items as the first attempt had.
 /// </summary>
 public sealed class StoredResponseSettings(ResponseQueries responses, IOptions<ToolOptions> toolOptions) : IStoredTurnSettings
 {
     public async Task<TurnSettings?> FindAsync(long userId, string conversationId, string messageId, CancellationToken cancellationToken)
     {
-        if (!ResponseQueries.IsResponseId(messageId) || await responses.FindAsync(messageId, userId, cancellationToken) is not { } row)
+        // A native message's id may look like a response's, even like one of another conversation of the user's.
+        if (!ResponseQueries.IsResponseId(messageId) || await responses.FindAsync(messageId, userId, cancellationToken) is not { } row
+            || row.ConversationId != conversationId)
         {
             return null;
         }

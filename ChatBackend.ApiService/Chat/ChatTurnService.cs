@@ -79,9 +79,9 @@ public sealed class ChatTurnService(
                 return begun;
             }
             activity?.SetTag(ConversationIdEnricher.TagName, turn.ConversationId);
-            if (request.Response is { } response)
+            if (request.Response is not null)
             {
-                activity?.SetTag(ResponseIdTag, response.Id);
+                activity?.SetTag(ResponseIdTag, turn.MessageId);
             }
             run = new TurnRun(turn, streaming, settings.Timeout, permit, activity);
             runningTurns.Start(run, started => generator.GenerateAsync(started, request, tokens));

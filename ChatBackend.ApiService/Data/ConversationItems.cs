@@ -248,7 +248,8 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
     /// to pass down to the message, so that a new reply, stored in its place, is followed again;</item>
     /// <item>a message whose reply goes is left as a turn that ended without one (Cancelled): sending it again with
     /// its message_id answers it anew, in the reply's place;</item>
-    /// <item>a response is its turn's rows, so when its message or its reply goes, its row goes too;</item>
+    /// <item>a response is its turn's rows, so when its message or its reply goes, the response goes too: its
+    /// message keeps no request (V18), and a response made before V18 loses its row of the response table;</item>
     /// <item>the conversation keeps its place in the list (updated_at stays).</item>
     /// </list>
     /// A message whose turn is running is not deleted (<see cref="ItemDeletion.Running"/>): its reply would be stored
@@ -304,6 +305,8 @@ public sealed class ConversationItems(MySqlDataSource dataSource)
         UPDATE message_store SET Status = 'Cancelled', updated_at = UTC_TIMESTAMP(6)
         WHERE conv_id = @item_conv AND message_no = @item_no - 1 AND @item_role = 'assistant'
           AND role <> 'assistant' AND Status = 'Success';
+        UPDATE message_store SET request = NULL
+        WHERE conv_id = @item_conv AND message_no = @item_no - 1 AND @item_role = 'assistant' AND NOT @item_running;
         SET @item_repoint = NOT (@item_role = 'assistant' AND EXISTS (
             SELECT 1 FROM message_store WHERE conv_id = @item_conv AND message_no = @item_no - 1 AND role <> 'assistant'));
         {ConversationTree.KeepFollowersSql("@item_conv", "@item_no", "@item_no", "@item_parent", "NOT @item_running AND @item_repoint")}

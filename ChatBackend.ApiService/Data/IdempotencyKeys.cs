@@ -39,16 +39,17 @@ internal static class IdempotencyKeys
             }
 
             var target = conversationId ?? Ids.NewConversationId();
+            var targeted = send.In(target);
             var claim = new TurnStore.KeyClaim(earlier is null ? Claim : ReplaceExpired, parameters =>
             {
                 parameters.AddWithValue("@key", key.Key);
                 parameters.AddWithValue("@fingerprint", key.Fingerprint);
                 parameters.AddWithValue("@key_conv", target);
-                parameters.AddWithValue("@key_mid", send.MessageId);
+                parameters.AddWithValue("@key_mid", targeted.MessageId);
             });
             return conversationId is null
-                ? await TurnStore.StartAsync(connection, send, target, claim, cancellationToken)
-                : await TurnStore.ContinueConversationAsync(connection, send, conversationId, claim, cancellationToken);
+                ? await TurnStore.StartAsync(connection, targeted, target, claim, cancellationToken)
+                : await TurnStore.ContinueConversationAsync(connection, targeted, conversationId, claim, cancellationToken);
         });
     }
 

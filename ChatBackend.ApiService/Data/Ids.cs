@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 
 namespace ChatBackend.ApiService.Data;
 
@@ -20,8 +21,39 @@ public static class Ids
     /// <summary>How a response's id begins (OpenAI's form), and so the message_id of its user message.</summary>
     public const string ResponsePrefix = "resp_";
 
-    /// <summary>A response's id: about 150 bits, so that no one finds a response by trying ids.</summary>
-    public static string NewResponseId() => $"{ResponsePrefix}{Random(29)}";
+    /// <summary>
+    /// A response's id: 18 random characters (about 93 bits, so that no one finds a response by trying ids), then its
+    /// conversation's id in hexadecimal, so that the response is found by its message's key (V18). At most 64
+    /// characters, as a message_id. Ids made before V18 are 29 random characters and carry no conversation.
+    /// </summary>
+    public static string NewResponseId(string conversationId) =>
+        $"{ResponsePrefix}{Random(ResponseRandomLength)}{ResponseConversationMark}{Convert.ToHexStringLower(Encoding.ASCII.GetBytes(conversationId))}";
+
+    /// <summary>The conversation a response id of <see cref="NewResponseId"/> names, or null (an id made before V18, or none).</summary>
+    public static string? ConversationOfResponse(string responseId)
+    {
+        var start = ResponsePrefix.Length + ResponseRandomLength;
+        if (responseId.Length <= start + 1 || !responseId.StartsWith(ResponsePrefix, StringComparison.Ordinal)
+            || responseId[start] != ResponseConversationMark || responseId.Length % 2 != 0)
+        {
+            return null;
+        }
+        try
+        {
+            // Bytes, not characters: ASCII decoding would turn any other byte into a printable '?'.
+            var bytes = Convert.FromHexString(responseId.AsSpan(start + 1));
+            var conversationId = Encoding.ASCII.GetString(bytes);
+            return !bytes.AsSpan().ContainsAnyExceptInRange((byte)'!', (byte)'~') && IsConversationId(conversationId) ? conversationId : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private const int ResponseRandomLength = 18;
+
+    private const char ResponseConversationMark = '_';
 
     /// <summary>
     /// Whether <paramref name="id"/> could name a conversation: 1 to 20 printable ASCII characters, as the column

@@ -2,9 +2,7 @@ using MySqlConnector;
 
 namespace ChatBackend.ApiService.Data;
 
-/// <summary>
-/// A response's own row (V8): its conversation and what its request asked (JSON).
-/// </summary>
+/// <summary>A response: its conversation and what its request asked (JSON).</summary>
 public sealed record ResponseRow(string Id, string ConversationId, string Request);
 
 /// <summary>How deleting a response went.</summary>
@@ -17,7 +15,12 @@ public enum ResponseDeletion
     Running,
 }
 
-/// <summary>The SQL of /v1/responses beside the turn's own (<see cref="TurnStore"/>): a response found by its id, deleted.</summary>
+/// <summary>
+/// The SQL of /v1/responses beside the turn's own (<see cref="TurnStore"/>): a response found by its id, deleted. A
+/// response is its user message's row, which keeps its request (V18), in the conversation its id names
+/// (<see cref="Ids.ConversationOfResponse"/>). A response made before V18 has an id that names none: its conversation and
+/// its request are in its row of the response table (V8), which goes with it.
+/// </summary>
 public sealed class ResponseQueries(MySqlDataSource dataSource)
 {
     /// <summary>Whether <paramref name="id"/> could name a response: what <see cref="Ids.NewResponseId"/> makes.</summary>
@@ -30,16 +33,17 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
         {
             return null;
         }
-        const string sql = """
-            SELECT r.conv_id, r.request
-            FROM response r
-            JOIN conversation_store c ON c.conv_id = r.conv_id AND c.user_id = @user
-            WHERE r.id = @id
+        const string sql = $"""
+            SELECT m.conv_id, COALESCE(m.request, r.request)
+            FROM message_store m
+            JOIN conversation_store c ON c.conv_id = m.conv_id AND c.user_id = @user
+            LEFT JOIN response r ON r.id = m.message_id AND r.conv_id = m.conv_id
+            WHERE m.conv_id = {ConversationOfId} AND m.message_id = @id AND {IsResponse}
             """;
         return await dataSource.RunAsync(async connection =>
         {
             await using var command = new MySqlCommand(sql, connection);
-            command.Parameters.AddWithValue("@id", id);
+            AddId(command.Parameters, id);
             command.Parameters.AddWithValue("@user", userId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             return await reader.ReadAsync(cancellationToken)
@@ -49,8 +53,9 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Deletes a response that ended: its message, its reply and its row, in one batch under its conversation's lock,
-    /// taken first (the protocol of <see cref="TurnStore"/>; the response's row is only read before it, unlocked). The
+    /// Deletes a response that ended: its message, its reply and (made before V18) its row, in one batch under its
+    /// conversation's lock, taken first (the protocol of <see cref="TurnStore"/>; an old response's row is only read
+    /// before it, unlocked). The
     /// conversation keeps its other turns, and goes with the last one when <paramref name="dropEmptyConversation"/> (a
     /// response that was not to be stored, in a conversation of its own). The rows that followed the turn follow the
     /// row it followed (their parent_no set to it), so a branch keeps its place in the tree; the conversation keeps its
@@ -66,19 +71,19 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
             {UnitOfWork.Begin}
             SET @turn_resp_conv = NULL;
             SELECT c.conv_id INTO @turn_resp_conv FROM conversation_store c
-            WHERE c.conv_id = (SELECT r.conv_id FROM response r WHERE r.id = @id) AND c.user_id = @user FOR UPDATE;
-            SET @turn_resp_no = NULL, @turn_resp_parent = NULL;
-            SELECT message_no, COALESCE(parent_no, message_no - 1) INTO @turn_resp_no, @turn_resp_parent
-            FROM message_store WHERE conv_id = @turn_resp_conv AND message_id = @id AND Status <> 'Pending';
+            WHERE c.conv_id = {ConversationOfId} AND c.user_id = @user FOR UPDATE;
+            SET @turn_resp_at = NULL, @turn_resp_parent = NULL, @turn_resp_running = NULL;
+            SELECT m.message_no, COALESCE(m.parent_no, m.message_no - 1), m.Status = 'Pending'
+            INTO @turn_resp_at, @turn_resp_parent, @turn_resp_running
+            FROM message_store m LEFT JOIN response r ON r.id = m.message_id AND r.conv_id = m.conv_id
+            WHERE m.conv_id = @turn_resp_conv AND m.message_id = @id AND {IsResponse};
+            SET @turn_resp_no = IF(@turn_resp_running, NULL, @turn_resp_at);
             SET @turn_resp_reply = EXISTS (
                 SELECT 1 FROM message_store WHERE conv_id = @turn_resp_conv AND message_no = @turn_resp_no + 1 AND role = 'assistant');
             {ConversationTree.KeepFollowersSql("@turn_resp_conv", "@turn_resp_no", "@turn_resp_no + @turn_resp_reply", "@turn_resp_parent", "TRUE")}
-            DELETE t FROM message_store u JOIN tool_call t ON t.conv_id = u.conv_id AND t.message_no = u.message_no + 1
-            WHERE u.conv_id = @turn_resp_conv AND u.message_id = @id AND u.Status <> 'Pending';
-            DELETE m FROM message_store u
-            JOIN message_store m ON m.conv_id = u.conv_id
-              AND (m.message_no = u.message_no OR (m.message_no = u.message_no + 1 AND m.role = 'assistant'))
-            WHERE u.conv_id = @turn_resp_conv AND u.message_id = @id AND u.Status <> 'Pending';
+            DELETE FROM tool_call WHERE conv_id = @turn_resp_conv AND message_no = @turn_resp_no + 1;
+            DELETE FROM message_store
+            WHERE conv_id = @turn_resp_conv AND (message_no = @turn_resp_no OR (message_no = @turn_resp_no + 1 AND role = 'assistant'));
             SET @turn_resp_deleted = ROW_COUNT();
             UPDATE conversation_store
             SET message_count = (SELECT COUNT(*) FROM message_store WHERE conv_id = @turn_resp_conv), updated_at = updated_at
@@ -89,13 +94,13 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
               AND (SELECT message_count FROM conversation_store WHERE conv_id = @turn_resp_conv) = 0;
             DELETE FROM conversation_store
             WHERE conv_id = @turn_resp_conv AND @drop_empty AND @turn_resp_deleted > 0 AND message_count = 0;
-            SELECT @turn_resp_conv IS NOT NULL AS found, @turn_resp_deleted AS deleted;
+            SELECT @turn_resp_at IS NOT NULL AS found, @turn_resp_deleted AS deleted;
             {UnitOfWork.Commit}
             """;
         return await dataSource.RunAsync(async connection =>
         {
             await using var command = new MySqlCommand(sql, connection);
-            command.Parameters.AddWithValue("@id", id);
+            AddId(command.Parameters, id);
             command.Parameters.AddWithValue("@user", userId);
             command.Parameters.AddWithValue("@drop_empty", dropEmptyConversation);
             ResponseDeletion deletion;
@@ -107,5 +112,17 @@ public sealed class ResponseQueries(MySqlDataSource dataSource)
             }
             return deletion;
         }, cancellationToken);
+    }
+
+    // The conversation of response @id: the one its id names (@conv), or for an id made before V18 its response row's.
+    private const string ConversationOfId = "COALESCE(@conv, (SELECT o.conv_id FROM response o WHERE o.id = @id))";
+
+    // Whether message row m (joined to its response row r) begins a response: a native message may have any id.
+    private const string IsResponse = "(m.request IS NOT NULL OR r.id IS NOT NULL)";
+
+    private static void AddId(MySqlParameterCollection parameters, string id)
+    {
+        parameters.AddWithValue("@id", id);
+        parameters.AddWithValue("@conv", Ids.ConversationOfResponse(id));
     }
 }

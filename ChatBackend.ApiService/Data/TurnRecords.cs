@@ -19,10 +19,11 @@ public sealed record StartedTurn(
 }
 
 /// <summary>
-/// A response of /v1/responses as its turn begins: its id (the message_id of its user message) and what the request
-/// asked, as the JSON its reads echo.
+/// A response of /v1/responses as its turn begins: what the request asked, as the JSON its reads echo, kept on its user
+/// message's row (V18). Its id, that message's message_id, is made from the conversation the turn lands in
+/// (<see cref="Ids.NewResponseId"/>): <see cref="StartedTurn.MessageId"/>.
 /// </summary>
-public sealed record ResponseStart(string Id, string Request);
+public sealed record ResponseStart(string Request);
 
 /// <summary>
 /// What a turn's message is besides its text: a user's message, or (role tool) the outputs of the tool calls the

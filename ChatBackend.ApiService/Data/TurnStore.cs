@@ -42,7 +42,8 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     /// before: <see cref="TurnOutcome.Begun"/> when the turn is the caller's to run.
     /// </summary>
     /// <remarks>
-    /// A <paramref name="response"/> (a send of /v1/responses) is stored with the message it begins. A
+    /// A <paramref name="response"/> (a send of /v1/responses) is stored with the message it begins, whose id is then
+    /// the response's (<see cref="Send.In"/>), not <paramref name="messageId"/>. A
     /// <paramref name="keyToCheck"/> (the API key the send was let in by from memory) is checked first in each batch
     /// (<see cref="ApiKeys.CheckInBatch"/>): once revoked, nothing is read or stored, <see cref="TurnOutcome.ApiKeyNotValid"/>.
     /// </remarks>
@@ -63,7 +64,7 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
                     case (null, null):
                         return await StartConversationAsync(connection, send, cancellationToken);
                     default:
-                        return await ContinueConversationAsync(connection, send, conversationId, claim: null, cancellationToken);
+                        return await ContinueConversationAsync(connection, send.In(conversationId), conversationId, claim: null, cancellationToken);
                 }
             }, cancellationToken);
         }
@@ -78,6 +79,12 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
         long UserId, string MessageId, string Message, int TokenCount, TimeSpan AbandonedAfter, ResponseStart? Response, MessageKind Kind,
         BranchPoint? Follows, string? Settings, long? KeyToCheck)
     {
+        /// <summary>
+        /// This send into <paramref name="conversationId"/>: a response's message takes the response's id, which
+        /// carries that conversation's (<see cref="Ids.NewResponseId"/>); any other keeps its id.
+        /// </summary>
+        public Send In(string conversationId) => Response is null ? this : this with { MessageId = Ids.NewResponseId(conversationId) };
+
         /// <summary>What a batch of this send opens with: the key's check when there is one (<see cref="ApiKeys.CheckInBatch"/>).</summary>
         public string KeyCheck => KeyToCheck is null ? "" : ApiKeys.CheckInBatch;
 
@@ -96,7 +103,11 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
 
     // A fresh conversation id colliding with an existing one is a 1-in-10^18 event: another id, not a failed send.
     private static Task<TurnOutcome> StartConversationAsync(MySqlConnection connection, Send send, CancellationToken cancellationToken) =>
-        AgainOnDuplicateKeyAsync(connection, () => StartAsync(connection, send, Ids.NewConversationId(), claim: null, cancellationToken));
+        AgainOnDuplicateKeyAsync(connection, () =>
+        {
+            var conversationId = Ids.NewConversationId();
+            return StartAsync(connection, send.In(conversationId), conversationId, claim: null, cancellationToken);
+        });
 
     /// <summary>
     /// Runs a transaction that inserts unique keys, and again (three times in all) when one of them was taken meanwhile:
@@ -123,12 +134,12 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
         const string sql = """
             INSERT INTO conversation_store (conv_id, user_id, message_count, last_message_no, created_at, updated_at)
             VALUES (@conv, @user, 1, 2, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
-            INSERT INTO message_store (role, conv_id, message_no, message_id, message, tool_calls, settings, token_count, Status, created_at, updated_at)
-            VALUES (@role, @conv, 1, @mid, @message, @tool_calls, @settings, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+            INSERT INTO message_store (role, conv_id, message_no, message_id, message, tool_calls, settings, request, token_count, Status, created_at, updated_at)
+            VALUES (@role, @conv, 1, @mid, @message, @tool_calls, @settings, @request, @tokens, 'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
             """;
         // After the COMMIT, whether the message is there (see UnitOfWork.CommitLostException).
         const string stored = "SELECT COUNT(*) FROM message_store WHERE conv_id = @conv AND message_id = @mid;";
-        await using var command = Batch(connection, claim, $"{sql}{ResponseInsert(send, "")}{UnitOfWork.Commit}{stored}", send, conversationId);
+        await using var command = Batch(connection, claim, $"{sql}{UnitOfWork.Commit}{stored}", send, conversationId);
         if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 0)
         {
             throw new UnitOfWork.CommitLostException();
@@ -164,14 +175,13 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             DELETE r FROM message_store r JOIN message_store u ON u.conv_id = r.conv_id AND r.message_no = u.message_no + 1
             WHERE u.conv_id = @conv AND u.message_id = @mid AND r.role = 'assistant' AND @turn_retaken > 0;
             {FollowedRow(send)}
-            INSERT INTO message_store (role, conv_id, message_no, parent_no, message_id, message, tool_calls, settings, token_count, Status, created_at, updated_at)
-            SELECT @role, c.conv_id, c.last_message_no + 1, NULLIF(@turn_parent, c.last_message_no), @mid, @message, @tool_calls, @settings, @tokens,
+            INSERT INTO message_store (role, conv_id, message_no, parent_no, message_id, message, tool_calls, settings, request, token_count, Status, created_at, updated_at)
+            SELECT @role, c.conv_id, c.last_message_no + 1, NULLIF(@turn_parent, c.last_message_no), @mid, @message, @tool_calls, @settings, @request, @tokens,
                    'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
             FROM conversation_store c
             WHERE c.conv_id = @conv AND c.user_id = @user AND (@follows IS NULL OR @turn_parent IS NOT NULL)
               AND NOT EXISTS (SELECT 1 FROM message_store e WHERE e.conv_id = @conv AND e.message_id = @mid);
             SET @turn_inserted = ROW_COUNT();
-            {ResponseInsert(send, "WHERE @turn_inserted > 0")}
             UPDATE conversation_store
             SET branched = branched OR (@turn_inserted > 0 AND COALESCE(@turn_parent <> last_message_no, 0)),
                 last_message_no = last_message_no + 2 * @turn_inserted,
@@ -251,12 +261,6 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             WHERE f.conv_id = @conv AND f.message_id = @follows);
         """;
 
-    // A response's row, beside its message (V8); nothing for a native send.
-    private static string ResponseInsert(Send send, string condition) => send.Response is null ? "" : $"""
-        INSERT INTO response (id, conv_id, request, created_at) SELECT @rid, @conv, @request, UTC_TIMESTAMP(6) FROM DUAL {condition};
-
-        """;
-
     /// <summary>
     /// How every transaction of a turn starts. READ COMMITTED: under InnoDB's default REPEATABLE READ, the statements
     /// that find their rows by a search (the takeover's UPDATE ... JOIN and DELETE ... JOIN, the usage INSERT ... SELECT)
@@ -279,11 +283,7 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
         command.Parameters.AddWithValue("@role", send.Kind.Role);
         command.Parameters.AddWithValue("@tool_calls", send.Kind.ToolCalls);
         command.Parameters.AddWithValue("@settings", send.Settings);
-        if (send.Response is { } response)
-        {
-            command.Parameters.AddWithValue("@rid", response.Id);
-            command.Parameters.AddWithValue("@request", response.Request);
-        }
+        command.Parameters.AddWithValue("@request", send.Response?.Request);
         claim?.AddParameters(command.Parameters);
         return command;
     }

@@ -233,8 +233,7 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         var id = body.Str("id");
         Assert.False(body.GetProperty("store").GetBoolean());
         await Eventually.WaitForAsync(async () =>
-            await ScalarAsync("SELECT COUNT(*) FROM message_store WHERE message_id = @mid", id) == 0
-            && await ScalarAsync("SELECT COUNT(*) FROM response WHERE id = @mid", id) == 0, "the response's rows gone");
+            await ScalarAsync("SELECT COUNT(*) FROM message_store WHERE message_id = @mid", id) == 0, "the response's rows gone");
         using var read = await http.GetAsync($"/v1/responses/{id}", Cancellation);
         await ExpectOpenAIErrorAsync(read, HttpStatusCode.NotFound);
         var conversations = await (await http.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK);
@@ -262,6 +261,63 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
         Assert.Equal(404, error.Status);
         var history = await (await http.GetAsync("/conversations", Cancellation)).ExpectAsync(HttpStatusCode.OK);
         Assert.Equal(2, history.GetProperty("data")[0].Int("message_count"));
+    }
+
+    [Fact]
+    public async Task AResponseMadeBeforeItsRequestMovedToItsMessageIsStillReadListedContinuedAndDeleted()
+    {
+        var (sdk, _) = NewUser();
+        Fake.Enqueue(FakeReply.Say("One."));
+        ResponseResult made = await sdk.CreateResponseAsync(
+            Ask(ResponseItem.CreateSystemMessageItem("Be brief."), ResponseItem.CreateUserMessageItem("first")), Cancellation);
+        // Its rows as V8 wrote them: an id that names no conversation, the request in the response table's row.
+        var old = $"resp_{Guid.NewGuid():n}"[..34];
+        Assert.Equal(1, await ScalarAsync($"""
+            INSERT INTO response (id, conv_id, request, created_at)
+            SELECT '{old}', conv_id, request, created_at FROM message_store WHERE message_id = @mid;
+            UPDATE message_store SET message_id = '{old}', request = NULL WHERE message_id = @mid;
+            SELECT COUNT(*) FROM response WHERE id = '{old}';
+            """, made.Id));
+
+        ResponseResult read = await sdk.GetResponseAsync(old, Cancellation);
+        var items = new List<ResponseItem>();
+        await foreach (var item in sdk.GetResponseInputItemsAsync(old, Cancellation))
+        {
+            items.Add(item);
+        }
+        ResponseResult next = await sdk.CreateResponseAsync("gpt-4o-mini", "second", old, Cancellation);
+        var deleted = await sdk.DeleteResponseAsync(next.Id, Cancellation);
+        var deletedOld = await sdk.DeleteResponseAsync(old, Cancellation);
+
+        Assert.Equal((ResponseStatus.Completed, "One."), (read.Status, read.GetOutputText()));
+        Assert.Equal("gpt-4o-mini", read.Model);
+        Assert.Equal(["first", "Be brief."], items.Cast<MessageResponseItem>().Select(item => item.Content[0].Text));
+        Assert.Equal([("user", "first"), ("assistant", "One."), ("user", "second")], Fake.Requests[^1].Messages.Skip(1));
+        Assert.True(deleted.Value.Deleted);
+        Assert.True(deletedOld.Value.Deleted);
+        Assert.Equal(0, await ScalarAsync($"SELECT COUNT(*) FROM response WHERE id = '{old}' OR id = @mid", made.Id));
+        var gone = await Assert.ThrowsAsync<ClientResultException>(() => sdk.GetResponseAsync(old, Cancellation));
+        Assert.Equal(404, gone.Status);
+    }
+
+    [Fact]
+    public async Task ANativeMessageWhoseIdHasAResponsesFormIsNoResponse()
+    {
+        var (sdk, http) = NewUser();
+        var conversationId = (await (await http.PostAsJsonAsync("/chat-message", new { message = "hi" }, Cancellation))
+            .ExpectAsync(HttpStatusCode.OK)).Str("conversation_id");
+        var lookalike = ApiService.Data.Ids.NewResponseId(conversationId);
+        using var native = await http.PostAsJsonAsync(
+            "/chat-message", new { message = "not a response", message_id = lookalike, conversation_id = conversationId }, Cancellation);
+        await native.ExpectAsync(HttpStatusCode.OK);
+
+        var read = await Assert.ThrowsAsync<ClientResultException>(() => sdk.GetResponseAsync(lookalike, Cancellation));
+        var deleted = await Assert.ThrowsAsync<ClientResultException>(() => sdk.DeleteResponseAsync(lookalike, Cancellation));
+        using var continued = await http.PostAsJsonAsync("/v1/responses", new { input = "more", previous_response_id = lookalike }, Cancellation);
+
+        Assert.Equal([404, 404], [read.Status, deleted.Status]);
+        Assert.Equal("previous_response_id", (await ExpectOpenAIErrorAsync(continued, HttpStatusCode.NotFound)).Str("param"));
+        Assert.Equal(lookalike, (await http.HistoryAsync(conversationId)).GetProperty("messages")[2].Str("message_id"));
     }
 
     [Fact]

@@ -172,7 +172,7 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
             while (await events.MoveNextAsync() && events.Current.Name != "response.output_text.delta")
             {
             }
-            await WaitForProgressAsync(await ScalarTextAsync("SELECT conv_id FROM response WHERE id = @p", responseId) ?? "", "lost ");
+            await WaitForProgressAsync(await ScalarTextAsync("SELECT conv_id FROM message_store WHERE message_id = @p", responseId) ?? "", "lost ");
             api.Kill();
         }
 
@@ -202,7 +202,7 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
 
         using var queued = await client.PostAsJsonAsync("/v1/responses", new { input = "survive this", background = true }, TestContext.Current.CancellationToken);
         var responseId = (await queued.ExpectAsync(HttpStatusCode.OK)).Str("id");
-        await WaitForProgressAsync(await ScalarTextAsync("SELECT conv_id FROM response WHERE id = @p", responseId) ?? "", "lost ");
+        await WaitForProgressAsync(await ScalarTextAsync("SELECT conv_id FROM message_store WHERE message_id = @p", responseId) ?? "", "lost ");
         api.Kill();
 
         // Only plain GETs, as an SDK polls a background response: the one after the instance counts as dead takes it over.

@@ -7,8 +7,8 @@ namespace ChatBackend.ApiService.Apis;
 // every field its SDKs read, null where this server has nothing to say).
 
 /// <summary>
-/// What a response's request asked, kept with it (the <c>response</c> table's JSON) and echoed by every read of it:
-/// its settings and its input items.
+/// What a response's request asked, kept with it (on its user message's row, V18; in the <c>response</c> table for a
+/// response made before) and echoed by every read of it: its settings and its input items.
 /// </summary>
 public sealed record ResponseRequestRecord(
     [property: JsonPropertyName("created_at")] long CreatedAt,
