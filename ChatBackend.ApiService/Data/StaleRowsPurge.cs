@@ -10,10 +10,11 @@ namespace ChatBackend.ApiService.Data;
 /// progress row's heartbeat) for <paramref name="pendingSilence"/>, longer than any turn may run (the registration
 /// gives Chat:Timeout, at least the takeover's silence, and a minute), belonged to an instance that died, or to a transaction
 /// a cluster lost, and no retry took it over: it becomes Error (<c>abandoned</c>), which history readers see as it is
-/// and a retry with the same message_id takes up in place.
+/// and a retry with the same message_id takes up in place. A response that was not to be stored (<c>store: false</c>),
+/// whose instance died before it could forget it, is deleted instead, as its instance would have once it ended.
 /// </summary>
 public sealed partial class StaleRowsPurge(
-    MySqlDataSource dataSource, ILogger<StaleRowsPurge> logger, TimeSpan? pendingSilence = null) : BackgroundService
+    MySqlDataSource dataSource, ResponseQueries responses, ILogger<StaleRowsPurge> logger, TimeSpan? pendingSilence = null) : BackgroundService
 {
     /// <summary>The silence after which a Pending turn is ended when the registration names none.</summary>
     public static readonly TimeSpan DefaultPendingSilence = TimeSpan.FromMinutes(2);
@@ -52,13 +53,35 @@ public sealed partial class StaleRowsPurge(
             WHERE m.Status = 'Pending' AND m.updated_at < UTC_TIMESTAMP(6) - INTERVAL @silent_us MICROSECOND
               AND COALESCE(p.heartbeat_at, m.updated_at) < UTC_TIMESTAMP(6) - INTERVAL @silent_us MICROSECOND;
             """;
+        // The responses not to be stored among the turns ended so (the last day's: the index on Status, updated_at).
+        const string temporary = """
+            SELECT m.message_id, c.user_id
+            FROM message_store m JOIN conversation_store c ON c.conv_id = m.conv_id
+            WHERE m.Status = 'Error' AND m.error_code = 'abandoned' AND m.updated_at > UTC_TIMESTAMP(6) - INTERVAL 1 DAY
+              AND m.request IS NOT NULL AND JSON_UNQUOTE(JSON_EXTRACT(m.request, '$.store')) = 'false'
+            LIMIT 100;
+            """;
         var silent = pendingSilence ?? DefaultPendingSilence;
-        await dataSource.RunAsync(async connection =>
+        var forgotten = await dataSource.RunAsync(async connection =>
         {
-            await using var command = new MySqlCommand(sql, connection);
-            command.Parameters.AddWithValue("@silent_us", (long)silent.TotalMicroseconds);
-            return await command.ExecuteNonQueryAsync(cancellationToken);
+            await using (var command = new MySqlCommand(sql, connection))
+            {
+                command.Parameters.AddWithValue("@silent_us", (long)silent.TotalMicroseconds);
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await using var select = new MySqlCommand(temporary, connection);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            List<(string ResponseId, long UserId)> found = [];
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                found.Add((reader.GetString(0), reader.GetInt64(1)));
+            }
+            return found;
         }, cancellationToken);
+        foreach (var (responseId, userId) in forgotten)
+        {
+            await responses.DeleteAsync(responseId, userId, dropEmptyConversation: true, cancellationToken);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Purging expired keys and abandoned progress rows failed ({ExceptionType}); the next round tries again.")]

@@ -16,6 +16,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<ReplyProgressStore>();
         builder.Services.AddSingleton(services => new StaleRowsPurge(
             services.GetRequiredService<MySqlConnector.MySqlDataSource>(),
+            services.GetRequiredService<ResponseQueries>(),
             services.GetRequiredService<ILogger<StaleRowsPurge>>(),
             services.GetRequiredService<IOptions<ChatTurnOptions>>().Value.PendingSweepSilence));
         builder.Services.AddHostedService(services => services.GetRequiredService<StaleRowsPurge>());

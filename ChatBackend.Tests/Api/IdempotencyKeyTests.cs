@@ -162,10 +162,7 @@ public sealed class IdempotencyKeyTests(FakeModelFixture fixture) : FakeModelTes
         await (await SendAsync(client, "new", user, key + "-new")).ExpectAsync(HttpStatusCode.OK);
         await ScalarAsync("UPDATE idempotency_key SET created_at = UTC_TIMESTAMP(6) - INTERVAL 25 HOUR WHERE user_id = @user AND idem_key NOT LIKE '%-new'", user);
 
-        await using var dataSource = new MySqlConnector.MySqlDataSource(ConnectionString);
-        await new ChatBackend.ApiService.Data.StaleRowsPurge(
-            dataSource, Microsoft.Extensions.Logging.Abstractions.NullLogger<ChatBackend.ApiService.Data.StaleRowsPurge>.Instance)
-            .PurgeAsync(CancellationToken.None);
+        await StaleRows.PurgeOnceAsync(ConnectionString);
 
         Assert.Equal(1L, await ScalarAsync("SELECT COUNT(*) FROM idempotency_key WHERE user_id = @user", user));
     }

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using ChatBackend.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
 using MySqlConnector;
 
 namespace ChatBackend.Tests.Api;
@@ -267,8 +266,7 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
         var key = new ChatBackend.ApiService.Data.ProgressKey("purge000-0001", 1, 0);
 
         await store.RequestCancelAsync(key, CancellationToken.None);
-        await new ChatBackend.ApiService.Data.StaleRowsPurge(dataSource, NullLogger<ChatBackend.ApiService.Data.StaleRowsPurge>.Instance)
-            .PurgeAsync(CancellationToken.None);
+        await StaleRows.PurgeOnceAsync(ConnectionString);
         var cancels = await store.FlushAsync(
             "the-generating-instance", [], [new ChatBackend.ApiService.Data.ReplyProgress("purge000-0001", 1, 0, "so far", ToolEvents: null)],
             CancellationToken.None);
@@ -294,11 +292,7 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
             UPDATE conversation_store SET last_message_no = 6, message_count = 4 WHERE conv_id = @conv;
             """, conversationId, abandoned, running);
 
-        await using (var dataSource = new MySqlDataSource(ConnectionString))
-        {
-            await new ChatBackend.ApiService.Data.StaleRowsPurge(
-                dataSource, NullLogger<ChatBackend.ApiService.Data.StaleRowsPurge>.Instance, TimeSpan.FromMinutes(2)).PurgeAsync(CancellationToken.None);
-        }
+        await StaleRows.PurgeOnceAsync(ConnectionString, TimeSpan.FromMinutes(2));
 
         Assert.Equal(1, await ScalarAsync("SELECT COUNT(*) FROM message_store WHERE message_id = @mid AND Status = 'Error' AND error_code = 'abandoned'", abandoned));
         Assert.Equal(1, await ScalarAsync("SELECT COUNT(*) FROM message_store WHERE message_id = @mid AND Status = 'Pending'", running));
@@ -320,6 +314,42 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
         command.Parameters.AddWithValue("@abandoned", abandoned);
         command.Parameters.AddWithValue("@running", running);
         await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+    }
+
+    // store: false promises nothing kept once the request ends; when its instance dies first, the sweep that ends the
+    // turn as abandoned deletes it instead, its conversation too (it had none before).
+    [Fact]
+    public async Task AResponseNotToBeStoredWhoseInstanceDiedIsDeletedByTheSweepInsteadOfKeptAsAbandoned()
+    {
+        using var api = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString());
+        using var b = StartOwnApi();
+        Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
+        using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
+        await OneKeyForBothAsync(client, b);
+        string responseId, conversationId;
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
+        {
+            Content = JsonContent.Create(new { input = "forget this", store = false, stream = true }),
+        })
+        using (var stream = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
+        {
+            await using var events = ServerSentEvents.ReadEventsAsync(stream, cancellationToken: TestContext.Current.CancellationToken).GetAsyncEnumerator(TestContext.Current.CancellationToken);
+            Assert.True(await events.MoveNextAsync());
+            responseId = events.Current.Data.GetProperty("response").Str("id");
+            conversationId = await ScalarTextAsync("SELECT conv_id FROM message_store WHERE message_id = @p", responseId) ?? "";
+            await WaitForProgressAsync(conversationId, "lost ");
+            api.Kill();
+        }
+
+        await Eventually.WaitForAsync(async () =>
+        {
+            await StaleRows.PurgeOnceAsync(ConnectionString, TimeSpan.FromSeconds(2));
+            return await ScalarAsync("SELECT COUNT(*) FROM message_store WHERE message_id = @mid", responseId) == 0;
+        }, "the abandoned response deleted");
+
+        Assert.Null(await ScalarTextAsync("SELECT conv_id FROM conversation_store WHERE conv_id = @p", conversationId));
+        using var read = await b.GetAsync($"/v1/responses/{responseId}", TestContext.Current.CancellationToken);
+        await read.ExpectAsync(HttpStatusCode.NotFound);
     }
 
     // An API key of a new user, made on the first instance, on both clients (the /v1 surface takes its user from it).
