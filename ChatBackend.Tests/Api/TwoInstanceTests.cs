@@ -158,22 +158,7 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
         using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
         await OneKeyForBothAsync(client, b);
 
-        string responseId;
-        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
-        {
-            Content = JsonContent.Create(new { input = "survive this", instructions = "Answer in French.", stream = true }),
-        })
-        using (var stream = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
-        {
-            await using var events = ServerSentEvents.ReadEventsAsync(stream, cancellationToken: TestContext.Current.CancellationToken).GetAsyncEnumerator(TestContext.Current.CancellationToken);
-            Assert.True(await events.MoveNextAsync());
-            responseId = events.Current.Data.GetProperty("response").Str("id");
-            while (await events.MoveNextAsync() && events.Current.Name != "response.output_text.delta")
-            {
-            }
-            await WaitForProgressAsync(await ScalarTextAsync("SELECT conv_id FROM message_store WHERE message_id = @p", responseId) ?? "", "lost ");
-            api.Kill();
-        }
+        var responseId = await StreamThenKillAsync(client, api, new { input = "survive this", instructions = "Answer in French.", stream = true });
 
         using var resumed = await b.GetAsync($"/v1/responses/{responseId}?stream=true&starting_after=8", HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
         var events2 = await ServerSentEvents.ReadAllAsync(resumed).Bounded();
@@ -326,20 +311,8 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
         Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
         using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
         await OneKeyForBothAsync(client, b);
-        string responseId, conversationId;
-        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
-        {
-            Content = JsonContent.Create(new { input = "forget this", store = false, stream = true }),
-        })
-        using (var stream = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
-        {
-            await using var events = ServerSentEvents.ReadEventsAsync(stream, cancellationToken: TestContext.Current.CancellationToken).GetAsyncEnumerator(TestContext.Current.CancellationToken);
-            Assert.True(await events.MoveNextAsync());
-            responseId = events.Current.Data.GetProperty("response").Str("id");
-            conversationId = await ScalarTextAsync("SELECT conv_id FROM message_store WHERE message_id = @p", responseId) ?? "";
-            await WaitForProgressAsync(conversationId, "lost ");
-            api.Kill();
-        }
+        var responseId = await StreamThenKillAsync(client, api, new { input = "forget this", store = false, stream = true });
+        var conversationId = await ScalarTextAsync("SELECT conv_id FROM message_store WHERE message_id = @p", responseId) ?? "";
 
         await Eventually.WaitForAsync(async () =>
         {
@@ -378,6 +351,23 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
     }
 
     // The generating instance has written the text so far: another instance can follow it from there.
+    // A /v1 stream on the process until its first piece ("lost ") is in its progress row, then the process killed: the
+    // response's id.
+    private async Task<string> StreamThenKillAsync(HttpClient client, ApiProcess api, object body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = JsonContent.Create(body) };
+        using var stream = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        await using var events = ServerSentEvents.ReadEventsAsync(stream, cancellationToken: TestContext.Current.CancellationToken).GetAsyncEnumerator(TestContext.Current.CancellationToken);
+        Assert.True(await events.MoveNextAsync());
+        var responseId = events.Current.Data.GetProperty("response").Str("id");
+        while (await events.MoveNextAsync() && events.Current.Name != "response.output_text.delta")
+        {
+        }
+        await WaitForProgressAsync(await ScalarTextAsync("SELECT conv_id FROM message_store WHERE message_id = @p", responseId) ?? "", "lost ");
+        api.Kill();
+        return responseId;
+    }
+
     private Task WaitForProgressAsync(string conversationId, string text) => Eventually.WaitForAsync(
         async () => await ScalarTextAsync("SELECT text FROM reply_progress WHERE conv_id = @p", conversationId) == text,
         $"'{text}' written as {conversationId}'s progress");
