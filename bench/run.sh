@@ -120,14 +120,16 @@ dotnet "$datapath" seed "$connection" 1 50 "$work/long.txt"
 
 export BENCH_DIR="$root/bench" BENCH_CONVERSATIONS="$work/conversations.txt" BENCH_LONG_CONVERSATION="$work/long.txt"
 url="http://127.0.0.1:$api_port"
-run_wrk() { # name script: a warm-up, then the run into results[name]
+run_wrk() { # name script: a warm-up, then the run into results[name], with the API's and the database's CPU per request
   wrk -t"$threads" -c"$connections" -d3s -s "$root/bench/$2" "$url" >/dev/null  # warm-up
-  results[$1]=$(wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$root/bench/$2" "$url" | grep '^RESULT')
+  results[$1]=$(with_cpu "$offline_api" timed_wrk "$2")
 }
+timed_wrk() { wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$root/bench/$1" "$url" | grep '^RESULT'; }
 run_datapath() { # mode: bench/DataPath's timed loop of that mode with as many workers as wrk has connections
   dotnet "$datapath" "$1" "$connection" 3 "$connections" >/dev/null  # warm-up
-  dotnet "$datapath" "$1" "$connection" "$duration" "$connections" | grep '^RESULT'
+  with_cpu "" timed_datapath "$1"
 }
+timed_datapath() { dotnet "$datapath" "$1" "$connection" "$duration" "$connections" | grep '^RESULT'; }
 start_stream_model_api() { # once: a fake model streaming 20 pieces at 50/s, and an API on it writing reply progress
   [ -n "${stream_model:-}" ] && return 0
   stream_model_port=$((db_port + 9))
@@ -142,6 +144,20 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int(
 field_of() { sed -E "s/.*$2=(-?[0-9.]+).*/\1/" <<<"$1"; }  # RESULT-line name: that field's number
 field() { field_of "${results[$1]}" "$2"; }               # scenario name: that field of its RESULT line
 rps_of() { field_of "$1" rps; }
+cpu_ms() { # PID: the process's CPU time so far (user and system), in milliseconds
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
+}
+with_cpu() { # API_PID COMMAND...: the command's RESULT line, with the API's (no PID: none) and the database's CPU per
+  # request, which the machine's swings move far less than its throughput
+  local api=$1 api0=0 db0 line requests; shift
+  [ -z "$api" ] || api0=$(cpu_ms "$api")
+  db0=$(cpu_ms "${pids[0]}")
+  line=$("$@")
+  requests=$(field_of "$line" requests)
+  awk -v l="$line" -v a="$([ -z "$api" ] && echo -1 || echo $(($(cpu_ms "$api") - api0)))" \
+    -v d="$(($(cpu_ms "${pids[0]}") - db0))" -v n="$requests" \
+    'BEGIN { printf "%s%s db_cpu_us=%.0f\n", l, (a < 0 ? "" : sprintf(" api_cpu_us=%.0f", a * 1000 / n)), d * 1000 / n }'
+}
 median_line() { # RESULT lines: the one with the median req/s
   local middle line
   middle=$(median $(for line in "$@"; do rps_of "$line"; done))

@@ -56,4 +56,8 @@ send_report() {
         echo " (the median of the rounds' ratios; send and minimal-write above are their median rounds)";;
     esac
   done
+  # Where each send's time goes beyond the minimal write's, in CPU (the median rounds above).
+  printf '\nCPU per request: send API %s us, database %s us' "$(field send api_cpu_us)" "$(field send db_cpu_us)"
+  for name in "${send_against[@]}"; do printf '; %s database %s us' "$name" "$(field "$name" db_cpu_us)"; done
+  echo
 }
