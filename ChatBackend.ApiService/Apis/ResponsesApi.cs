@@ -65,7 +65,7 @@ public static partial class ResponsesApi
     public static async Task<Results<Ok<ResponseObject>, ChatEventStream, ProblemHttpResult>> CreateAsync(
         [FromBody] JsonElement body, Caller caller, ChatTurnService chat, ReplyFollower follower, ResponseQueries responses,
         ReplyProgressStore progress, ApiKeys keys, ModelCatalog models, IOptions<ChatTurnOptions> options, IOptions<ToolOptions> toolOptions,
-        TimeProvider clock, ILogger<ResponseObject> logger, CancellationToken cancellationToken)
+        TemporaryResponses temporary, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (caller.TokenUserId is not { } userId)
         {
@@ -168,7 +168,7 @@ public static partial class ResponsesApi
         var head = new ResponseHead(run.Turn.MessageId, run.Turn.ConversationId, record);
         if (!input.Store)
         {
-            ForgetWhenEnded(run, head.Id, userId, responses, logger);
+            temporary.ForgetWhenEnded(run, head.Id, userId);
         }
         if (input.Stream)
         {
@@ -326,20 +326,6 @@ public static partial class ResponsesApi
         return TypedResults.Ok(new ListObject<ModelObject>(data, data[0].Id, data[^1].Id, HasMore: false));
     }
 
-    // A response asked not to be stored leaves nothing once its turn ends: its conversation too when it was new.
-    private static void ForgetWhenEnded(TurnRun run, string responseId, long userId, ResponseQueries responses, ILogger logger) =>
-        _ = run.Completion.ContinueWith(async _ =>
-        {
-            try
-            {
-                await responses.DeleteAsync(responseId, userId, dropEmptyConversation: true, CancellationToken.None);
-            }
-            catch (Exception exception)
-            {
-                LogNotForgotten(logger, responseId, exception.GetType().Name);
-            }
-        }, TaskScheduler.Default).Unwrap();
-
     /// <summary>/v1 without a bearer credential: a 401 (OpenAI's invalid_api_key).</summary>
     internal static ProblemHttpResult CredentialRequired() => TypedResults.Problem(
         statusCode: StatusCodes.Status401Unauthorized,
@@ -352,7 +338,4 @@ public static partial class ResponsesApi
     private static ProblemHttpResult NotFound(string param, string detail) => TypedResults.Problem(
         statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: detail,
         extensions: new Dictionary<string, object?> { ["field"] = param });
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Response {ResponseId} was asked not to be stored, but deleting it failed: {ExceptionType}.")]
-    private static partial void LogNotForgotten(ILogger logger, string responseId, string exceptionType);
 }

@@ -12,7 +12,7 @@ namespace ChatBackend.ApiService.Apis;
 /// </summary>
 public sealed class StoredResponseSettings(ResponseQueries responses, IOptions<ToolOptions> toolOptions) : IStoredTurnSettings
 {
-    public async Task<TurnSettings?> FindAsync(long userId, string conversationId, string messageId, CancellationToken cancellationToken)
+    public async Task<StoredTurn?> FindAsync(long userId, string conversationId, string messageId, CancellationToken cancellationToken)
     {
         // A native message's id may look like a response's, even like one of another conversation of the user's.
         if (!ResponseQueries.IsResponseId(messageId) || await responses.FindAsync(messageId, userId, cancellationToken) is not { } row
@@ -31,10 +31,10 @@ public sealed class StoredResponseSettings(ResponseQueries responses, IOptions<T
         var (_, toolMode) = ResponseCreateInput.ReadToolChoice(
             JsonSerializer.SerializeToElement(new { tool_choice = request.ToolChoice }), [.. tools.Select(tool => tool.Name)], Ignore);
         var (_, format) = ResponseCreateInput.TextFormat(JsonSerializer.SerializeToElement(new { text = request.Text }), Ignore);
-        return new TurnSettings(
+        return new StoredTurn(new TurnSettings(
             request.Model, request.Instructions, request.Temperature, request.TopP, request.MaxOutputTokens, format,
             ResponseCreateInput.PrecedingOf([.. request.Input.Select(item => (item.Role, string.Join("\n", item.Content.Select(part => part.Text))))]),
             tools.Count > 0 ? tools : null, toolMode, request.ParallelToolCalls, ResponseCreateInput.StrictJsonSchema(request.Text),
-            servers.Count > 0 ? servers : null);
+            servers.Count > 0 ? servers : null), Temporary: !request.Store);
     }
 }

@@ -6,5 +6,8 @@ namespace ChatBackend.ApiService.Chat;
 /// </summary>
 public interface IStoredTurnSettings
 {
-    Task<TurnSettings?> FindAsync(long userId, string conversationId, string messageId, CancellationToken cancellationToken);
+    Task<StoredTurn?> FindAsync(long userId, string conversationId, string messageId, CancellationToken cancellationToken);
 }
+
+/// <summary>A turn's settings as stored, and whether it was not to be kept once it ended (a response's <c>store: false</c>).</summary>
+public sealed record StoredTurn(TurnSettings Settings, bool Temporary);

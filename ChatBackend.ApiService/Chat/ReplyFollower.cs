@@ -12,7 +12,7 @@ namespace ChatBackend.ApiService.Chat;
 /// </summary>
 public sealed class ReplyFollower(
     RunningTurns runningTurns, ReplyProgressStore progress, ChatTurnService chat, IStoredTurnSettings storedSettings,
-    IOptions<ChatTurnOptions> options)
+    TemporaryResponses temporary, IOptions<ChatTurnOptions> options)
 {
     /// <summary>A run of this instance, from <paramref name="from"/> on.</summary>
     public async IAsyncEnumerable<ReplyEvent> FollowAsync(
@@ -127,11 +127,17 @@ public sealed class ReplyFollower(
     public async Task<TurnOutcome> TakeOverAsync(ReplyState state, CancellationToken cancellationToken)
     {
         // A response's settings are its request's; a native send's are on its message's row.
-        var asked = await storedSettings.FindAsync(state.UserId, state.ConversationId, state.MessageId, cancellationToken)
-            ?? TurnSettings.FromStored(state.SendSettings);
-        return await chat.BeginAsync(
-            new TurnRequest(state.Message, state.UserId, state.MessageId, state.ConversationId, Settings: asked, Kind: state.Kind),
+        var stored = await storedSettings.FindAsync(state.UserId, state.ConversationId, state.MessageId, cancellationToken);
+        var outcome = await chat.BeginAsync(
+            new TurnRequest(
+                state.Message, state.UserId, state.MessageId, state.ConversationId,
+                Settings: stored?.Settings ?? TurnSettings.FromStored(state.SendSettings), Kind: state.Kind),
             streaming: true, cancellationToken);
+        if (stored is { Temporary: true } && outcome is TurnStarted(var run))
+        {
+            temporary.ForgetWhenEnded(run, state.MessageId, state.UserId);
+        }
+        return outcome;
     }
 
     // The end of a reply: what of its stored text (a cancelled reply's part of it) and tool events the stream has not

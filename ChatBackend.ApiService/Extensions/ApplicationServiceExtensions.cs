@@ -24,6 +24,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<ResponseQueries>();
         builder.Services.AddSingleton<ConversationItems>();
         builder.Services.AddSingleton<IStoredTurnSettings, StoredResponseSettings>();
+        builder.Services.AddSingleton<TemporaryResponses>();
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.TryAddSingleton(TimeProvider.System);
 

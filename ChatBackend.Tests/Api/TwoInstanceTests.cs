@@ -152,22 +152,18 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
     [Fact]
     public async Task AResponseWhoseInstanceIsKilledIsTakenOverWithItsInstructionsAndFinishedOnTheOther()
     {
-        using var api = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString());
-        using var b = StartOwnApi();
-        Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
-        using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
-        await OneKeyForBothAsync(client, b);
+        using var two = await HeldReplyOnTwoKeyedInstancesAsync();
 
-        var responseId = await StreamThenKillAsync(client, api, new { input = "survive this", instructions = "Answer in French.", stream = true });
+        var responseId = await StreamThenKillAsync(two.Client, two.Api, new { input = "survive this", instructions = "Answer in French.", stream = true });
 
-        using var resumed = await b.GetAsync($"/v1/responses/{responseId}?stream=true&starting_after=8", HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        using var resumed = await two.B.GetAsync($"/v1/responses/{responseId}?stream=true&starting_after=8", HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
         var events2 = await ServerSentEvents.ReadAllAsync(resumed).Bounded();
 
         // The text started again: the stream says so and ends; the response is then read whole, answered by B.
         Assert.Equal("response_restarted", events2[^1].Data.Str("code"));
         await Eventually.WaitForAsync(async () =>
         {
-            using var read = await b.GetAsync($"/v1/responses/{responseId}", TestContext.Current.CancellationToken);
+            using var read = await two.B.GetAsync($"/v1/responses/{responseId}", TestContext.Current.CancellationToken);
             return (await read.ExpectAsync(HttpStatusCode.OK)).Str("status") == "completed";
         }, "the response completed by B");
         Assert.Equal(2, Fake.Requests.Count);
@@ -178,22 +174,18 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
     [Fact]
     public async Task ABackgroundResponseWhoseInstanceIsKilledIsFinishedForAClientThatOnlyPollsTheOther()
     {
-        using var api = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString());
-        using var b = StartOwnApi();
-        Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
-        using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
-        await OneKeyForBothAsync(client, b);
+        using var two = await HeldReplyOnTwoKeyedInstancesAsync();
 
-        using var queued = await client.PostAsJsonAsync("/v1/responses", new { input = "survive this", background = true }, TestContext.Current.CancellationToken);
+        using var queued = await two.Client.PostAsJsonAsync("/v1/responses", new { input = "survive this", background = true }, TestContext.Current.CancellationToken);
         var responseId = (await queued.ExpectAsync(HttpStatusCode.OK)).Str("id");
         await WaitForProgressAsync(await ScalarTextAsync("SELECT conv_id FROM message_store WHERE message_id = @p", responseId) ?? "", "lost ");
-        api.Kill();
+        two.Api.Kill();
 
         // Only plain GETs, as an SDK polls a background response: the one after the instance counts as dead takes it over.
         JsonElement last = default;
         await Eventually.WaitForAsync(async () =>
         {
-            using var read = await b.GetAsync($"/v1/responses/{responseId}", TestContext.Current.CancellationToken);
+            using var read = await two.B.GetAsync($"/v1/responses/{responseId}", TestContext.Current.CancellationToken);
             last = await read.ExpectAsync(HttpStatusCode.OK);
             return last.Str("status") == "completed";
         }, "the background response completed by B");
@@ -306,12 +298,8 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
     [Fact]
     public async Task AResponseNotToBeStoredWhoseInstanceDiedIsDeletedByTheSweepInsteadOfKeptAsAbandoned()
     {
-        using var api = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString());
-        using var b = StartOwnApi();
-        Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
-        using var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
-        await OneKeyForBothAsync(client, b);
-        var responseId = await StreamThenKillAsync(client, api, new { input = "forget this", store = false, stream = true });
+        using var two = await HeldReplyOnTwoKeyedInstancesAsync();
+        var responseId = await StreamThenKillAsync(two.Client, two.Api, new { input = "forget this", store = false, stream = true });
         var conversationId = await ScalarTextAsync("SELECT conv_id FROM message_store WHERE message_id = @p", responseId) ?? "";
 
         await Eventually.WaitForAsync(async () =>
@@ -321,7 +309,27 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
         }, "the abandoned response deleted");
 
         Assert.Null(await ScalarTextAsync("SELECT conv_id FROM conversation_store WHERE conv_id = @p", conversationId));
-        using var read = await b.GetAsync($"/v1/responses/{responseId}", TestContext.Current.CancellationToken);
+        using var read = await two.B.GetAsync($"/v1/responses/{responseId}", TestContext.Current.CancellationToken);
+        await read.ExpectAsync(HttpStatusCode.NotFound);
+    }
+
+    // The same when another instance took the turn over (a client following its stream there): that instance deletes
+    // it once the turn ends there.
+    [Fact]
+    public async Task AResponseNotToBeStoredThatAnotherInstanceTookOverIsDeletedWhenItsTurnEndsThere()
+    {
+        using var two = await HeldReplyOnTwoKeyedInstancesAsync();
+        var responseId = await StreamThenKillAsync(two.Client, two.Api, new { input = "forget this too", store = false, stream = true });
+
+        using (var resumed = await two.B.GetAsync($"/v1/responses/{responseId}?stream=true&starting_after=0", HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
+        {
+            await ServerSentEvents.ReadAllAsync(resumed).Bounded();
+        }
+
+        await Eventually.WaitForAsync(async () =>
+            await ScalarAsync("SELECT COUNT(*) FROM message_store WHERE message_id = @mid", responseId) == 0, "the taken-over response deleted");
+        Assert.Equal(2, Fake.Requests.Count);
+        using var read = await two.B.GetAsync($"/v1/responses/{responseId}", TestContext.Current.CancellationToken);
         await read.ExpectAsync(HttpStatusCode.NotFound);
     }
 
@@ -351,6 +359,34 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
     }
 
     // The generating instance has written the text so far: another instance can follow it from there.
+    // An API process whose next reply holds after its first piece ("lost "), a second instance, and a client of the
+    // process, both clients with an API key of one new user (the /v1 surface takes its user from it).
+    private async Task<TwoKeyedInstances> HeldReplyOnTwoKeyedInstancesAsync()
+    {
+        var api = await ApiProcess.StartAsync(ConnectionString, Fake.OpenAIConnectionString());
+        var b = StartOwnApi();
+        Fake.Enqueue(new FakeReply.Text(["lost ", "words"], HoldAfterFirstPiece: new TaskCompletionSource().Task));
+        var client = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TestTimeouts.Bound };
+        await OneKeyForBothAsync(client, b);
+        return new TwoKeyedInstances(api, b, client);
+    }
+
+    private sealed class TwoKeyedInstances(ApiProcess api, HttpClient b, HttpClient client) : IDisposable
+    {
+        public ApiProcess Api => api;
+
+        public HttpClient B => b;
+
+        public HttpClient Client => client;
+
+        public void Dispose()
+        {
+            client.Dispose();
+            b.Dispose();
+            api.Dispose();
+        }
+    }
+
     // A /v1 stream on the process until its first piece ("lost ") is in its progress row, then the process killed: the
     // response's id.
     private async Task<string> StreamThenKillAsync(HttpClient client, ApiProcess api, object body)
