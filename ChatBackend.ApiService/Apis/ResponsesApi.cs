@@ -168,7 +168,7 @@ public static partial class ResponsesApi
         var head = new ResponseHead(run.Turn.MessageId, run.Turn.ConversationId, record);
         if (!input.Store)
         {
-            temporary.ForgetWhenEnded(run, head.Id, userId);
+            temporary.ForgetWhenEnded(run, head.Id, userId, run.Turn.IsNewConversation);
         }
         if (input.Stream)
         {

@@ -4,16 +4,17 @@ namespace ChatBackend.ApiService.Chat;
 
 /// <summary>
 /// Responses asked not to be stored (<c>store: false</c>): each leaves nothing once its turn ends, its conversation too
-/// when it was new; whichever instance runs the turn, the one it began on or one that took it over.
+/// when the response began it (one it continued stays, even empty); whichever
+/// instance runs the turn, the one it began on or one that took it over.
 /// </summary>
 public sealed partial class TemporaryResponses(ResponseQueries responses, ILogger<TemporaryResponses> logger)
 {
-    public void ForgetWhenEnded(TurnRun run, string responseId, long userId) =>
+    public void ForgetWhenEnded(TurnRun run, string responseId, long userId, bool beganConversation) =>
         _ = run.Completion.ContinueWith(async _ =>
         {
             try
             {
-                await responses.DeleteAsync(responseId, userId, dropEmptyConversation: true, CancellationToken.None);
+                await responses.DeleteAsync(responseId, userId, dropEmptyConversation: beganConversation, CancellationToken.None);
             }
             catch (Exception exception)
             {

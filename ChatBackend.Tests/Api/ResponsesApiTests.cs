@@ -241,6 +241,22 @@ public sealed class ResponsesApiTests(ResponsesApiTests.Fixture fixture) : FakeM
     }
 
     [Fact]
+    public async Task AResponseNotToBeStoredInAConversationMadeBeforeItLeavesThatConversationEvenEmpty()
+    {
+        var (_, http) = NewUser();
+        var conversationId = (await (await http.PostAsJsonAsync("/v1/conversations", new { metadata = new { topic = "kept" } }, Cancellation))
+            .ExpectAsync(HttpStatusCode.OK)).Str("id");
+
+        using var response = await http.PostAsJsonAsync("/v1/responses", new { input = "Forget me.", store = false, conversation = conversationId }, Cancellation);
+
+        var id = (await response.ExpectAsync(HttpStatusCode.OK)).Str("id");
+        await Eventually.WaitForAsync(async () =>
+            await ScalarAsync("SELECT COUNT(*) FROM message_store WHERE message_id = @mid", id) == 0, "the response's rows gone");
+        using var read = await http.GetAsync($"/v1/conversations/{conversationId}", Cancellation);
+        Assert.Equal("kept", (await read.ExpectAsync(HttpStatusCode.OK)).GetProperty("metadata").Str("topic"));
+    }
+
+    [Fact]
     public async Task DeletingAResponseTakesItsTurnOutOfItsConversationAndItsInputItemsAreListed()
     {
         var (sdk, http) = NewUser();
