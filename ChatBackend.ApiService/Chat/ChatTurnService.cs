@@ -68,7 +68,7 @@ public sealed class ChatTurnService(
             var begun = await store.BeginTurnAsync(
                 request.UserId, request.ConversationId, request.MessageId ?? Ids.NewMessageId(), request.Message, messageTokens,
                 settings.AbandonedAfter, request.Idempotency(), request.Response, cancellationToken, request.Kind,
-                request.Follows, request.Response is null ? request.Settings?.ToStored() : null, request.KeyToCheck);
+                request.Follows, request.Response is null ? request.Settings?.ToStored() : null, request.KeyToCheck, request.RetakeOnly);
             if (begun is not TurnOutcome.Begun(var turn))
             {
                 if (begun is TurnOutcome.ApiKeyNotValid)

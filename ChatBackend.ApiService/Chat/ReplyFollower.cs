@@ -131,7 +131,7 @@ public sealed class ReplyFollower(
         var outcome = await chat.BeginAsync(
             new TurnRequest(
                 state.Message, state.UserId, state.MessageId, state.ConversationId,
-                Settings: stored?.Settings ?? TurnSettings.FromStored(state.SendSettings), Kind: state.Kind),
+                Settings: stored?.Settings ?? TurnSettings.FromStored(state.SendSettings), Kind: state.Kind, RetakeOnly: true),
             streaming: true, cancellationToken);
         if (stored is { Temporary: true } && outcome is TurnStarted(var run))
         {

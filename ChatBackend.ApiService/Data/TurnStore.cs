@@ -50,9 +50,10 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     public async Task<TurnOutcome> BeginTurnAsync(
         long userId, string? conversationId, string messageId, string message, int tokenCount, TimeSpan abandonedAfter,
         IdempotencyKey? idempotencyKey, ResponseStart? response, CancellationToken cancellationToken, MessageKind? kind = null,
-        BranchPoint? follows = null, string? settings = null, long? keyToCheck = null)
+        BranchPoint? follows = null, string? settings = null, long? keyToCheck = null, bool retakeOnly = false)
     {
-        var send = new Send(userId, messageId, message, tokenCount, abandonedAfter, response, kind ?? MessageKind.User, follows, settings, keyToCheck);
+        var send = new Send(
+            userId, messageId, message, tokenCount, abandonedAfter, response, kind ?? MessageKind.User, follows, settings, keyToCheck, retakeOnly);
         try
         {
             return await dataSource.RunAsync(async connection =>
@@ -77,7 +78,7 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     /// <summary>What a send stores, whichever way it begins.</summary>
     internal sealed record Send(
         long UserId, string MessageId, string Message, int TokenCount, TimeSpan AbandonedAfter, ResponseStart? Response, MessageKind Kind,
-        BranchPoint? Follows, string? Settings, long? KeyToCheck)
+        BranchPoint? Follows, string? Settings, long? KeyToCheck, bool RetakeOnly)
     {
         /// <summary>
         /// This send into <paramref name="conversationId"/>: a response's message takes the response's id, which
@@ -152,7 +153,8 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
     /// its message up again in place (same row, same reserved reply number, the next attempt, a partial reply gone); a
     /// new message_id is stored with the next two numbers; anything else is read back as it stands. A send that names
     /// a branch point (<see cref="BranchPoint"/>) stores the row it follows in parent_no (NULL when that is the newest,
-    /// the row right before) and marks the conversation branched; one whose branch point is not there stores nothing.
+    /// the row right before) and marks the conversation branched; one whose branch point is not there stores nothing,
+    /// nor does a takeover (<see cref="Send.RetakeOnly"/>) whose message is gone.
     /// </summary>
     internal static async Task<TurnOutcome> ContinueConversationAsync(
         MySqlConnection connection, Send send, string conversationId, KeyClaim? claim, CancellationToken cancellationToken)
@@ -180,7 +182,7 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
                    'Pending', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
             FROM conversation_store c
             WHERE c.conv_id = @conv AND c.user_id = @user AND (@follows IS NULL OR @turn_parent IS NOT NULL)
-              AND NOT EXISTS (SELECT 1 FROM message_store e WHERE e.conv_id = @conv AND e.message_id = @mid);
+              AND NOT EXISTS (SELECT 1 FROM message_store e WHERE e.conv_id = @conv AND e.message_id = @mid) AND NOT @retake_only;
             SET @turn_inserted = ROW_COUNT();
             UPDATE conversation_store
             SET branched = branched OR (@turn_inserted > 0 AND COALESCE(@turn_parent <> last_message_no, 0)),
@@ -201,6 +203,7 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             """;
         await using var command = Batch(connection, claim, sql, send, conversationId);
         command.Parameters.AddWithValue("@abandoned_us", (long)send.AbandonedAfter.TotalMicroseconds);
+        command.Parameters.AddWithValue("@retake_only", send.RetakeOnly);
         command.Parameters.AddWithValue("@follows", send.Follows?.MessageId);
         command.Parameters.AddWithValue("@follow_mode", send.Follows?.Mode.ToString());
 
@@ -234,9 +237,12 @@ public sealed partial class TurnStore(MySqlDataSource dataSource)
             return new TurnOutcome.Begun(new StartedTurn(
                 send.UserId, conversationId, messageId, reader.GetInt32("message_no"), reader.GetInt32("attempt"), IsNewConversation: false));
         }
-        if (reader.IsDBNull(reader.GetOrdinal("message_no")) && reader.GetBoolean("unfollowable"))
+        if (reader.IsDBNull(reader.GetOrdinal("message_no")))
         {
-            return new TurnOutcome.BranchPointNotFound(send.Follows!.MessageId);
+            // Not stored: its branch point is not there, or (a takeover's) the message is gone.
+            return reader.GetBoolean("unfollowable")
+                ? new TurnOutcome.BranchPointNotFound(send.Follows!.MessageId)
+                : new TurnOutcome.ConversationNotFound();
         }
         if (reader.GetString("role") == "assistant" || !reader.GetBoolean("same_message"))
         {

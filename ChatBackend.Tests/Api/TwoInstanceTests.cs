@@ -293,6 +293,26 @@ public sealed class TwoInstanceTests(FakeModelFixture fixture) : FakeModelTest(f
         await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
     }
 
+    // A takeover begins from a Pending message it read a moment before; one deleted in between (by its user, or by the
+    // sweep as a response not to be stored) is not stored anew as a message of no one's asking.
+    [Fact]
+    public async Task ATakeoverOfAMessageDeletedMeanwhileStoresNothing()
+    {
+        using var client = StartApi();
+        var user = ChatCalls.NewUserId();
+        var conversationId = (await client.SendOkAsync("first", user)).Str("conversation_id");
+        await using var dataSource = ApiDataSource.Create(ConnectionString);
+        var store = new ChatBackend.ApiService.Data.TurnStore(dataSource);
+
+        var outcome = await store.BeginTurnAsync(
+            user, conversationId, "gone-meanwhile", "taken over", 3, TimeSpan.FromSeconds(3), idempotencyKey: null, response: null,
+            TestContext.Current.CancellationToken, retakeOnly: true);
+
+        Assert.IsType<ChatBackend.ApiService.Data.TurnOutcome.ConversationNotFound>(outcome);
+        Assert.Equal(0, await ScalarAsync("SELECT COUNT(*) FROM message_store WHERE message_id = @mid", "gone-meanwhile"));
+        Assert.Equal(2, (await client.HistoryAsync(conversationId, user)).Int("message_count"));
+    }
+
     // store: false promises nothing kept once the request ends; when its instance dies first, the sweep that ends the
     // turn as abandoned deletes it instead, its conversation too (it had none before).
     [Fact]

@@ -1,6 +1,5 @@
 using ChatBackend.ApiService.Data;
 using Microsoft.Extensions.Logging.Abstractions;
-using MySqlConnector;
 
 namespace ChatBackend.Tests.Infrastructure;
 
@@ -9,9 +8,7 @@ public static class StaleRows
 {
     public static async Task PurgeOnceAsync(string connectionString, TimeSpan? pendingSilence = null)
     {
-        var settings = new MySqlConnectionStringBuilder(connectionString);
-        ChatDatabase.ApplyConnectionDefaults(settings);
-        await using var dataSource = new MySqlDataSource(settings.ConnectionString);
+        await using var dataSource = ApiDataSource.Create(connectionString);
         await new StaleRowsPurge(dataSource, new ResponseQueries(dataSource), NullLogger<StaleRowsPurge>.Instance, pendingSilence)
             .PurgeAsync(CancellationToken.None);
     }
