@@ -168,7 +168,7 @@ public static partial class ResponsesApi
         var head = new ResponseHead(run.Turn.MessageId, run.Turn.ConversationId, record);
         if (!input.Store)
         {
-            temporary.ForgetWhenEnded(run, head.Id, userId, run.Turn.IsNewConversation);
+            temporary.ForgetWhenEnded(run, head.Id, userId);
         }
         if (input.Stream)
         {
@@ -256,7 +256,7 @@ public static partial class ResponsesApi
         {
             return CredentialRequired();
         }
-        return await responses.DeleteAsync(responseId, userId, dropEmptyConversation: false, cancellationToken) switch
+        return await responses.DeleteAsync(responseId, userId, forgetting: false, cancellationToken) switch
         {
             ResponseDeletion.Deleted => TypedResults.Ok(new DeletedObject(responseId, "response.deleted")),
             ResponseDeletion.Running => TypedResults.Problem(

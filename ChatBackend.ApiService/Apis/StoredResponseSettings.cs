@@ -35,7 +35,6 @@ public sealed class StoredResponseSettings(ResponseQueries responses, IOptions<T
             request.Model, request.Instructions, request.Temperature, request.TopP, request.MaxOutputTokens, format,
             ResponseCreateInput.PrecedingOf([.. request.Input.Select(item => (item.Role, string.Join("\n", item.Content.Select(part => part.Text))))]),
             tools.Count > 0 ? tools : null, toolMode, request.ParallelToolCalls, ResponseCreateInput.StrictJsonSchema(request.Text),
-            servers.Count > 0 ? servers : null),
-            Temporary: !request.Store, BeganConversation: request.Conversation is null && request.PreviousResponseId is null);
+            servers.Count > 0 ? servers : null), Temporary: !request.Store);
     }
 }

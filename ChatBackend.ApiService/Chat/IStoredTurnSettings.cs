@@ -9,8 +9,5 @@ public interface IStoredTurnSettings
     Task<StoredTurn?> FindAsync(long userId, string conversationId, string messageId, CancellationToken cancellationToken);
 }
 
-/// <summary>
-/// A turn's settings as stored, whether it was not to be kept once it ended (a response's <c>store: false</c>), and
-/// whether it began its conversation (which then goes with it).
-/// </summary>
-public sealed record StoredTurn(TurnSettings Settings, bool Temporary, bool BeganConversation);
+/// <summary>A turn's settings as stored, and whether it was not to be kept once it ended (a response's <c>store: false</c>).</summary>
+public sealed record StoredTurn(TurnSettings Settings, bool Temporary);

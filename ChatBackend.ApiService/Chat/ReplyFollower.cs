@@ -135,7 +135,7 @@ public sealed class ReplyFollower(
             streaming: true, cancellationToken);
         if (stored is { Temporary: true } && outcome is TurnStarted(var run))
         {
-            temporary.ForgetWhenEnded(run, state.MessageId, state.UserId, stored.BeganConversation);
+            temporary.ForgetWhenEnded(run, state.MessageId, state.UserId);
         }
         return outcome;
     }

@@ -9,12 +9,12 @@ namespace ChatBackend.ApiService.Chat;
 /// </summary>
 public sealed partial class TemporaryResponses(ResponseQueries responses, ILogger<TemporaryResponses> logger)
 {
-    public void ForgetWhenEnded(TurnRun run, string responseId, long userId, bool beganConversation) =>
+    public void ForgetWhenEnded(TurnRun run, string responseId, long userId) =>
         _ = run.Completion.ContinueWith(async _ =>
         {
             try
             {
-                await responses.DeleteAsync(responseId, userId, dropEmptyConversation: beganConversation, CancellationToken.None);
+                await responses.DeleteAsync(responseId, userId, forgetting: true, CancellationToken.None);
             }
             catch (Exception exception)
             {

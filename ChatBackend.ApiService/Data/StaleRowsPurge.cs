@@ -56,12 +56,9 @@ public sealed partial class StaleRowsPurge(
             WHERE m.Status = 'Pending' AND m.updated_at < UTC_TIMESTAMP(6) - INTERVAL @silent_us MICROSECOND
               AND COALESCE(p.heartbeat_at, m.updated_at) < UTC_TIMESTAMP(6) - INTERVAL @silent_us MICROSECOND;
             """;
-        // The responses not to be stored among the turns ended so (the last day's: the index on Status, updated_at),
-        // and whether each began its conversation (it named none to continue; JSON null and no field read alike).
+        // The responses not to be stored among the turns ended so (the last day's: the index on Status, updated_at).
         const string temporary = """
-            SELECT m.message_id, c.user_id,
-                   COALESCE(JSON_UNQUOTE(JSON_EXTRACT(m.request, '$.conversation')), 'null') = 'null'
-                   AND COALESCE(JSON_UNQUOTE(JSON_EXTRACT(m.request, '$.previous_response_id')), 'null') = 'null' AS began
+            SELECT m.message_id, c.user_id
             FROM message_store m JOIN conversation_store c ON c.conv_id = m.conv_id
             WHERE m.Status = 'Error' AND m.error_code = 'abandoned' AND m.updated_at > UTC_TIMESTAMP(6) - INTERVAL 1 DAY
               AND m.request IS NOT NULL AND JSON_UNQUOTE(JSON_EXTRACT(m.request, '$.store')) = 'false'
@@ -78,19 +75,19 @@ public sealed partial class StaleRowsPurge(
             }
             await using var select = new MySqlCommand(temporary, connection);
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            List<(string ResponseId, long UserId, bool BeganConversation)> found = [];
+            List<(string ResponseId, long UserId)> found = [];
             while (await reader.ReadAsync(cancellationToken))
             {
-                found.Add((reader.GetString(0), reader.GetInt64(1), reader.GetBoolean(2)));
+                found.Add((reader.GetString(0), reader.GetInt64(1)));
             }
             return found;
         }, cancellationToken);
-        foreach (var (responseId, userId, beganConversation) in forgotten)
+        foreach (var (responseId, userId) in forgotten)
         {
             // One that fails (its conversation's lock held too long) waits for the next round; the others go now.
             try
             {
-                await responses.DeleteAsync(responseId, userId, dropEmptyConversation: beganConversation, cancellationToken);
+                await responses.DeleteAsync(responseId, userId, forgetting: true, cancellationToken);
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
